@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kernel/user contract of ctraudit: every map key and value the BPF
+ * programs share with userspace. Rust reads these types from the generated
+ * skeleton (`types`), never from a hand-written mirror.
+ *
+ * Rules: fixed-width fields only, padding spelled out, numbers never reused.
+ * Any change to a layout or a meaning bumps CT_ABI_VERSION, which moves the
+ * pins to a new directory (/sys/fs/bpf/ctraudit/v<ABI>/) so containers
+ * started under the old programs finish under them.
+ */
+#ifndef CTRAUDIT_EVENTS_H
+#define CTRAUDIT_EVENTS_H
+
+/* Limits and versions, as an enum so they reach Rust through BTF. */
+enum ct_const {
+	/* version of this contract: pins live under ctraudit/v<CT_ABI_VERSION> */
+	CT_ABI_VERSION = 1,
+	/* syscall numbers 0..CT_SYSCALL_MAX-1 are counted one by one; higher
+	 * ones (none on x86_64 today) go to ct_stats.syscalls_unknown */
+	CT_SYSCALL_MAX = 512,
+	CT_PATH_MAX = 256,
+	CT_ARGV_MAX = 256,
+	CT_UNIX_PATH_MAX = 108,
+	CT_DETAIL_MAX = 128,
+	CT_AUX_MAX = 32,
+	/* deepest cgroup nesting searched below a registered container */
+	CT_MAX_CGROUP_DEPTH = 16,
+	/* size of the global tables unless config `max_containers` says */
+	CT_DEFAULT_MAX_CONTAINERS = 1024,
+};
+
+/* ct_task.pending: no decoded syscall is in flight. */
+#define CT_NO_PENDING 0xffffffffu
+
+/* Access kinds of a file (ct_file_val.kinds / failed_kinds). */
+enum ct_file_kind {
+	CT_FILE_READ = 1 << 0,
+	CT_FILE_WRITE = 1 << 1,
+	CT_FILE_CREATE = 1 << 2, /* opened with O_CREAT (or creat()) */
+	CT_FILE_DELETE = 1 << 3, /* unlink, unlinkat, rmdir */
+	CT_FILE_RENAME_FROM = 1 << 4,
+	CT_FILE_RENAME_TO = 1 << 5,
+	CT_FILE_CHMOD = 1 << 6,
+	CT_FILE_CHOWN = 1 << 7,
+	CT_FILE_PATH_ONLY = 1 << 8, /* opened with O_PATH: no data access */
+	CT_FILE_BY_FD = 1 << 9, /* fchmod/fchown: the key is the file's name */
+};
+
+/* Network operations (ct_net_key.op). */
+enum ct_net_op {
+	CT_NET_CONNECT = 1,
+	CT_NET_BIND = 2,
+	CT_NET_LISTEN = 3,
+	CT_NET_ACCEPT = 4,
+};
+
+/* Privileged events are keyed by their x86_64 syscall number; events that
+ * are not one syscall use numbers from CT_PRIV_SPECIAL up. */
+enum ct_priv_special {
+	CT_PRIV_SPECIAL = 1000,
+	CT_PRIV_MEMFD_EXEC = 1000, /* exec of a memfd (fileless binary) */
+};
+
+/* containers: cgroup id -> registration. */
+struct ct_container {
+	__u32 slot; /* index into the *_of map-in-map tables */
+	__u32 gen; /* must equal slot_gen[slot], or the slot was reused */
+};
+
+/* Exact per-container counters (one-entry array, inner map "stats"). */
+struct ct_stats {
+	__u64 execs;
+	__u64 forks; /* new processes */
+	__u64 threads; /* new threads */
+	__u64 exits; /* processes (thread-group leaders) that exited */
+	__u64 opens;
+	__u64 connects;
+	__u64 syscalls_unknown; /* syscall numbers >= CT_SYSCALL_MAX */
+	__u64 execs_overflow; /* set full: event counted here, not in the set */
+	__u64 files_overflow;
+	__u64 net_overflow;
+	__u64 priv_overflow;
+	__u64 read_errors; /* a user string or sockaddr could not be read */
+	__u64 first_exec_ns; /* CLOCK_BOOTTIME of the workload's first exec */
+	__u64 last_event_ns;
+};
+
+struct ct_exec_key {
+	char path[CT_PATH_MAX]; /* as passed to execve (bprm->filename) */
+	char argv[CT_ARGV_MAX]; /* NUL-separated, first CT_ARGV_MAX bytes */
+	__u32 argv_len;
+	__u32 argv_truncated;
+};
+
+struct ct_exec_val {
+	__u64 count;
+	__u64 first_ns;
+	__u64 last_ns;
+	__u32 uid; /* of the first exec */
+	__u32 pid;
+	__u32 ppid;
+	__u32 _pad;
+};
+
+struct ct_file_key {
+	char path[CT_PATH_MAX]; /* as given; relative paths stay relative */
+};
+
+struct ct_file_val {
+	__u64 count;
+	__u64 failed;
+	__u64 first_ns;
+	__u64 last_ns;
+	__u32 kinds; /* ct_file_kind of successful calls */
+	__u32 failed_kinds; /* ct_file_kind of failed calls */
+	__s32 last_errno;
+	__u32 _pad;
+};
+
+struct ct_net_key {
+	__u16 family; /* AF_INET, AF_INET6, AF_UNIX */
+	__u16 op; /* ct_net_op */
+	__u16 port; /* host order; for accept: the local (service) port */
+	__u16 sock_type; /* SOCK_STREAM, SOCK_DGRAM, ... (0: unknown) */
+	__u8 addr[16]; /* IPv4 in the first 4 bytes; for accept: the peer */
+	char unix_path[CT_UNIX_PATH_MAX]; /* '\0' first byte: abstract */
+	__u32 unix_len;
+};
+
+struct ct_event_val {
+	__u64 count;
+	__u64 failed;
+	__u64 first_ns;
+	__u64 last_ns;
+	__s32 last_errno;
+	__u32 _pad;
+};
+
+struct ct_priv_key {
+	__u32 kind; /* syscall number, or ct_priv_special */
+	__u32 _pad;
+	__u64 args[3]; /* meaning depends on kind: see docs/summary.md */
+	char aux[CT_AUX_MAX];
+	char detail[CT_DETAIL_MAX];
+};
+
+/* Per-task state (task local storage). Only tasks of audited containers
+ * carry it, so the hot path for every other task is one NULL lookup. */
+struct ct_task {
+	__u32 slot;
+	__u32 gen;
+	__u32 pending; /* decoded syscall between sys_enter and sys_exit */
+	__u32 _pad;
+	/* scratch for map keys too big for the BPF stack; per task, so a
+	 * preempted program never shares it */
+	union {
+		struct ct_exec_key exec;
+		struct ct_file_key file;
+		struct ct_net_key net;
+		struct ct_priv_key priv;
+	} scratch;
+};
+
+#endif /* CTRAUDIT_EVENTS_H */
