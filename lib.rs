@@ -1,1 +1,7 @@
+//! ctraudit: per-container eBPF audit, plugged into the container runtime.
+//! See DESIGN.md (shared) and README.md; the top-level folders are the parts.
+
 pub mod bpf;
+pub mod config;
+pub mod hook;
+pub mod report;

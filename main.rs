@@ -1,1 +1,103 @@
-fn main() {}
+//! `ctraudit`: thin dispatch to the library. Each verb loads its input,
+//! calls one library function and adds context.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use ctraudit::config::paths::ContainerId;
+use ctraudit::config::{self, Config, Overrides};
+use ctraudit::hook::{self, HookConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "ctraudit",
+    version,
+    about = "Per-container eBPF audit, run by the container runtime"
+)]
+struct Cli {
+    /// Configuration file [default: /etc/ctraudit/config.toml]
+    #[arg(long, global = true, env = "CTRAUDIT_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// bpffs root (pins go below <DIR>/ctraudit/v<ABI>/)
+    #[arg(long, global = true, env = "CTRAUDIT_BPFFS_ROOT", value_name = "DIR")]
+    bpffs_root: Option<PathBuf>,
+    /// Run-time state root (locks, per-container metadata)
+    #[arg(long, global = true, env = "CTRAUDIT_RUN_ROOT", value_name = "DIR")]
+    run_root: Option<PathBuf>,
+    /// Log root (<DIR>/<container-id>/summary.json)
+    #[arg(long, global = true, env = "CTRAUDIT_LOG_ROOT", value_name = "DIR")]
+    log_root: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// OCI hook entry point: reads the container state JSON on stdin.
+    ///
+    /// prestart/createRuntime register the container with the kernel;
+    /// poststop writes <log>/<id>/summary.json and always exits 0.
+    Hook {
+        /// prestart, createRuntime or poststop
+        stage: String,
+    },
+    /// Print a container's audit summary for a person to read.
+    Report {
+        /// Container id (looked up under the log root) or a summary.json path
+        target: String,
+        /// Print the summary JSON instead
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let explicit = cli.config.is_some();
+    let config_path = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| config::DEFAULT_PATH.into());
+    let overrides = Overrides {
+        bpffs: cli.bpffs_root.clone(),
+        run: cli.run_root.clone(),
+        log: cli.log_root.clone(),
+    };
+    match cli.cmd {
+        Cmd::Hook { stage } => {
+            let hc = HookConfig::load(&config_path, explicit, &overrides);
+            ExitCode::from(hook::run(&stage, hc) as u8)
+        }
+        Cmd::Report { target, json } => {
+            let result = (|| -> anyhow::Result<()> {
+                let mut cfg = Config::load(&config_path, explicit)?;
+                cfg.apply(&overrides);
+                let path = if target.contains('/') {
+                    PathBuf::from(&target)
+                } else {
+                    cfg.layout().summary_file(&ContainerId::parse(&target)?)
+                };
+                let text =
+                    std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+                if json {
+                    print!("{text}");
+                } else {
+                    let v: serde_json::Value =
+                        serde_json::from_str(&text).with_context(|| path.display().to_string())?;
+                    print!("{}", ctraudit::report::render(&v));
+                }
+                Ok(())
+            })();
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("ctraudit report: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -1,7 +1,178 @@
-//! Kernel side, Rust half: the generated skeleton, the loader, pins and map readers.
+//! Kernel side, Rust half: the generated skeleton and its ABI types, the
+//! loader of the global programs, per-container registration, and the reader
+//! of a container's maps.
+//!
+//! The ABI types (`types::ct_*`) come from the skeleton, which takes them
+//! from `bpf/include/events.h` through BTF; nothing here mirrors them by hand.
 
-#[allow(clippy::all, missing_docs, non_camel_case_types, non_snake_case, dead_code)]
+mod loader;
+mod read;
+mod registry;
+mod syscalls_x86_64;
+
+#[allow(clippy::all, clippy::pedantic, missing_docs, dead_code)]
 mod skel {
     include!(concat!(env!("OUT_DIR"), "/ctraudit.skel.rs"));
 }
-pub use skel::*;
+
+use std::path::PathBuf;
+
+pub use loader::{ensure_bpffs, ensure_loaded, GLOBAL_MAPS, PROGRAMS};
+pub use read::{read_container, Snapshot};
+pub use registry::{register, unregister, Registration, SetSizes};
+pub use skel::types;
+
+/// Version of the kernel/user contract (`CT_ABI_VERSION` in events.h).
+pub const ABI_VERSION: u32 = types::ct_const::CT_ABI_VERSION.0;
+/// Syscall numbers below this are counted one by one.
+pub const SYSCALL_MAX: u32 = types::ct_const::CT_SYSCALL_MAX.0;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot mount bpffs at {path}: {source}")]
+    Mount { path: PathBuf, source: nix::Error },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("loading the BPF programs failed ({what}): {source}{log}")]
+    Load {
+        what: String,
+        source: libbpf_rs::Error,
+        log: String,
+    },
+    #[error("{what}: {source}")]
+    Map {
+        what: String,
+        source: libbpf_rs::Error,
+    },
+    #[error("all {max} audit slots are in use (raise limits.max_containers)")]
+    NoSlot { max: u32 },
+    #[error("cgroup {cgroup_id} is already audited as another container")]
+    CgroupTaken { cgroup_id: u64 },
+    #[error("container {id} is already registered (a poststop never ran?)")]
+    AlreadyRegistered { id: String },
+    #[error("map {what}: record of {got} bytes, expected {want}")]
+    Layout {
+        what: &'static str,
+        got: usize,
+        want: usize,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Plain-old-data ABI types that may be built from raw map bytes.
+///
+/// # Safety
+/// Implementors are `repr(C)` structs of integers and integer arrays only,
+/// so every bit pattern is a valid value.
+pub unsafe trait Pod: Copy + Default {}
+
+// SAFETY: generated from events.h: repr(C), integer fields and arrays only.
+unsafe impl Pod for types::ct_container {}
+// SAFETY: as above.
+unsafe impl Pod for types::ct_stats {}
+// SAFETY: as above.
+unsafe impl Pod for types::ct_exec_key {}
+// SAFETY: as above.
+unsafe impl Pod for types::ct_exec_val {}
+// SAFETY: as above.
+unsafe impl Pod for types::ct_file_key {}
+// SAFETY: as above.
+unsafe impl Pod for types::ct_file_val {}
+// SAFETY: as above.
+unsafe impl Pod for types::ct_net_key {}
+// SAFETY: as above.
+unsafe impl Pod for types::ct_priv_key {}
+// SAFETY: as above.
+unsafe impl Pod for types::ct_event_val {}
+
+/// Decodes one map record, checking its length first.
+pub fn from_bytes<T: Pod>(what: &'static str, bytes: &[u8]) -> Result<T> {
+    if bytes.len() != std::mem::size_of::<T>() {
+        return Err(Error::Layout {
+            what,
+            got: bytes.len(),
+            want: std::mem::size_of::<T>(),
+        });
+    }
+    // SAFETY: the length matches and `T: Pod` accepts any bit pattern;
+    // read_unaligned because a Vec<u8> gives no alignment guarantee.
+    Ok(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) })
+}
+
+/// The bytes of an ABI value, for map keys and values.
+pub fn as_bytes<T: Pod>(v: &T) -> &[u8] {
+    // SAFETY: `T: Pod` is plain data with no padding bytes left
+    // uninitialised by construction (events.h spells padding out), and the
+    // slice borrows `v`.
+    unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), std::mem::size_of::<T>()) }
+}
+
+/// A NUL-terminated C string from a fixed-size ABI array.
+pub fn c_str(chars: &[i8]) -> String {
+    let bytes: Vec<u8> = chars
+        .iter()
+        .map(|&c| c as u8)
+        .take_while(|&b| b != 0)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The x86_64 name of a syscall number, when the generated table has it.
+pub fn syscall_name(nr: u32) -> Option<&'static str> {
+    syscalls_x86_64::SYSCALLS_X86_64
+        .binary_search_by_key(&nr, |&(n, _)| n)
+        .ok()
+        .map(|i| syscalls_x86_64::SYSCALLS_X86_64[i].1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syscall_table_matches_kernel_numbering() {
+        assert_eq!(syscall_name(0), Some("read"));
+        assert_eq!(syscall_name(42), Some("connect"));
+        assert_eq!(syscall_name(59), Some("execve"));
+        assert_eq!(syscall_name(257), Some("openat"));
+        assert_eq!(syscall_name(263), Some("unlinkat"));
+        assert_eq!(syscall_name(435), Some("clone3"));
+        assert_eq!(syscall_name(511), None);
+        let t = syscalls_x86_64::SYSCALLS_X86_64;
+        assert!(t.windows(2).all(|w| w[0].0 < w[1].0), "sorted and unique");
+        assert!(t.iter().all(|&(n, _)| n < SYSCALL_MAX));
+    }
+
+    #[test]
+    fn records_of_the_wrong_size_are_refused() {
+        let e = from_bytes::<types::ct_stats>("stats", &[0u8; 3]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "map stats: record of 3 bytes, expected {}",
+                std::mem::size_of::<types::ct_stats>()
+            )
+        );
+    }
+
+    #[test]
+    fn records_round_trip() {
+        let v = types::ct_container { slot: 7, gen: 3 };
+        let back: types::ct_container = from_bytes("containers", as_bytes(&v)).unwrap();
+        assert_eq!((back.slot, back.gen), (7, 3));
+    }
+
+    #[test]
+    fn c_strings_stop_at_nul() {
+        let mut a = [0i8; 8];
+        for (i, b) in b"/bin/ls".iter().enumerate() {
+            a[i] = *b as i8;
+        }
+        assert_eq!(c_str(&a), "/bin/ls");
+        assert_eq!(c_str(&[0i8; 4]), "");
+    }
+}

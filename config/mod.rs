@@ -1,0 +1,390 @@
+//! Operator configuration: `/etc/ctraudit/config.toml`, defaults embedded from
+//! `config/default.toml` (which documents every key), roots overridable per
+//! run so tests and a second install never touch the real ones.
+
+pub mod paths;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use paths::Layout;
+
+/// The commented default configuration, installed as the conffile.
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
+/// Where the operator's configuration lives unless `--config` says otherwise.
+pub const DEFAULT_PATH: &str = "/etc/ctraudit/config.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {field}: {message}")]
+    Invalid {
+        path: PathBuf,
+        field: &'static str,
+        message: String,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, ConfigError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub on_error: OnError,
+    pub syslog: bool,
+    pub paths: Paths,
+    pub limits: Limits,
+    pub hooks: Hooks,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Paths {
+    pub bpffs: PathBuf,
+    pub run: PathBuf,
+    pub log: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub max_containers: u32,
+    pub execs: u32,
+    pub files: u32,
+    pub network: u32,
+    pub privileged: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Hooks {
+    pub lock_timeout_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            on_error: OnError::Allow,
+            syslog: true,
+            paths: Paths::default(),
+            limits: Limits::default(),
+            hooks: Hooks::default(),
+        }
+    }
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            bpffs: "/sys/fs/bpf".into(),
+            run: "/run/ctraudit".into(),
+            log: "/var/log/ctraudit".into(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_containers: 1024,
+            execs: 512,
+            files: 1024,
+            network: 256,
+            privileged: 256,
+        }
+    }
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Hooks {
+            lock_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// Roots given on the command line or in the environment; they win over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub bpffs: Option<PathBuf>,
+    pub run: Option<PathBuf>,
+    pub log: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads `path`. A missing file at the default location means "all
+    /// defaults"; a missing file that was named explicitly is an error.
+    pub fn load(path: &Path, explicit: bool) -> Result<Config> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                Ok(Config::default())
+            }
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Config> {
+        let cfg: Config = toml::from_str(text).map_err(|e| parse_error(path, text, &e))?;
+        cfg.validate(path)?;
+        Ok(cfg)
+    }
+
+    pub fn apply(&mut self, o: &Overrides) {
+        if let Some(p) = &o.bpffs {
+            self.paths.bpffs = p.clone();
+        }
+        if let Some(p) = &o.run {
+            self.paths.run = p.clone();
+        }
+        if let Some(p) = &o.log {
+            self.paths.log = p.clone();
+        }
+    }
+
+    pub fn layout(&self) -> Layout {
+        Layout::new(&self.paths.bpffs, &self.paths.run, &self.paths.log)
+    }
+
+    fn validate(&self, path: &Path) -> Result<()> {
+        let invalid = |field, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            field,
+            message,
+        };
+        for (field, p) in [
+            ("paths.bpffs", &self.paths.bpffs),
+            ("paths.run", &self.paths.run),
+            ("paths.log", &self.paths.log),
+        ] {
+            if !p.is_absolute() {
+                return Err(invalid(
+                    field,
+                    format!("{} is not an absolute path", p.display()),
+                ));
+            }
+        }
+        let l = &self.limits;
+        for (field, v, max) in [
+            ("limits.max_containers", l.max_containers, 65_536),
+            ("limits.execs", l.execs, 1 << 20),
+            ("limits.files", l.files, 1 << 20),
+            ("limits.network", l.network, 1 << 20),
+            ("limits.privileged", l.privileged, 1 << 20),
+        ] {
+            if v == 0 || v > max {
+                return Err(invalid(field, format!("{v} is out of range 1..={max}")));
+            }
+        }
+        if self.hooks.lock_timeout_ms == 0 {
+            return Err(invalid(
+                "hooks.lock_timeout_ms",
+                "must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What `on_error` says in a file that does not parse, so a broken config
+/// still fails closed when the operator asked for "deny".
+pub fn on_error_of_broken(text: &str) -> OnError {
+    let deny = text.lines().any(|line| {
+        let line = line.split('#').next().unwrap_or("").replace(' ', "");
+        line == "on_error=\"deny\"" || line == "on_error='deny'"
+    });
+    if deny {
+        OnError::Deny
+    } else {
+        OnError::Allow
+    }
+}
+
+fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let (line, column) = match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            (line, column)
+        }
+        None => (1, 1),
+    };
+    let mut message = e.message().trim().replace('\n', " ");
+    if let Some(hint) = did_you_mean(&message) {
+        message.push_str(&format!(" (did you mean `{hint}`?)"));
+    }
+    ConfigError::Parse {
+        path: path.to_owned(),
+        line,
+        column,
+        message,
+    }
+}
+
+/// serde reports "unknown field `x`, expected one of `a`, `b`": pick the
+/// expected name closest to the typo.
+fn did_you_mean(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (typo, expected) = rest.split_once('`')?;
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|cand| (edit_distance(typo, cand), cand))
+        .filter(|(d, cand)| *d <= cand.len().max(typo.len()) / 2)
+        .min()
+        .map(|(_, c)| c.to_owned())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(Path::new("config.toml"), text)
+    }
+
+    #[test]
+    fn embedded_default_file_is_the_default() {
+        assert_eq!(parse(DEFAULT_TOML).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        assert_eq!(parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn partial_file_keeps_other_defaults() {
+        let c = parse("on_error = \"deny\"\n[limits]\nfiles = 64\n").unwrap();
+        assert_eq!(c.on_error, OnError::Deny);
+        assert_eq!(c.limits.files, 64);
+        assert_eq!(c.limits.execs, Limits::default().execs);
+    }
+
+    #[test]
+    fn unknown_field_is_named_with_position_and_hint() {
+        let e = parse("on_error = \"allow\"\n[limits]\nfiels = 3\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config.toml:3:1: unknown field `fiels`, expected one of `max_containers`, \
+             `execs`, `files`, `network`, `privileged` (did you mean `files`?)"
+        );
+    }
+
+    #[test]
+    fn bad_enum_value_is_named() {
+        assert_eq!(
+            parse("on_error = \"maybe\"\n").unwrap_err().to_string(),
+            "config.toml:1:12: unknown variant `maybe`, expected `allow` or `deny`"
+        );
+    }
+
+    #[test]
+    fn wrong_type_is_refused() {
+        let e = parse("[limits]\nfiles = \"lots\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("config.toml:2:9: invalid type: string \"lots\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn out_of_range_and_relative_paths_are_refused() {
+        assert_eq!(
+            parse("[limits]\nexecs = 0\n").unwrap_err().to_string(),
+            "config.toml: limits.execs: 0 is out of range 1..=1048576"
+        );
+        assert_eq!(
+            parse("[paths]\nlog = \"logs\"\n").unwrap_err().to_string(),
+            "config.toml: paths.log: logs is not an absolute path"
+        );
+    }
+
+    #[test]
+    fn errors_are_one_line() {
+        for bad in [
+            "x = [",
+            "[paths]\nbpffs = 3",
+            "on_error = \"allow\"\non_error = \"deny\"",
+        ] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(!e.contains('\n'), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn missing_default_file_means_defaults_but_explicit_missing_is_an_error() {
+        let p = Path::new("/nonexistent/ctraudit/config.toml");
+        assert_eq!(Config::load(p, false).unwrap(), Config::default());
+        let e = Config::load(p, true).unwrap_err().to_string();
+        assert!(
+            e.starts_with("/nonexistent/ctraudit/config.toml: cannot read"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn broken_file_still_says_deny() {
+        assert_eq!(
+            on_error_of_broken("on_error = \"deny\"\n[x\n"),
+            OnError::Deny
+        );
+        assert_eq!(
+            on_error_of_broken("# on_error = \"deny\"\n[x\n"),
+            OnError::Allow
+        );
+        assert_eq!(on_error_of_broken("[x\n"), OnError::Allow);
+    }
+
+    #[test]
+    fn overrides_win() {
+        let mut c = Config::default();
+        c.apply(&Overrides {
+            log: Some("/tmp/l".into()),
+            ..Default::default()
+        });
+        assert_eq!(c.paths.log, PathBuf::from("/tmp/l"));
+        assert_eq!(c.paths.run, PathBuf::from("/run/ctraudit"));
+    }
+}

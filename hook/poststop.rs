@@ -1,0 +1,49 @@
+//! poststop: the container is gone (runc runs poststop from `delete`, after
+//! the cgroup is removed). Read what the kernel aggregated, write the
+//! summary, then release the kernel state. Never fails the runtime.
+
+use anyhow::{Context, Result};
+
+use super::summary::{self, Summary};
+use super::{clock, lock, log, make_dir, meta, write_atomic, HookConfig};
+use crate::bpf;
+
+pub fn run(hc: &HookConfig) -> Result<()> {
+    let cfg = &hc.config;
+    let state = super::state::read_stdin()?;
+    let id = &state.id;
+    let layout = cfg.layout();
+    let meta_path = layout.meta_file(id);
+    let Some(meta) = meta::load(&meta_path).with_context(|| meta_path.display().to_string())?
+    else {
+        // never registered: opted out, or prestart failed under "allow"
+        return Ok(());
+    };
+    let stopped = clock::boot_ns();
+    let _lock = lock::acquire(&layout.lock_file(), cfg.hooks.lock_timeout_ms)?;
+
+    let mut notes = Vec::new();
+    if let Some(e) = &hc.error {
+        notes.push(format!("config: {e} (defaults used at poststop)"));
+    }
+    let snapshot = bpf::read_container(&layout, id).unwrap_or_else(|e| {
+        notes.push(format!("kernel maps not read: {e}"));
+        bpf::Snapshot::default()
+    });
+    let summary: Summary = summary::build(&meta, &snapshot, stopped, notes);
+    let path = layout.summary_file(id);
+    make_dir(&layout.log_dir(id))
+        .and_then(|()| {
+            let mut json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
+            json.push(b'\n');
+            write_atomic(&path, &json)
+        })
+        // the pins stay: nothing is lost, `ctraudit gc` can finish the job
+        .with_context(|| format!("{}: summary not written; kernel state kept", path.display()))?;
+    log::syslog(cfg.syslog, false, &summary::syslog_line(&summary));
+
+    bpf::unregister(&layout, id, meta.cgroup.id, meta.registration)
+        .with_context(|| format!("container {id}: unregister"))?;
+    std::fs::remove_file(&meta_path).with_context(|| meta_path.display().to_string())?;
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! prestart / createRuntime: register the container before its workload
+//! runs. runc calls these after init is in its cgroups and before init
+//! execs the workload (runtime-spec runtime.md#lifecycle, steps 6-7), so the
+//! first exec is already attributed: no race.
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use super::meta::{self, CgroupMeta, Meta};
+use super::state::HookState;
+use super::{
+    cgroup, clock, lock, log, make_dir, write_atomic, HookConfig, Stage, ENABLE_ANNOTATION,
+};
+use crate::bpf;
+
+pub fn run(stage: Stage, hc: &HookConfig) -> Result<()> {
+    if let Some(e) = &hc.error {
+        bail!("config: {e}");
+    }
+    let state = super::state::read_stdin()?;
+    register(stage, hc, &state)
+}
+
+fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
+    let cfg = &hc.config;
+    let id = &state.id;
+    if state.annotations.get(ENABLE_ANNOTATION).map(String::as_str) == Some("false") {
+        return Ok(());
+    }
+    let pid = state.pid.ok_or_else(|| {
+        anyhow!("state JSON: field `pid` is missing (the container has no init process)")
+    })?;
+    let layout = cfg.layout();
+    let cg = cgroup::of_pid(pid).with_context(|| format!("container {id}"))?;
+
+    let mut notes = Vec::new();
+    let bundle = match meta::read_bundle(&state.bundle) {
+        Ok(b) => b,
+        Err(e) => {
+            notes.push(format!("bundle not read at {}: {e}", stage.name()));
+            meta::BundleInfo {
+                args: Vec::new(),
+                hostname: None,
+            }
+        }
+    };
+
+    make_dir(layout.run_dir()).with_context(|| layout.run_dir().display().to_string())?;
+    let _lock = lock::acquire(&layout.lock_file(), cfg.hooks.lock_timeout_ms)?;
+    bpf::ensure_bpffs(layout.bpffs())?;
+    bpf::ensure_loaded(&layout, cfg.limits.max_containers)?;
+    let sizes = bpf::SetSizes {
+        execs: cfg.limits.execs,
+        files: cfg.limits.files,
+        network: cfg.limits.network,
+        privileged: cfg.limits.privileged,
+    };
+    let reg = bpf::register(&layout, id, cg.id, cg.level, &sizes)
+        .with_context(|| format!("container {id}"))?;
+
+    let now = clock::boot_ns();
+    let meta = Meta {
+        id: id.to_string(),
+        abi: bpf::ABI_VERSION,
+        stage: stage.name().to_owned(),
+        pid,
+        cgroup: CgroupMeta::from(&cg),
+        registration: reg,
+        bundle: state.bundle.clone(),
+        hostname: bundle.hostname,
+        args: bundle.args,
+        annotations: state.annotations.clone(),
+        registered_at: clock::rfc3339_of_boot_ns(now),
+        registered_boot_ns: now,
+        notes,
+    };
+    let path = layout.meta_file(id);
+    let written = make_dir(&layout.meta_dir())
+        .and_then(|()| write_atomic(&path, &serde_json::to_vec_pretty(&meta).unwrap_or_default()));
+    if let Err(e) = written {
+        // without meta, poststop could not find the maps: undo rather than leak
+        let _ = bpf::unregister(&layout, id, cg.id, reg);
+        return Err(e).with_context(|| path.display().to_string());
+    }
+    log::syslog(
+        cfg.syslog,
+        false,
+        &format!(
+            "container {id} audited: cgroup {} ({}), slot {}",
+            cg.path, cg.id, reg.slot
+        ),
+    );
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! The OCI state the runtime writes on a hook's stdin
+//! (runtime-spec `runtime.md#state`), validated field by field.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::PathBuf;
+
+use oci_spec::runtime::State;
+
+use crate::config::paths::ContainerId;
+
+/// State JSON larger than this is refused rather than read into memory.
+const MAX_STATE_BYTES: u64 = 1 << 20;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StateError {
+    #[error("state JSON on stdin: {0}")]
+    Read(String),
+    #[error("state JSON: {0}")]
+    Syntax(String),
+    #[error("state JSON: field `{0}` is missing")]
+    Missing(&'static str),
+    #[error("state JSON: field `{field}`: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct HookState {
+    pub id: ContainerId,
+    /// The container's init process; absent or 0 once it has exited.
+    pub pid: Option<i32>,
+    pub bundle: PathBuf,
+    pub annotations: BTreeMap<String, String>,
+}
+
+pub fn read_stdin() -> Result<HookState, StateError> {
+    let mut text = String::new();
+    std::io::stdin()
+        .take(MAX_STATE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| StateError::Read(e.to_string()))?;
+    if text.len() as u64 > MAX_STATE_BYTES {
+        return Err(StateError::Read("larger than 1 MiB".into()));
+    }
+    parse(&text)
+}
+
+pub fn parse(text: &str) -> Result<HookState, StateError> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| StateError::Syntax(e.to_string()))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| StateError::Syntax("not a JSON object".into()))?;
+    // oci-spec's State defaults every field; the spec requires these
+    const REQUIRED: [&str; 4] = ["ociVersion", "id", "status", "bundle"];
+    if let Some(field) = REQUIRED.into_iter().find(|f| !obj.contains_key(*f)) {
+        return Err(StateError::Missing(field));
+    }
+    let state: State = serde_json::from_value(value).map_err(|e| {
+        // serde names the offending field in its message ("invalid type: ... `pid`")
+        StateError::Syntax(e.to_string())
+    })?;
+    let id = ContainerId::parse(state.id()).map_err(|e| StateError::Invalid {
+        field: "id",
+        message: e.to_string(),
+    })?;
+    let pid = match *state.pid() {
+        Some(p) if p < 0 => {
+            return Err(StateError::Invalid {
+                field: "pid",
+                message: format!("{p} is not a process id"),
+            })
+        }
+        Some(0) | None => None,
+        Some(p) => Some(p),
+    };
+    if !state.bundle().is_absolute() {
+        return Err(StateError::Invalid {
+            field: "bundle",
+            message: format!("{} is not an absolute path", state.bundle().display()),
+        });
+    }
+    Ok(HookState {
+        id,
+        pid,
+        bundle: state.bundle().clone(),
+        annotations: state
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"ociVersion":"1.0.2","id":"c1","status":"created","pid":42,
+        "bundle":"/run/b","annotations":{"io.ctraudit.enable":"true"}}"#;
+
+    #[test]
+    fn runc_state_parses() {
+        let s = parse(GOOD).unwrap();
+        assert_eq!(s.id.as_str(), "c1");
+        assert_eq!(s.pid, Some(42));
+        assert_eq!(s.bundle, PathBuf::from("/run/b"));
+        assert_eq!(s.annotations["io.ctraudit.enable"], "true");
+    }
+
+    #[test]
+    fn stopped_state_has_no_pid() {
+        let s =
+            parse(r#"{"ociVersion":"1.0.2","id":"c1","status":"stopped","bundle":"/b"}"#).unwrap();
+        assert_eq!(s.pid, None);
+        assert!(s.annotations.is_empty());
+    }
+
+    #[test]
+    fn bad_state_names_the_field() {
+        let cases = [
+            (
+                r#"{"ociVersion":"1","status":"created","bundle":"/b"}"#,
+                "state JSON: field `id` is missing",
+            ),
+            (
+                r#"{"ociVersion":"1","id":"c","status":"created"}"#,
+                "state JSON: field `bundle` is missing",
+            ),
+            (
+                r#"{"ociVersion":"1","id":"../x","status":"created","bundle":"/b"}"#,
+                "state JSON: field `id`: container id \"../x\": contains '/'",
+            ),
+            (
+                r#"{"ociVersion":"1","id":"..","status":"created","bundle":"/b"}"#,
+                "state JSON: field `id`: container id \"..\": contains '..'",
+            ),
+            (
+                r#"{"ociVersion":"1","id":"c","status":"created","pid":-3,"bundle":"/b"}"#,
+                "state JSON: field `pid`: -3 is not a process id",
+            ),
+            (
+                r#"{"ociVersion":"1","id":"c","status":"created","bundle":"b"}"#,
+                "state JSON: field `bundle`: b is not an absolute path",
+            ),
+            ("[1]", "state JSON: not a JSON object"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse(text).unwrap_err().to_string(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_one_line_with_position() {
+        let e = parse("{\"id\": ").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "state JSON: EOF while parsing a value at line 1 column 7"
+        );
+        let e = parse(r#"{"ociVersion":"1","id":"c","status":"created","pid":"x","bundle":"/b"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("state JSON: invalid type: string \"x\", expected i32"),
+            "{e}"
+        );
+    }
+}

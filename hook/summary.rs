@@ -1,0 +1,523 @@
+//! `summary.json`, schema `ctraudit.summary/v1` (documented in
+//! docs/summary.md): the container's identity from the meta file plus what
+//! the kernel aggregated, in a stable order.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::clock::rfc3339_of_boot_ns;
+use super::meta::Meta;
+use crate::bpf::types::{ct_file_kind as fk, ct_net_op, ct_priv_special};
+use crate::bpf::{c_str, syscall_name, types, Snapshot};
+
+pub const SCHEMA: &str = "ctraudit.summary/v1";
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub schema: &'static str,
+    pub container: Container,
+    pub ctraudit: Producer,
+    pub times: Times,
+    pub processes: Processes,
+    pub files: Vec<File>,
+    pub network: Vec<Endpoint>,
+    pub privileged: Vec<Privileged>,
+    pub syscalls: Syscalls,
+    pub alerts: Vec<Alert>,
+    pub loss: Loss,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Container {
+    pub id: String,
+    pub name: Option<String>,
+    pub image: Option<String>,
+    pub runtime: String,
+    pub pod: Option<String>,
+    pub namespace: Option<String>,
+    pub hostname: Option<String>,
+    pub args: Vec<String>,
+    pub bundle: String,
+    pub cgroup: CgroupInfo,
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CgroupInfo {
+    pub id: u64,
+    pub path: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Producer {
+    pub version: &'static str,
+    pub abi: u32,
+    pub finalised_by: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Times {
+    pub registered: String,
+    pub first_exec: Option<String>,
+    pub last_event: Option<String>,
+    pub stopped: String,
+    /// From the first exec to the last process event (or the stop).
+    pub duration_seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Processes {
+    pub execs: u64,
+    pub forks: u64,
+    pub threads: u64,
+    pub exits: u64,
+    pub executed: Vec<Exec>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Exec {
+    pub path: String,
+    pub argv: Vec<String>,
+    pub argv_truncated: bool,
+    pub count: u64,
+    pub uid: u32,
+    pub pid: u32,
+    pub ppid: u32,
+    pub first: String,
+    pub last: String,
+    #[serde(skip)]
+    first_ns: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct File {
+    pub path: String,
+    pub relative: bool,
+    pub access: Vec<&'static str>,
+    pub failed_access: Vec<&'static str>,
+    pub count: u64,
+    pub failed: u64,
+    pub last_error: Option<String>,
+    pub first: String,
+    pub last: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Endpoint {
+    pub op: &'static str,
+    pub direction: &'static str,
+    pub family: &'static str,
+    pub proto: &'static str,
+    pub address: String,
+    pub port: Option<u16>,
+    pub count: u64,
+    pub failed: u64,
+    pub last_error: Option<String>,
+    pub first: String,
+    pub last: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Privileged {
+    pub kind: String,
+    pub args: Value,
+    pub count: u64,
+    pub failed: u64,
+    pub last_error: Option<String>,
+    pub first: String,
+    pub last: String,
+    #[serde(skip)]
+    first_ns: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Syscalls {
+    pub total: u64,
+    pub distinct: usize,
+    /// Count per syscall name, sorted by name.
+    pub counts: BTreeMap<String, u64>,
+    /// Numbers used that the syscall table does not name (counted in
+    /// `counts` as `syscall_<nr>`).
+    pub unnamed: Vec<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Alert {
+    pub rule: String,
+    pub severity: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Loss {
+    /// True when nothing was lost: every set had room and every syscall number was counted.
+    pub complete: bool,
+    pub execs_overflow: u64,
+    pub files_overflow: u64,
+    pub network_overflow: u64,
+    pub privileged_overflow: u64,
+    pub syscalls_unknown: u64,
+    pub read_errors: u64,
+}
+
+fn errno_name(e: i32) -> String {
+    format!("{:?}", nix::errno::Errno::from_raw(e))
+}
+
+fn last_error(failed: u64, errno: i32) -> Option<String> {
+    (failed > 0).then(|| errno_name(errno))
+}
+
+pub fn file_kinds(mask: u32) -> Vec<&'static str> {
+    [
+        (fk::CT_FILE_READ, "read"),
+        (fk::CT_FILE_WRITE, "write"),
+        (fk::CT_FILE_CREATE, "create"),
+        (fk::CT_FILE_DELETE, "delete"),
+        (fk::CT_FILE_RENAME_FROM, "rename_from"),
+        (fk::CT_FILE_RENAME_TO, "rename_to"),
+        (fk::CT_FILE_CHMOD, "chmod"),
+        (fk::CT_FILE_CHOWN, "chown"),
+        (fk::CT_FILE_PATH_ONLY, "path_only"),
+        (fk::CT_FILE_BY_FD, "by_fd"),
+    ]
+    .into_iter()
+    .filter(|(k, _)| mask & k.0 != 0)
+    .map(|(_, n)| n)
+    .collect()
+}
+
+fn split_argv(k: &types::ct_exec_key) -> Vec<String> {
+    let len = (k.argv_len as usize).min(k.argv.len());
+    let bytes: Vec<u8> = k.argv[..len].iter().map(|&c| c as u8).collect();
+    let mut args: Vec<String> = bytes
+        .split(|&b| b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    // every argument ends in NUL, so a complete argv ends in an empty piece
+    if bytes.last() == Some(&0) {
+        args.pop();
+    }
+    args
+}
+
+const AF_UNIX: u16 = 1;
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
+
+fn endpoint(k: &types::ct_net_key, v: &types::ct_event_val) -> Endpoint {
+    let (op, direction) = match ct_net_op(u32::from(k.op)) {
+        ct_net_op::CT_NET_CONNECT => ("connect", "outbound"),
+        ct_net_op::CT_NET_BIND => ("bind", "local"),
+        ct_net_op::CT_NET_LISTEN => ("listen", "local"),
+        ct_net_op::CT_NET_ACCEPT => ("accept", "inbound"),
+        _ => ("unknown", "unknown"),
+    };
+    let (family, address, port) = match k.family {
+        AF_INET => {
+            let a = Ipv4Addr::new(k.addr[0], k.addr[1], k.addr[2], k.addr[3]);
+            ("ipv4", a.to_string(), Some(k.port))
+        }
+        AF_INET6 => ("ipv6", Ipv6Addr::from(k.addr).to_string(), Some(k.port)),
+        AF_UNIX => {
+            let len = (k.unix_len as usize).min(k.unix_path.len());
+            let raw: Vec<u8> = k.unix_path[..len].iter().map(|&c| c as u8).collect();
+            // abstract sockets start with NUL and are shown as '@name'
+            let addr = match raw.split_first() {
+                Some((0, rest)) => {
+                    format!("@{}", String::from_utf8_lossy(rest).trim_end_matches('\0'))
+                }
+                _ => c_str(&k.unix_path),
+            };
+            ("unix", addr, None)
+        }
+        _ => ("unknown", String::new(), None),
+    };
+    let proto = match (k.family, k.sock_type) {
+        (_, 0) => "unknown",
+        (AF_UNIX, 1) => "stream",
+        (AF_UNIX, 2) => "dgram",
+        (AF_UNIX, 5) => "seqpacket",
+        (_, 1) => "tcp",
+        (_, 2) => "udp",
+        (_, 3) => "raw",
+        _ => "other",
+    };
+    Endpoint {
+        op,
+        direction,
+        family,
+        proto,
+        address,
+        port,
+        count: v.count,
+        failed: v.failed,
+        last_error: last_error(v.failed, v.last_errno),
+        first: rfc3339_of_boot_ns(v.first_ns),
+        last: rfc3339_of_boot_ns(v.last_ns),
+    }
+}
+
+/// Names and readable arguments of a privileged event (the meaning of
+/// `args` per kind is in ctraudit.bpf.c's decode() and docs/summary.md).
+fn privileged(k: &types::ct_priv_key, v: &types::ct_event_val) -> Privileged {
+    let detail = c_str(&k.detail);
+    let aux = c_str(&k.aux);
+    let [a0, a1, a2] = k.args;
+    let kind = if k.kind == ct_priv_special::CT_PRIV_MEMFD_EXEC.0 {
+        "memfd_exec".to_owned()
+    } else {
+        syscall_name(k.kind).map_or_else(|| format!("syscall_{}", k.kind), str::to_owned)
+    };
+    let args = match kind.as_str() {
+        "setuid" => json!({ "uid": a0 }),
+        "setgid" => json!({ "gid": a0 }),
+        "setreuid" => json!({ "ruid": a0 as u32 as i32, "euid": a1 as u32 as i32 }),
+        "setregid" => json!({ "rgid": a0 as u32 as i32, "egid": a1 as u32 as i32 }),
+        "setresuid" => {
+            json!({ "ruid": a0 as u32 as i32, "euid": a1 as u32 as i32, "suid": a2 as u32 as i32 })
+        }
+        "setresgid" => {
+            json!({ "rgid": a0 as u32 as i32, "egid": a1 as u32 as i32, "sgid": a2 as u32 as i32 })
+        }
+        "capset" => json!({ "effective": format!("{a0:#x}"), "permitted": format!("{a1:#x}") }),
+        "ptrace" => json!({ "request": a0, "pid": a1 }),
+        "mount" => json!({ "target": detail, "fstype": aux, "flags": format!("{a0:#x}") }),
+        "umount2" => json!({ "target": detail, "flags": format!("{a0:#x}") }),
+        "chroot" => json!({ "path": detail }),
+        "pivot_root" => json!({ "new_root": detail, "put_old": aux }),
+        "init_module" => json!({ "params": detail, "size": a0 }),
+        "finit_module" => json!({ "params": detail, "flags": format!("{a0:#x}") }),
+        "bpf" => json!({ "cmd": a0 }),
+        "unshare" => json!({ "flags": format!("{a0:#x}") }),
+        "setns" => json!({ "nstype": format!("{a0:#x}") }),
+        "memfd_create" => json!({ "name": detail, "flags": format!("{a0:#x}") }),
+        "execveat" => json!({ "path": detail, "flags": format!("{a0:#x}") }),
+        "memfd_exec" => json!({ "name": detail }),
+        _ => json!({ "args": [a0, a1, a2], "detail": detail }),
+    };
+    Privileged {
+        kind,
+        args,
+        count: v.count,
+        failed: v.failed,
+        last_error: last_error(v.failed, v.last_errno),
+        first: rfc3339_of_boot_ns(v.first_ns),
+        last: rfc3339_of_boot_ns(v.last_ns),
+        first_ns: v.first_ns,
+    }
+}
+
+/// Which runtime started the container, from the annotations it leaves.
+fn runtime_of(annotations: &BTreeMap<String, String>) -> &'static str {
+    let has = |prefix: &str| annotations.keys().any(|k| k.starts_with(prefix));
+    if has("io.kubernetes.cri-o.") {
+        "cri-o"
+    } else if has("io.kubernetes.cri.") || has("io.containerd.") {
+        "containerd"
+    } else if has("io.podman.") || has("io.container.manager") {
+        "podman"
+    } else {
+        "oci"
+    }
+}
+
+/// Builds the summary. `stopped_ns` is CLOCK_BOOTTIME at poststop.
+pub fn build(meta: &Meta, snap: &Snapshot, stopped_ns: u64, mut notes: Vec<String>) -> Summary {
+    let st = &snap.stats;
+    let mut executed: Vec<Exec> = snap
+        .execs
+        .iter()
+        .map(|(k, v)| Exec {
+            path: c_str(&k.path),
+            argv: split_argv(k),
+            argv_truncated: k.argv_truncated != 0,
+            count: v.count,
+            uid: v.uid,
+            pid: v.pid,
+            ppid: v.ppid,
+            first: rfc3339_of_boot_ns(v.first_ns),
+            last: rfc3339_of_boot_ns(v.last_ns),
+            first_ns: v.first_ns,
+        })
+        .collect();
+    executed.sort_by(|a, b| (a.first_ns, &a.path, &a.argv).cmp(&(b.first_ns, &b.path, &b.argv)));
+
+    let mut files: Vec<File> = snap
+        .files
+        .iter()
+        .map(|(k, v)| {
+            let path = c_str(&k.path);
+            File {
+                relative: !path.starts_with('/') && v.kinds & fk::CT_FILE_BY_FD.0 == 0,
+                path,
+                access: file_kinds(v.kinds),
+                failed_access: file_kinds(v.failed_kinds),
+                count: v.count,
+                failed: v.failed,
+                last_error: last_error(v.failed, v.last_errno),
+                first: rfc3339_of_boot_ns(v.first_ns),
+                last: rfc3339_of_boot_ns(v.last_ns),
+            }
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let mut network: Vec<Endpoint> = snap.net.iter().map(|(k, v)| endpoint(k, v)).collect();
+    network.sort_by(|a, b| (a.op, &a.address, a.port).cmp(&(b.op, &b.address, b.port)));
+
+    let mut privileged: Vec<Privileged> = snap
+        .privileged
+        .iter()
+        .map(|(k, v)| privileged(k, v))
+        .collect();
+    privileged.sort_by(|a, b| (a.first_ns, &a.kind).cmp(&(b.first_ns, &b.kind)));
+
+    let mut counts = BTreeMap::new();
+    let mut unnamed = Vec::new();
+    for (nr, &n) in snap.syscalls.iter().enumerate().filter(|(_, &n)| n > 0) {
+        let nr = nr as u32;
+        let name = match syscall_name(nr) {
+            Some(s) => s.to_owned(),
+            None => {
+                unnamed.push(nr);
+                format!("syscall_{nr}")
+            }
+        };
+        counts.insert(name, n);
+    }
+    if !unnamed.is_empty() {
+        notes.push(format!(
+            "syscall numbers missing from the syscall table: {unnamed:?} (counted as syscall_<nr>)"
+        ));
+    }
+    let total = counts.values().sum::<u64>() + st.syscalls_unknown;
+
+    let mut alerts: Vec<Alert> = privileged
+        .iter()
+        .map(|p| Alert {
+            rule: format!("privileged.{}", p.kind),
+            severity: if p.kind == "memfd_exec" || p.failed < p.count {
+                "high"
+            } else {
+                "medium"
+            },
+            message: format!(
+                "{} {} time(s), {} failed{}",
+                p.kind,
+                p.count,
+                p.failed,
+                p.last_error
+                    .as_ref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            ),
+        })
+        .collect();
+    let loss = Loss {
+        complete: st.execs_overflow
+            + st.files_overflow
+            + st.net_overflow
+            + st.priv_overflow
+            + st.syscalls_unknown
+            == 0,
+        execs_overflow: st.execs_overflow,
+        files_overflow: st.files_overflow,
+        network_overflow: st.net_overflow,
+        privileged_overflow: st.priv_overflow,
+        syscalls_unknown: st.syscalls_unknown,
+        read_errors: st.read_errors,
+    };
+    if !loss.complete {
+        alerts.push(Alert {
+            rule: "audit.incomplete".into(),
+            severity: "medium",
+            message: "a bounded set overflowed: see `loss` (raise [limits] in config.toml)".into(),
+        });
+    }
+
+    let start_ns = if st.first_exec_ns > 0 {
+        st.first_exec_ns
+    } else {
+        meta.registered_boot_ns
+    };
+    let end_ns = if st.last_event_ns >= start_ns && st.last_event_ns > 0 {
+        st.last_event_ns
+    } else {
+        stopped_ns
+    };
+    notes.extend(meta.notes.iter().cloned());
+    let annotations = &meta.annotations;
+    Summary {
+        schema: SCHEMA,
+        container: Container {
+            id: meta.id.clone(),
+            name: annotations.get("io.kubernetes.cri.container-name").cloned(),
+            image: annotations.get("io.kubernetes.cri.image-name").cloned(),
+            runtime: runtime_of(annotations).to_owned(),
+            pod: annotations.get("io.kubernetes.cri.sandbox-name").cloned(),
+            namespace: annotations
+                .get("io.kubernetes.cri.sandbox-namespace")
+                .cloned(),
+            hostname: meta.hostname.clone(),
+            args: meta.args.clone(),
+            bundle: meta.bundle.display().to_string(),
+            cgroup: CgroupInfo {
+                id: meta.cgroup.id,
+                path: meta.cgroup.path.clone(),
+            },
+            annotations: annotations.clone(),
+        },
+        ctraudit: Producer {
+            version: env!("CARGO_PKG_VERSION"),
+            abi: meta.abi,
+            finalised_by: "poststop",
+        },
+        times: Times {
+            registered: meta.registered_at.clone(),
+            first_exec: (st.first_exec_ns > 0).then(|| rfc3339_of_boot_ns(st.first_exec_ns)),
+            last_event: (st.last_event_ns > 0).then(|| rfc3339_of_boot_ns(st.last_event_ns)),
+            stopped: rfc3339_of_boot_ns(stopped_ns),
+            duration_seconds: (end_ns.saturating_sub(start_ns) as f64 / 1e6).round() / 1e3,
+        },
+        processes: Processes {
+            execs: st.execs,
+            forks: st.forks,
+            threads: st.threads,
+            exits: st.exits,
+            executed,
+        },
+        files,
+        network,
+        privileged,
+        syscalls: Syscalls {
+            total,
+            distinct: counts.len(),
+            counts,
+            unnamed,
+        },
+        alerts,
+        loss,
+        notes,
+    }
+}
+
+/// The one line for syslog at stop.
+pub fn syslog_line(s: &Summary) -> String {
+    format!(
+        "container {} stopped: {} execs, {} files, {} endpoints, {} privileged events, {} syscalls ({} distinct), {} alerts{}",
+        s.container.id,
+        s.processes.execs,
+        s.files.len(),
+        s.network.len(),
+        s.privileged.len(),
+        s.syscalls.total,
+        s.syscalls.distinct,
+        s.alerts.len(),
+        if s.loss.complete { "" } else { ", INCOMPLETE (see loss)" }
+    )
+}
