@@ -51,6 +51,9 @@ pub enum OnError {
 pub struct Config {
     pub on_error: OnError,
     pub syslog: bool,
+    /// Datagram socket of the syslog daemon; None tries /dev/log,
+    /// /var/run/syslog and /var/run/log.
+    pub syslog_socket: Option<PathBuf>,
     pub paths: Paths,
     pub limits: Limits,
     pub hooks: Hooks,
@@ -85,6 +88,7 @@ impl Default for Config {
         Config {
             on_error: OnError::Allow,
             syslog: true,
+            syslog_socket: None,
             paths: Paths::default(),
             limits: Limits::default(),
             hooks: Hooks::default(),
@@ -208,18 +212,47 @@ impl Config {
     }
 }
 
-/// What `on_error` says in a file that does not parse, so a broken config
-/// still fails closed when the operator asked for "deny".
-pub fn on_error_of_broken(text: &str) -> OnError {
-    let deny = text.lines().any(|line| {
+/// What a file that failed to load still says about how to fail: the
+/// valid top-level keys among `on_error`, `syslog`, `syslog_socket` and
+/// `[paths]`, each taken on its own, defaults for the rest. A file that is
+/// not even TOML is scanned for `on_error = "deny"`, so it fails closed.
+pub fn salvage(text: &str) -> Config {
+    let mut c = Config::default();
+    let Ok(table) = text.parse::<toml::Table>() else {
+        if on_error_line_says_deny(text) {
+            c.on_error = OnError::Deny;
+        }
+        return c;
+    };
+    fn take<T: serde::de::DeserializeOwned>(t: &toml::Table, key: &str, into: &mut T) {
+        if let Some(v) = t.get(key).and_then(|v| v.clone().try_into().ok()) {
+            *into = v;
+        }
+    }
+    take(&table, "on_error", &mut c.on_error);
+    take(&table, "syslog", &mut c.syslog);
+    take(&table, "syslog_socket", &mut c.syslog_socket);
+    if let Some(toml::Value::Table(p)) = table.get("paths") {
+        for (key, into) in [
+            ("bpffs", &mut c.paths.bpffs),
+            ("run", &mut c.paths.run),
+            ("log", &mut c.paths.log),
+        ] {
+            let mut v: PathBuf = into.clone();
+            take(p, key, &mut v);
+            if v.is_absolute() {
+                *into = v;
+            }
+        }
+    }
+    c
+}
+
+fn on_error_line_says_deny(text: &str) -> bool {
+    text.lines().any(|line| {
         let line = line.split('#').next().unwrap_or("").replace(' ', "");
         line == "on_error=\"deny\"" || line == "on_error='deny'"
-    });
-    if deny {
-        OnError::Deny
-    } else {
-        OnError::Allow
-    }
+    })
 }
 
 fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
@@ -365,16 +398,26 @@ mod tests {
     }
 
     #[test]
-    fn broken_file_still_says_deny() {
+    fn broken_file_keeps_how_to_fail() {
+        let c = salvage("on_error = \"deny\"\nsyslog_socket = \"/tmp/s\"\n[limits]\nfiels = 3\n");
+        assert_eq!(c.on_error, OnError::Deny);
+        assert_eq!(c.syslog_socket, Some(PathBuf::from("/tmp/s")));
+        assert_eq!(c.limits, Limits::default());
+        let c = salvage("on_error = 3\n[paths]\nlog = \"/l\"\nrun = \"rel\"\n");
+        assert_eq!(c.on_error, OnError::Allow);
+        assert_eq!(c.paths.log, PathBuf::from("/l"));
         assert_eq!(
-            on_error_of_broken("on_error = \"deny\"\n[x\n"),
-            OnError::Deny
+            c.paths.run,
+            PathBuf::from("/run/ctraudit"),
+            "invalid values keep defaults"
         );
+        // not TOML at all
+        assert_eq!(salvage("on_error = \"deny\"\n[x\n").on_error, OnError::Deny);
         assert_eq!(
-            on_error_of_broken("# on_error = \"deny\"\n[x\n"),
+            salvage("# on_error = \"deny\"\n[x\n").on_error,
             OnError::Allow
         );
-        assert_eq!(on_error_of_broken("[x\n"), OnError::Allow);
+        assert_eq!(salvage("[x\n").on_error, OnError::Allow);
     }
 
     #[test]

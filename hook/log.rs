@@ -1,12 +1,16 @@
-//! Where the hook reports: stderr (which runc copies into its own log and
-//! error output) for problems, and syslog for the audit trail.
+//! Where the hook reports: stderr (which runc shows when a hook fails, and
+//! drops when it succeeds) and syslog, the audit trail that outlives both.
+
+use std::path::Path;
 
 use syslog::{Facility, Formatter3164};
 
+use crate::config::Config;
+
 /// One line to syslog (facility daemon). Syslog being unavailable is not an
 /// error worth failing a container over: the summary on disk is the record.
-pub fn syslog(enabled: bool, err: bool, message: &str) {
-    if !enabled {
+pub fn syslog(cfg: &Config, err: bool, message: &str) {
+    if !cfg.syslog {
         return;
     }
     let formatter = Formatter3164 {
@@ -15,7 +19,11 @@ pub fn syslog(enabled: bool, err: bool, message: &str) {
         process: "ctraudit".into(),
         pid: std::process::id(),
     };
-    if let Ok(mut logger) = syslog::unix(formatter) {
+    let logger = match &cfg.syslog_socket {
+        Some(path) => syslog::unix_custom(formatter, Path::new(path)),
+        None => syslog::unix(formatter),
+    };
+    if let Ok(mut logger) = logger {
         let _ = if err {
             logger.err(message)
         } else {
@@ -25,7 +33,7 @@ pub fn syslog(enabled: bool, err: bool, message: &str) {
 }
 
 /// A problem: stderr and syslog.
-pub fn problem(syslog_enabled: bool, message: &str) {
+pub fn problem(cfg: &Config, message: &str) {
     eprintln!("ctraudit: {message}");
-    syslog(syslog_enabled, true, message);
+    syslog(cfg, true, message);
 }

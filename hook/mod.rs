@@ -51,7 +51,7 @@ impl Stage {
 }
 
 /// The configuration as the hook sees it: a broken file is not fatal by
-/// itself; `on_error` (read leniently from the broken text) decides.
+/// itself; `on_error`, salvaged from the broken file, decides.
 pub struct HookConfig {
     pub config: Config,
     pub error: Option<ConfigError>,
@@ -63,11 +63,7 @@ impl HookConfig {
             Ok(c) => (c, None),
             Err(e) => {
                 let text = std::fs::read_to_string(path).unwrap_or_default();
-                let config = Config {
-                    on_error: crate::config::on_error_of_broken(&text),
-                    ..Config::default()
-                };
-                (config, Some(e))
+                (crate::config::salvage(&text), Some(e))
             }
         };
         config.apply(overrides);
@@ -77,11 +73,11 @@ impl HookConfig {
 
 /// Runs one hook stage and returns the process exit code.
 pub fn run(stage: &str, hc: HookConfig) -> i32 {
-    let syslog = hc.config.syslog;
+    let cfg = &hc.config;
     let stage = match Stage::parse(stage) {
         Ok(s) => s,
         Err(e) => {
-            log::problem(syslog, &e);
+            log::problem(cfg, &e);
             return 2;
         }
     };
@@ -95,14 +91,14 @@ pub fn run(stage: &str, hc: HookConfig) -> i32 {
                         OnError::Allow => "container runs unaudited (on_error = \"allow\")",
                         OnError::Deny => "container start refused (on_error = \"deny\")",
                     };
-                    log::problem(syslog, &format!("{}: {e:#}; {verdict}", stage.name()));
+                    log::problem(cfg, &format!("{}: {e:#}; {verdict}", stage.name()));
                     i32::from(on_error == OnError::Deny)
                 }
             }
         }
         Stage::Poststop => {
             if let Err(e) = poststop::run(&hc) {
-                log::problem(syslog, &format!("poststop: {e:#}"));
+                log::problem(cfg, &format!("poststop: {e:#}"));
             }
             0
         }

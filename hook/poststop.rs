@@ -40,7 +40,7 @@ pub fn run(hc: &HookConfig) -> Result<()> {
         })
         // the pins stay: nothing is lost, `ctraudit gc` can finish the job
         .with_context(|| format!("{}: summary not written; kernel state kept", path.display()))?;
-    log::syslog(cfg.syslog, false, &summary::syslog_line(&summary));
+    log::syslog(cfg, false, &summary::syslog_line(&summary));
 
     bpf::unregister(&layout, id, meta.cgroup.id, meta.registration)
         .with_context(|| format!("container {id}: unregister"))?;

@@ -82,7 +82,7 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
         return Err(e).with_context(|| path.display().to_string());
     }
     log::syslog(
-        cfg.syslog,
+        cfg,
         false,
         &format!(
             "container {id} audited: cgroup {} ({}), slot {}",

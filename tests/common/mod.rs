@@ -1,0 +1,325 @@
+//! Test harness for the integration tests: real runc, real BPF.
+//!
+//! Every `Env` has its own bpffs instance, run/log roots, runc state root
+//! and config, and its Drop removes containers, pins and the mount even when
+//! the test failed, so tests run side by side and leave the host as it was.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+
+use serde_json::{json, Value};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ctraudit");
+
+pub fn require_root() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "integration tests load BPF and run containers: run them as root (see README)"
+    );
+}
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    syslog: std::os::unix::net::UnixDatagram,
+    syslog_lines: Mutex<Vec<String>>,
+    containers: Mutex<Vec<String>>,
+}
+
+impl Env {
+    /// A fresh set of roots with `config` as config.toml (syslog off).
+    pub fn new(config: &str) -> Env {
+        require_root();
+        let dir = tempfile::Builder::new()
+            .prefix("ctraudit-test-")
+            .tempdir()
+            .unwrap();
+        for d in ["bpf", "run", "log", "runc"] {
+            std::fs::create_dir(dir.path().join(d)).unwrap();
+        }
+        // the hooks' syslog lines come here, not to the host's syslog
+        let syslog =
+            std::os::unix::net::UnixDatagram::bind(dir.path().join("syslog.sock")).unwrap();
+        syslog.set_nonblocking(true).unwrap();
+        let env = Env {
+            dir,
+            syslog,
+            syslog_lines: Default::default(),
+            containers: Default::default(),
+        };
+        env.write_config(config);
+        env
+    }
+
+    pub fn write_config(&self, config: &str) {
+        let sock = self.path("syslog.sock");
+        std::fs::write(
+            self.path("config.toml"),
+            format!("syslog_socket = \"{}\"\n{config}", sock.display()),
+        )
+        .unwrap();
+    }
+
+    /// Every syslog message the hooks sent so far (RFC 3164 header removed).
+    pub fn syslog(&self) -> Vec<String> {
+        let mut lines = self.syslog_lines.lock().unwrap();
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = self.syslog.recv(&mut buf) {
+            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+            // "<27>Nov 24 17:00:00 ctraudit[123]: text"
+            let text = msg.split_once("]: ").map_or(msg.as_str(), |(_, t)| t);
+            lines.push(text.trim_end().to_owned());
+        }
+        lines.clone()
+    }
+
+    pub fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    /// Environment a hook needs to use this Env's roots.
+    pub fn hook_env(&self) -> Vec<String> {
+        vec![
+            format!("CTRAUDIT_BPFFS_ROOT={}", self.path("bpf").display()),
+            format!("CTRAUDIT_RUN_ROOT={}", self.path("run").display()),
+            format!("CTRAUDIT_LOG_ROOT={}", self.path("log").display()),
+            format!("CTRAUDIT_CONFIG={}", self.path("config.toml").display()),
+        ]
+    }
+
+    pub fn runc(&self, args: &[&str]) -> Output {
+        let root = self.path("runc");
+        Command::new("runc")
+            .arg("--root")
+            .arg(&root)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("runc is installed")
+    }
+
+    /// `runc run` in the foreground; returns its output.
+    pub fn run(&self, bundle: &Path, id: &str) -> Output {
+        self.containers.lock().unwrap().push(id.to_owned());
+        self.runc(&["run", "--bundle", bundle.to_str().unwrap(), id])
+    }
+
+    /// `runc run -d`: the container keeps running in the background.
+    pub fn run_detached(&self, bundle: &Path, id: &str) {
+        self.containers.lock().unwrap().push(id.to_owned());
+        self.runc_detached(&["run", "-d", "--bundle", bundle.to_str().unwrap(), id]);
+    }
+
+    /// A runc command that leaves a process behind (`run -d`, `exec -d`):
+    /// that process inherits runc's stdio, so no pipes, or waiting for their
+    /// EOF would wait for the process.
+    pub fn runc_detached(&self, args: &[&str]) {
+        let err = self.path("runc-detached.stderr");
+        let status = Command::new("runc")
+            .arg("--root")
+            .arg(self.path("runc"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "runc {args:?}: {}",
+            std::fs::read_to_string(&err).unwrap_or_default()
+        );
+    }
+
+    /// Stops a detached container and deletes it, which runs poststop.
+    pub fn stop(&self, id: &str) {
+        let _ = self.runc(&["kill", id, "KILL"]);
+        for _ in 0..100 {
+            let st = self.runc(&["state", id]);
+            if !String::from_utf8_lossy(&st.stdout).contains("\"running\"") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = self.runc(&["delete", id]);
+        assert!(
+            out.status.success(),
+            "runc delete {id}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn summary_path(&self, id: &str) -> PathBuf {
+        self.path("log").join(id).join("summary.json")
+    }
+
+    pub fn summary(&self, id: &str) -> Value {
+        let p = self.summary_path(id);
+        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Names under the containers pin directory and the /run meta directory.
+    pub fn leftovers(&self) -> Vec<String> {
+        let mut left = Vec::new();
+        for d in [
+            self.path("bpf/ctraudit/v1/containers"),
+            self.path("run/containers"),
+        ] {
+            if let Ok(rd) = std::fs::read_dir(&d) {
+                left.extend(rd.map(|e| e.unwrap().path().display().to_string()));
+            }
+        }
+        left
+    }
+
+    pub fn bpffs_mounted(&self) -> bool {
+        nix::sys::statfs::statfs(&self.path("bpf"))
+            .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::BPF_FS_MAGIC)
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        for id in self.containers.lock().unwrap().iter() {
+            let _ = self.runc(&["kill", id, "KILL"]);
+            let _ = self.runc(&["delete", "-f", id]);
+        }
+        let _ = std::fs::remove_dir_all(self.path("bpf/ctraudit"));
+        let _ = nix::mount::umount2(&self.path("bpf"), nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+/// Busybox applets linked into /bin of the test rootfs.
+const APPLETS: &[&str] = &[
+    "sh", "ls", "cat", "nc", "sleep", "mount", "unshare", "echo", "true", "hostname",
+];
+
+/// A bundle with a busybox-static rootfs plus coreutils `rm` (which calls
+/// unlinkat, where busybox calls unlink) with its libraries and ld.so.cache.
+pub struct Bundle {
+    pub dir: PathBuf,
+}
+
+impl Bundle {
+    pub fn new(env: &Env, name: &str, args: &[&str]) -> Bundle {
+        let dir = env.path(&format!("bundles/{name}"));
+        let rootfs = dir.join("rootfs");
+        for d in ["bin", "etc", "tmp", "proc", "dev", "sys", "mnt", "usr/bin"] {
+            std::fs::create_dir_all(rootfs.join(d)).unwrap();
+        }
+        std::fs::copy("/usr/bin/busybox", rootfs.join("bin/busybox"))
+            .expect("busybox-static is installed");
+        for a in APPLETS {
+            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)).unwrap();
+        }
+        std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+        std::fs::write(rootfs.join("etc/hostname"), "audited\n").unwrap();
+        copy_with_libs("/usr/bin/rm", &rootfs);
+        std::fs::copy("/etc/ld.so.cache", rootfs.join("etc/ld.so.cache")).unwrap();
+
+        let out = Command::new("runc")
+            .arg("spec")
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let cfg_path = dir.join("config.json");
+        let mut cfg: Value =
+            serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+        cfg["process"]["terminal"] = json!(false);
+        cfg["process"]["args"] = json!(args);
+        cfg["root"]["readonly"] = json!(false);
+        cfg["hostname"] = json!(name);
+        let hook = |stage: &str| json!({"path": BIN, "args": ["ctraudit", "hook", stage], "env": env.hook_env(), "timeout": 20});
+        cfg["hooks"] = json!({"prestart": [hook("prestart")], "poststop": [hook("poststop")]});
+        std::fs::write(&cfg_path, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+        Bundle { dir }
+    }
+
+    pub fn edit(&self, f: impl FnOnce(&mut Value)) {
+        let p = self.dir.join("config.json");
+        let mut cfg: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        f(&mut cfg);
+        std::fs::write(&p, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+    }
+}
+
+fn copy_with_libs(bin: &str, rootfs: &Path) {
+    let dest = |p: &str| rootfs.join(p.trim_start_matches('/'));
+    let copy = |p: &str| {
+        let d = dest(p);
+        std::fs::create_dir_all(d.parent().unwrap()).unwrap();
+        std::fs::copy(std::fs::canonicalize(p).unwrap(), &d).unwrap();
+    };
+    copy(bin);
+    let ldd = Command::new("ldd").arg(bin).output().unwrap();
+    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
+        // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+        let path = line.split_whitespace().find(|w| w.starts_with('/'));
+        if let Some(p) = path {
+            copy(p);
+        }
+    }
+}
+
+/// The libraries `ldd` lists for a host binary (what its loader opens).
+pub fn libs_of(bin: &str) -> Vec<String> {
+    let ldd = Command::new("ldd").arg(bin).output().unwrap();
+    String::from_utf8_lossy(&ldd.stdout)
+        .lines()
+        .filter(|l| l.contains("=>"))
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find(|w| w.starts_with('/'))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// `executed` as (path, argv) pairs, in order of first exec.
+pub fn executed(s: &Value) -> Vec<(String, Vec<String>)> {
+    s["processes"]["executed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_owned(),
+                e["argv"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_owned())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+pub fn file<'a>(s: &'a Value, path: &str) -> &'a Value {
+    s["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == path)
+        .unwrap_or_else(|| panic!("no file {path} in {}", s["files"]))
+}
+
+pub fn strs(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect()
+}
+
+/// A free TCP port on loopback for a test's listener.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -1,0 +1,530 @@
+//! Integration tests with real runc and real BPF (root; see README).
+//! Names start with `runc_` so they can be selected.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{executed, file, libs_of, strs, Bundle, Env};
+use serde_json::Value;
+
+/// busybox's sh runs applets in-process unless they are named by path, so
+/// the workload names every binary it wants exec'd.
+const WORKLOAD: &str = "/bin/ls /etc; /bin/cat /etc/passwd; echo hi > /tmp/f; /usr/bin/rm /tmp/f; \
+    /bin/nc -l -p 7777 >/dev/null & \
+    until echo ping | /bin/nc 127.0.0.1 7777; do :; done; wait; \
+    /bin/mount -t tmpfs none /mnt; true";
+
+fn set(v: Vec<(String, Vec<String>)>) -> BTreeSet<(String, Vec<String>)> {
+    v.into_iter().collect()
+}
+
+fn argv(path: &str, args: &[&str]) -> (String, Vec<String>) {
+    (
+        path.to_owned(),
+        args.iter().map(|s| s.to_string()).collect(),
+    )
+}
+
+#[test]
+fn runc_workload_summary_has_exact_content_and_nothing_from_the_host() {
+    let env = Env::new("");
+    let bundle = Bundle::new(&env, "work", &["sh", "-c", WORKLOAD]);
+
+    // a host process doing the same kind of work at the same time
+    let marker = format!("/tmp/ctraudit-host-marker-{}", std::process::id());
+    let host_script = format!(
+        "for i in $(seq 1 200); do cat /etc/passwd >/dev/null; echo x > {marker}; rm -f {marker}; done"
+    );
+    let mut host = Command::new("sh")
+        .arg("-c")
+        .arg(&host_script)
+        .spawn()
+        .unwrap();
+    let out = env.run(&bundle.dir, "work");
+    host.wait().unwrap();
+    assert!(
+        out.status.success(),
+        "runc run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hostname\nld.so.cache\npasswd\nroot:x:0:0:root:/root:/bin/sh\n",
+        "the workload's own output"
+    );
+
+    let s = env.summary("work");
+    assert_eq!(s["schema"], "ctraudit.summary/v1");
+    assert_eq!(s["container"]["id"], "work");
+    assert_eq!(s["container"]["hostname"], "work");
+    assert_eq!(strs(&s["container"]["args"]), ["sh", "-c", WORKLOAD]);
+    assert_eq!(s["container"]["cgroup"]["path"], "/work");
+
+    // exactly those binaries, with their argv
+    let want = set(vec![
+        argv("/bin/sh", &["sh", "-c", WORKLOAD]),
+        argv("/bin/ls", &["/bin/ls", "/etc"]),
+        argv("/bin/cat", &["/bin/cat", "/etc/passwd"]),
+        argv("/usr/bin/rm", &["/usr/bin/rm", "/tmp/f"]),
+        argv("/bin/nc", &["/bin/nc", "-l", "-p", "7777"]),
+        argv("/bin/nc", &["/bin/nc", "127.0.0.1", "7777"]),
+        argv("/bin/mount", &["/bin/mount", "-t", "tmpfs", "none", "/mnt"]),
+    ]);
+    assert_eq!(set(executed(&s)), want);
+    assert_eq!(
+        executed(&s)[0].0,
+        "/bin/sh",
+        "the workload's first exec comes first"
+    );
+    let execs: u64 = s["processes"]["executed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(s["processes"]["execs"].as_u64().unwrap(), execs);
+
+    // those files, with the right access kinds; the dynamic loader of
+    // coreutils rm reads ld.so.cache and its libraries
+    let mut want_files: BTreeSet<String> = [
+        "/etc",
+        "/etc/passwd",
+        "/tmp/f",
+        "/dev/null",
+        "/etc/ld.so.cache",
+    ]
+    .map(String::from)
+    .into();
+    want_files.extend(libs_of("/usr/bin/rm"));
+    let got_files: BTreeSet<String> = s["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(got_files, want_files);
+    assert_eq!(strs(&file(&s, "/etc/passwd")["access"]), ["read"]);
+    assert_eq!(strs(&file(&s, "/etc")["access"]), ["read"]);
+    let f = file(&s, "/tmp/f");
+    assert_eq!(strs(&f["access"]), ["write", "create", "delete"]);
+    assert_eq!(
+        (
+            f["count"].as_u64(),
+            f["failed"].as_u64(),
+            f["relative"].as_bool()
+        ),
+        (Some(2), Some(0), Some(false))
+    );
+
+    // the endpoint, with its port: one successful connect (earlier tries
+    // may be refused while the listener starts)
+    let net = s["network"].as_array().unwrap();
+    let connect = net
+        .iter()
+        .find(|n| n["op"] == "connect")
+        .expect("a connect");
+    assert_eq!(
+        (
+            &connect["family"],
+            &connect["proto"],
+            &connect["address"],
+            &connect["port"],
+            &connect["direction"]
+        ),
+        (
+            &Value::from("ipv4"),
+            &Value::from("tcp"),
+            &Value::from("127.0.0.1"),
+            &Value::from(7777),
+            &Value::from("outbound")
+        )
+    );
+    assert_eq!(
+        connect["count"].as_u64().unwrap() - connect["failed"].as_u64().unwrap(),
+        1
+    );
+    if connect["failed"].as_u64().unwrap() > 0 {
+        assert_eq!(connect["last_error"], "ECONNREFUSED");
+    }
+    let ops: BTreeSet<(&str, u64)> = net
+        .iter()
+        .map(|n| (n["op"].as_str().unwrap(), n["port"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("accept", 7777),
+            ("bind", 7777),
+            ("connect", 7777),
+            ("listen", 7777)
+        ]
+        .into()
+    );
+
+    // the privileged event: a mount, refused
+    let pr = s["privileged"].as_array().unwrap();
+    assert_eq!(pr.len(), 1, "{pr:?}");
+    assert_eq!(pr[0]["kind"], "mount");
+    assert_eq!(pr[0]["args"]["target"], "/mnt");
+    assert_eq!(pr[0]["args"]["fstype"], "tmpfs");
+    assert_eq!(
+        (pr[0]["count"].as_u64(), pr[0]["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(pr[0]["last_error"], "EPERM");
+    assert_eq!(s["alerts"][0]["rule"], "privileged.mount");
+
+    // syscalls by name, with counts
+    let counts = &s["syscalls"]["counts"];
+    let count = |name: &str| {
+        counts[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no {name} in {counts}"))
+    };
+    assert_eq!(count("unlinkat"), 1, "coreutils rm");
+    assert_eq!(count("mount"), 1);
+    // every file event is one openat or the one unlinkat
+    let file_events: u64 = s["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(count("openat") + 1, file_events, "{counts}");
+    assert_eq!(count("connect"), connect["count"].as_u64().unwrap());
+    assert_eq!((count("bind"), count("listen"), count("accept")), (1, 1, 1));
+    // execve counts failed attempts too (sh searching PATH)
+    assert!(count("execve") >= s["processes"]["execs"].as_u64().unwrap());
+    let total: u64 = counts
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(s["syscalls"]["total"].as_u64().unwrap(), total);
+    // runc's own setup (pivot_root, mount, setns, ...) happens before the
+    // workload's first exec and is not part of the audit
+    assert!(
+        counts.get("pivot_root").is_none() && counts.get("setns").is_none(),
+        "{counts}"
+    );
+    assert_eq!(s["loss"]["complete"], true);
+
+    // syslog: one line at start, one at stop
+    let log = env.syslog();
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert!(
+        log[0].starts_with("container work audited: cgroup /work ("),
+        "{log:?}"
+    );
+    assert_eq!(
+        log[1],
+        format!(
+            "container work stopped: {} execs, {} files, 4 endpoints, 1 privileged events, {} syscalls ({} distinct), 1 alerts",
+            s["processes"]["execs"],
+            want_files.len(),
+            s["syscalls"]["total"],
+            s["syscalls"]["distinct"]
+        )
+    );
+
+    // the host process appears nowhere
+    let text = std::fs::read_to_string(env.summary_path("work")).unwrap();
+    assert!(
+        !text.contains("ctraudit-host-marker"),
+        "host activity leaked into the summary"
+    );
+
+    // after poststop: no pins, no /run files
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn runc_exec_session_and_nested_cgroup_are_attributed_to_the_container() {
+    let env = Env::new("");
+    let bundle = Bundle::new(&env, "execd", &["/bin/sleep", "30"]);
+    env.run_detached(&bundle.dir, "execd");
+
+    let out = env.runc(&["exec", "execd", "/bin/cat", "/etc/hostname"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "audited\n");
+
+    // a process moved into a cgroup nested below the container's, then exec'ing
+    let meta: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.path("run/containers/execd.json")).unwrap(),
+    )
+    .unwrap();
+    let cg_path = meta["cgroup"]["path"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches('/')
+        .to_owned();
+    let v2 = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        .into_iter()
+        .map(|r| std::path::Path::new(r).join(&cg_path))
+        .find(|p| p.join("cgroup.procs").exists())
+        .expect("the container's cgroup2 directory");
+    let nested = v2.join("nested");
+    std::fs::create_dir(&nested).unwrap();
+    let pidfile = env.path("exec.pid");
+    env.runc_detached(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        pidfile.to_str().unwrap(),
+        "execd",
+        "/bin/sh",
+        "-c",
+        "until [ -e /tmp/go ]; do :; done; exec /bin/cat /etc/passwd >/dev/null",
+    ]);
+    let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_owned();
+    std::fs::write(nested.join("cgroup.procs"), &pid).unwrap();
+    std::fs::write(bundle.dir.join("rootfs/tmp/go"), "").unwrap();
+    // the exec'd process is reparented to the container's init, which
+    // (sleep) never reaps it: wait for it to become a zombie
+    let stat = format!("/proc/{pid}/stat");
+    for _ in 0..250 {
+        let st = std::fs::read_to_string(&stat).unwrap_or_default();
+        if st.is_empty()
+            || st
+                .rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = std::fs::remove_dir(&nested);
+    env.stop("execd");
+
+    let s = env.summary("execd");
+    assert_eq!(
+        set(executed(&s)),
+        set(vec![
+            argv("/bin/sleep", &["/bin/sleep", "30"]),
+            argv("/bin/cat", &["/bin/cat", "/etc/hostname"]),
+            argv(
+                "/bin/sh",
+                &[
+                    "/bin/sh",
+                    "-c",
+                    "until [ -e /tmp/go ]; do :; done; exec /bin/cat /etc/passwd >/dev/null"
+                ]
+            ),
+            argv("/bin/cat", &["/bin/cat", "/etc/passwd"]),
+        ])
+    );
+    assert_eq!(strs(&file(&s, "/etc/hostname")["access"]), ["read"]);
+    assert_eq!(strs(&file(&s, "/etc/passwd")["access"]), ["read"]);
+    // runc exec's setns and the rest of its setup happen before its exec
+    assert_eq!(s["privileged"], Value::Array(vec![]));
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn runc_two_containers_at_once_get_separate_summaries() {
+    let env = Env::new("");
+    let a = Bundle::new(
+        &env,
+        "ctr-a",
+        &[
+            "sh",
+            "-c",
+            "/bin/cat /etc/passwd >/dev/null; echo a > /tmp/only-a; /bin/sleep 1",
+        ],
+    );
+    let b = Bundle::new(
+        &env,
+        "ctr-b",
+        &[
+            "sh",
+            "-c",
+            "/bin/ls /etc >/dev/null; echo b > /tmp/only-b; /bin/sleep 1",
+        ],
+    );
+    std::thread::scope(|sc| {
+        let ta = sc.spawn(|| env.run(&a.dir, "ctr-a"));
+        let tb = sc.spawn(|| env.run(&b.dir, "ctr-b"));
+        for t in [ta, tb] {
+            let out = t.join().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    });
+    let sa = env.summary("ctr-a");
+    let sb = env.summary("ctr-b");
+    assert_eq!(
+        set(executed(&sa)),
+        set(vec![
+            argv(
+                "/bin/sh",
+                &[
+                    "sh",
+                    "-c",
+                    "/bin/cat /etc/passwd >/dev/null; echo a > /tmp/only-a; /bin/sleep 1"
+                ]
+            ),
+            argv("/bin/cat", &["/bin/cat", "/etc/passwd"]),
+            argv("/bin/sleep", &["/bin/sleep", "1"]),
+        ])
+    );
+    assert_eq!(
+        set(executed(&sb)),
+        set(vec![
+            argv(
+                "/bin/sh",
+                &[
+                    "sh",
+                    "-c",
+                    "/bin/ls /etc >/dev/null; echo b > /tmp/only-b; /bin/sleep 1"
+                ]
+            ),
+            argv("/bin/ls", &["/bin/ls", "/etc"]),
+            argv("/bin/sleep", &["/bin/sleep", "1"]),
+        ])
+    );
+    let paths = |s: &Value| -> BTreeSet<String> {
+        s["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        paths(&sa),
+        ["/dev/null", "/etc/passwd", "/tmp/only-a"]
+            .map(String::from)
+            .into()
+    );
+    assert_eq!(
+        paths(&sb),
+        ["/dev/null", "/etc", "/tmp/only-b"]
+            .map(String::from)
+            .into()
+    );
+    assert_ne!(
+        sa["container"]["cgroup"]["id"],
+        sb["container"]["cgroup"]["id"]
+    );
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn runc_broken_config_under_allow_runs_unaudited() {
+    let env = Env::new("[limits]\nfiels = 3\n");
+    let bundle = Bundle::new(&env, "allow", &["/bin/echo", "ran"]);
+    let out = env.run(&bundle.dir, "allow");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ran\n");
+    // runc drops a successful hook's stderr: syslog carries the reason
+    assert_eq!(
+        env.syslog(),
+        [format!(
+            "prestart: config: {}:3:1: unknown field `fiels`, expected one of `max_containers`, `execs`, \
+             `files`, `network`, `privileged` (did you mean `files`?); container runs unaudited (on_error = \"allow\")",
+            env.path("config.toml").display()
+        )]
+    );
+    assert!(!env.summary_path("allow").exists());
+    assert!(!env.bpffs_mounted(), "nothing was loaded");
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn runc_broken_config_under_deny_refuses_the_start() {
+    let env = Env::new("on_error = \"deny\"\n[limits]\nfiles = \"lots\"\n");
+    let bundle = Bundle::new(&env, "deny", &["/bin/echo", "ran"]);
+    let out = env.run(&bundle.dir, "deny");
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "",
+        "the workload never ran"
+    );
+    assert_eq!(
+        env.syslog(),
+        [format!(
+            "prestart: config: {}:4:9: invalid type: string \"lots\", expected u32; \
+             container start refused (on_error = \"deny\")",
+            env.path("config.toml").display()
+        )]
+    );
+    // runc's error carries the hook's stderr (quoted)
+    assert!(String::from_utf8_lossy(&out.stderr).contains("container start refused"));
+    assert!(!env.summary_path("deny").exists());
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn runc_bpf_unavailable_follows_on_error() {
+    // a bpffs root that cannot be mounted stands for "BPF unsupported"
+    let env = Env::new("");
+    let not_a_dir = env.path("not-a-dir");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let root = format!("[paths]\nbpffs = \"{}\"\n", not_a_dir.display());
+    let bundle = Bundle::new(&env, "nobpf", &["/bin/echo", "ran"]);
+    // the env var would override the file: drop it for this bundle
+    bundle.edit(|c| {
+        for stage in ["prestart", "poststop"] {
+            let envs = c["hooks"][stage][0]["env"].as_array_mut().unwrap();
+            envs.retain(|e| !e.as_str().unwrap().starts_with("CTRAUDIT_BPFFS_ROOT="));
+        }
+    });
+
+    env.write_config(&root);
+    let out = env.run(&bundle.dir, "nobpf");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ran\n");
+    let log = env.syslog();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert!(
+        log[0].starts_with("prestart: ")
+            && log[0].contains(&format!("{}: File exists", not_a_dir.display())),
+        "{log:?}"
+    );
+    assert!(
+        log[0].ends_with("; container runs unaudited (on_error = \"allow\")"),
+        "{log:?}"
+    );
+    assert!(!env.summary_path("nobpf").exists());
+
+    env.write_config(&format!("on_error = \"deny\"\n{root}"));
+    let out = env.run(&bundle.dir, "nobpf2");
+    assert!(!out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("container start refused"));
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn runc_opt_out_annotation_means_no_audit() {
+    let env = Env::new("");
+    let bundle = Bundle::new(&env, "optout", &["/bin/echo", "ran"]);
+    bundle.edit(|c| c["annotations"] = serde_json::json!({"io.ctraudit.enable": "false"}));
+    let out = env.run(&bundle.dir, "optout");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert!(!env.summary_path("optout").exists());
+    assert!(!env.bpffs_mounted(), "an opted-out container loads nothing");
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
