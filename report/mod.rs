@@ -16,14 +16,12 @@ fn s(v: &Value) -> String {
 pub fn render(v: &Value) -> String {
     let mut o = String::new();
     let c = &v["container"];
-    let _ = writeln!(
-        o,
-        "container {}  ({}, runtime {})",
-        s(&c["id"]),
-        s(&c["name"]),
-        s(&c["runtime"])
-    );
-    let _ = writeln!(o, "  image    {}", s(&c["image"]));
+    let _ = writeln!(o, "container {}", s(&c["id"]));
+    for key in ["name", "image", "hostname", "runtime"] {
+        if !c[key].is_null() {
+            let _ = writeln!(o, "  {key:<8} {}", s(&c[key]));
+        }
+    }
     let _ = writeln!(o, "  cgroup   {}", s(&c["cgroup"]["path"]));
     let t = &v["times"];
     let _ = writeln!(
