@@ -24,6 +24,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* x86_64 syscall numbers decoded below (arch/x86/entry/syscalls/syscall_64.tbl). */
 enum {
 	NR_open = 2, NR_connect = 42, NR_accept = 43, NR_bind = 49, NR_listen = 50,
+	NR_clone = 56,
 	NR_rename = 82, NR_rmdir = 84, NR_creat = 85, NR_unlink = 87, NR_chmod = 90,
 	NR_fchmod = 91, NR_chown = 92, NR_fchown = 93, NR_lchown = 94,
 	NR_ptrace = 101, NR_setuid = 105, NR_setgid = 106, NR_setreuid = 113,
@@ -31,8 +32,10 @@ enum {
 	NR_pivot_root = 155, NR_chroot = 161, NR_mount = 165, NR_umount2 = 166,
 	NR_init_module = 175, NR_openat = 257, NR_fchownat = 260, NR_unlinkat = 263,
 	NR_renameat = 264, NR_fchmodat = 268, NR_unshare = 272, NR_accept4 = 288,
-	NR_setns = 308, NR_finit_module = 313, NR_renameat2 = 316,
-	NR_memfd_create = 319, NR_bpf = 321, NR_execveat = 322, NR_openat2 = 437,
+	NR_open_by_handle_at = 304, NR_setns = 308, NR_finit_module = 313,
+	NR_renameat2 = 316, NR_memfd_create = 319, NR_bpf = 321, NR_execveat = 322,
+	NR_io_uring_setup = 425, NR_open_tree = 428, NR_move_mount = 429,
+	NR_fsopen = 430, NR_fsmount = 432, NR_clone3 = 435, NR_openat2 = 437,
 	NR_fchmodat2 = 452,
 };
 
@@ -50,6 +53,12 @@ enum {
 #define S_IFSOCK 0140000
 #define EEXIST 17
 #define EINPROGRESS 115
+/* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK: the call is restarted and seen again */
+#define ERESTART_FIRST 512
+#define ERESTART_LAST 516
+#define TS_COMPAT 0x0002
+#define CLONE_NEW_MASK 0x7e020080 /* CLONE_NEW{NS,CGROUP,UTS,IPC,USER,PID,NET,TIME} */
+#define CAP_V1 0x19980330
 
 /* clang emits a type reached only through pointers as a forward declaration;
  * libbpf needs complete inner-map value types and the Rust skeleton's `types`
@@ -182,8 +191,19 @@ static __always_inline struct ct_stats *stats_for(__u32 slot)
 			__sync_fetch_and_add(&__st->field, 1);                 \
 	} while (0)
 
-static __always_inline void count_syscall(__u32 slot, long nr)
+/* 32-bit syscalls (int 0x80) use the i386 numbering: never read them
+ * through the x86_64 table. */
+static __always_inline bool compat_syscall(struct task_struct *t)
 {
+	return BPF_CORE_READ(t, thread_info.status) & TS_COMPAT;
+}
+
+static __always_inline void count_syscall(__u32 slot, long nr, bool compat)
+{
+	if (compat) {
+		STAT_ADD(slot, syscalls_compat);
+		return;
+	}
 	if ((__u64)nr >= CT_SYSCALL_MAX) {
 		STAT_ADD(slot, syscalls_unknown);
 		return;
@@ -212,7 +232,9 @@ static __always_inline bool is_decoded(long nr)
 	case NR_ptrace: case NR_mount: case NR_umount2: case NR_init_module:
 	case NR_finit_module: case NR_bpf: case NR_unshare: case NR_setns:
 	case NR_chroot: case NR_pivot_root: case NR_memfd_create:
-	case NR_execveat:
+	case NR_execveat: case NR_io_uring_setup: case NR_open_tree:
+	case NR_move_mount: case NR_fsopen: case NR_fsmount:
+	case NR_open_by_handle_at: case NR_clone: case NR_clone3:
 		return true;
 	default:
 		return false;
@@ -401,21 +423,34 @@ static __always_inline void net_user(struct ct_task *ts, __u16 op, long fd,
 		k->port = bpf_ntohs(sin.sin_port);
 		__builtin_memcpy(k->addr, &sin.sin_addr, 4);
 	} else if (family == AF_INET6) {
+		/* the kernel accepts the 24-byte RFC 2133 size: family, port,
+		 * flowinfo and address are all in it; scope_id is not needed */
 		struct sockaddr_in6 sin6 = {};
-		if (bpf_probe_read_user(&sin6, sizeof(sin6), uaddr))
+		if (bpf_probe_read_user(&sin6, 24, uaddr))
 			goto fault;
 		k->port = bpf_ntohs(sin6.sin6_port);
 		__builtin_memcpy(k->addr, &sin6.sin6_addr, 16);
 	} else if (family == AF_UNIX) {
-		long len = addrlen - 2; /* minus sun_family */
-		if (len > CT_UNIX_PATH_MAX)
-			len = CT_UNIX_PATH_MAX;
-		if (len < 0)
-			len = 0;
-		if (bpf_probe_read_user(k->unix_path, len & 0x7f,
-					(const char *)uaddr + 2))
-			goto fault;
-		k->unix_len = len;
+		const char *upath = (const char *)uaddr + 2; /* after sun_family */
+		char first = 0;
+		bpf_probe_read_user(&first, 1, upath);
+		if (first) {
+			/* a path: the kernel uses it up to the NUL (unix_mkname_bsd) */
+			long n = bpf_probe_read_user_str(k->unix_path, sizeof(k->unix_path), upath);
+			if (n <= 0)
+				goto fault;
+			k->unix_len = n - 1;
+		} else {
+			/* abstract: every byte of addrlen counts */
+			long len = addrlen - 2;
+			if (len > CT_UNIX_PATH_MAX)
+				len = CT_UNIX_PATH_MAX;
+			if (len < 0)
+				len = 0;
+			if (bpf_probe_read_user(k->unix_path, len & 0x7f, upath))
+				goto fault;
+			k->unix_len = len;
+		}
 	} else {
 		return; /* netlink, packet, ...: not audited here */
 	}
@@ -467,6 +502,15 @@ static __noinline void net_sock(struct ct_task *ts, __u16 op, long fd, long ret)
 				len = 0;
 			bpf_probe_read_kernel(k->unix_path, len & 0x7f,
 					      &ua->name[0].sun_path);
+			/* same key as net_user: a path ends at its NUL */
+			if (k->unix_path[0]) {
+				len = 0;
+				for (int i = 0; i < CT_UNIX_PATH_MAX; i++) {
+					if (!k->unix_path[i])
+						break;
+					len++;
+				}
+			}
 			k->unix_len = len;
 		}
 	} else {
@@ -536,7 +580,8 @@ static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 n
 		break;
 	case NR_openat2: {
 		__u64 flags = 0; /* struct open_how starts with flags */
-		bpf_probe_read_user(&flags, sizeof(flags), (const void *)a2);
+		if (bpf_probe_read_user(&flags, sizeof(flags), (const void *)a2))
+			STAT_ADD(ts->slot, read_errors);
 		STAT_ADD(ts->slot, opens);
 		file_path(ts, (const char *)a1, open_kinds(flags), ret);
 		break;
@@ -608,8 +653,12 @@ static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 n
 		/* two struct __user_cap_data_struct {effective, permitted,
 		 * inheritable}: low and high 32 capability bits */
 		__u32 data[6] = {};
+		__u32 version = 0;
 		p = priv_begin(ts, nr);
-		if (a1 && !bpf_probe_read_user(data, sizeof(data), (const void *)a1)) {
+		bpf_probe_read_user(&version, sizeof(version), (const void *)a0);
+		/* version 1 passes one struct (32 bits), 2 and 3 pass two */
+		long size = version == CAP_V1 ? 12 : 24;
+		if (a1 && !bpf_probe_read_user(data, size & 31, (const void *)a1)) {
 			p->args[0] = data[0] | ((__u64)data[3] << 32);
 			p->args[1] = data[1] | ((__u64)data[4] << 32);
 		}
@@ -674,6 +723,60 @@ static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 n
 		bpf_probe_read_user_str(p->detail, sizeof(p->detail), (const void *)a0);
 		priv_commit(ts, ret);
 		break;
+	case NR_io_uring_setup:
+		/* io_uring operations bypass the syscall tracepoints: its use
+		 * is worth knowing by itself */
+		p = priv_begin(ts, nr);
+		p->args[0] = a0; /* entries */
+		priv_commit(ts, ret);
+		break;
+	case NR_open_tree:
+		p = priv_begin(ts, nr);
+		p->args[0] = a2; /* flags */
+		bpf_probe_read_user_str(p->detail, sizeof(p->detail), (const void *)a1);
+		priv_commit(ts, ret);
+		break;
+	case NR_move_mount:
+		/* move_mount(from_dfd, from_path, to_dfd, to_path, flags) */
+		p = priv_begin(ts, nr);
+		p->args[0] = regs.r8;
+		bpf_probe_read_user_str(p->detail, sizeof(p->detail), (const void *)a3);
+		bpf_probe_read_user_str(p->aux, sizeof(p->aux), (const void *)a1);
+		priv_commit(ts, ret);
+		break;
+	case NR_fsopen:
+		p = priv_begin(ts, nr);
+		p->args[0] = a1;
+		bpf_probe_read_user_str(p->aux, sizeof(p->aux), (const void *)a0);
+		priv_commit(ts, ret);
+		break;
+	case NR_fsmount:
+		p = priv_begin(ts, nr);
+		p->args[0] = a1; /* flags */
+		p->args[1] = a2; /* attr_flags */
+		priv_commit(ts, ret);
+		break;
+	case NR_open_by_handle_at:
+		p = priv_begin(ts, nr);
+		p->args[0] = (__u32)a0; /* mount_fd */
+		p->args[1] = a2; /* flags */
+		priv_commit(ts, ret);
+		break;
+	case NR_clone:
+	case NR_clone3: {
+		/* only namespace-creating clones are privileged events; the
+		 * child returns 0 here too, the parent's call is the event */
+		__u64 flags = a0;
+		if (nr == NR_clone3 &&
+		    bpf_probe_read_user(&flags, sizeof(flags), (const void *)a0))
+			break;
+		if (!(flags & CLONE_NEW_MASK) || ret == 0)
+			break;
+		p = priv_begin(ts, nr);
+		p->args[0] = flags & CLONE_NEW_MASK;
+		priv_commit(ts, ret);
+		break;
+	}
 	case NR_execveat:
 		/* a successful execveat is recorded by the exec tracepoint,
 		 * where the registers still describe the call */
@@ -695,8 +798,9 @@ int ct_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (!ts || !slot_live(ts))
 		return 0;
 	long nr = ctx->args[1];
-	ts->pending = is_decoded(nr) ? nr : CT_NO_PENDING;
-	count_syscall(ts->slot, nr);
+	bool compat = compat_syscall(bpf_get_current_task_btf());
+	ts->pending = !compat && is_decoded(nr) ? nr : CT_NO_PENDING;
+	count_syscall(ts->slot, nr, compat);
 	return 0;
 }
 
@@ -708,10 +812,14 @@ int ct_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (!ts || ts->pending == CT_NO_PENDING)
 		return 0;
 	__u32 nr = ts->pending;
+	long ret = ctx->args[1];
 	ts->pending = CT_NO_PENDING;
+	/* interrupted and restarted: the restarted call is the one to record */
+	if (ret <= -ERESTART_FIRST && ret >= -ERESTART_LAST)
+		return 0;
 	if (!slot_live(ts))
 		return 0;
-	decode(ts, (struct pt_regs *)ctx->args[0], nr, ctx->args[1]);
+	decode(ts, (struct pt_regs *)ctx->args[0], nr, ret);
 	return 0;
 }
 
@@ -821,10 +929,20 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	}
 	bool entering = !ts || ts->slot != c->slot || ts->gen != c->gen;
+	if (entering && c->mnt_ns &&
+	    BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum) != c->mnt_ns) {
+		/* in the cgroup but not (yet) in the container: a runtime
+		 * helper, such as runc exec's, before it joins the container */
+		if (ts)
+			bpf_task_storage_delete(&task_state, p);
+		return 0;
+	}
 	if (!ts)
 		ts = bpf_task_storage_get(&task_state, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!ts)
+	if (!ts) {
+		STAT_ADD(c->slot, tasks_lost);
 		return 0;
+	}
 	ts->slot = c->slot;
 	ts->gen = c->gen;
 	ts->pending = CT_NO_PENDING;
@@ -843,12 +961,13 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(p);
 	long nr = BPF_CORE_READ(regs, orig_ax);
+	bool compat = compat_syscall(p);
 	/* the exec that brings a task into the audit was not seen at
 	 * sys_enter (the task was not audited yet): count it here */
 	if (entering)
-		count_syscall(slot, nr);
+		count_syscall(slot, nr, compat);
 	exec_record(ts, p, bprm, now);
-	exec_priv(ts, bprm, nr);
+	exec_priv(ts, bprm, compat ? -1 : nr);
 	return 0;
 }
 
@@ -862,8 +981,10 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 slot = pts->slot, gen = pts->gen;
 	struct ct_task *cts = bpf_task_storage_get(&task_state, child, 0,
 						   BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!cts)
+	if (!cts) {
+		STAT_ADD(slot, tasks_lost);
 		return 0;
+	}
 	cts->slot = slot;
 	cts->gen = gen;
 	cts->pending = CT_NO_PENDING;
@@ -874,19 +995,33 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(ct_exit, struct task_struct *p)
+static __always_inline void count_exit(struct task_struct *p, bool process_done)
 {
 	struct ct_task *ts = bpf_task_storage_get(&task_state, p, 0, 0);
 
-	if (!ts || !slot_live(ts))
-		return 0;
-	if (BPF_CORE_READ(p, pid) == BPF_CORE_READ(p, tgid)) {
-		struct ct_stats *st = stats_for(ts->slot);
-		if (st) {
-			__sync_fetch_and_add(&st->exits, 1);
-			st->last_event_ns = bpf_ktime_get_boot_ns();
-		}
+	if (!ts || !slot_live(ts) || !process_done)
+		return;
+	struct ct_stats *st = stats_for(ts->slot);
+	if (st) {
+		__sync_fetch_and_add(&st->exits, 1);
+		st->last_event_ns = bpf_ktime_get_boot_ns();
 	}
+}
+
+/* Linux 6.16 and later say whether this was the process's last thread. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ct_exit, struct task_struct *p, bool group_dead)
+{
+	count_exit(p, group_dead);
+	return 0;
+}
+
+/* Older kernels: the thread-group leader's exit stands for the process
+ * (a leader that exits before its threads is counted early). The loader
+ * uses this program only when ct_exit does not load. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ct_exit_legacy, struct task_struct *p)
+{
+	count_exit(p, BPF_CORE_READ(p, pid) == BPF_CORE_READ(p, tgid));
 	return 0;
 }

@@ -74,10 +74,45 @@ pub fn ensure_loaded(layout: &Layout, max_containers: u32) -> Result<()> {
     if fully_pinned(layout) {
         return Ok(());
     }
+    let registered = std::fs::read_dir(layout.containers_pin_dir()).map_or(0, |d| d.count());
+    if registered > 0 {
+        return Err(Error::IncompletePins {
+            dir: layout.abi_dir(),
+            n: registered,
+        });
+    }
     for dir in [layout.global_links_dir(), layout.global_maps_dir()] {
         remove_pins(&dir)?;
     }
-    let result = load_and_pin(layout, max_containers);
+    load_and_pin(layout, max_containers)
+}
+
+fn load_error(what: &str, source: libbpf_rs::Error) -> Error {
+    Error::Load {
+        what: what.to_owned(),
+        source,
+        log: take_libbpf_log(),
+    }
+}
+
+/// The exit program that counts processes exactly needs the `group_dead`
+/// argument of sched_process_exit (Linux 6.16); older kernels get the
+/// leader-based one. Tried in this order; the first error is reported.
+fn load_and_pin(layout: &Layout, max_containers: u32) -> Result<()> {
+    let mut first = None;
+    for legacy_exit in [false, true] {
+        match load_variant(layout, max_containers, legacy_exit) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    Err(first.expect("one variant was tried"))
+}
+
+fn load_variant(layout: &Layout, max_containers: u32, legacy_exit: bool) -> Result<()> {
+    let result = pin_variant(layout, max_containers, legacy_exit);
     if result.is_err() {
         for dir in [layout.global_links_dir(), layout.global_maps_dir()] {
             let _ = remove_pins(&dir);
@@ -86,21 +121,18 @@ pub fn ensure_loaded(layout: &Layout, max_containers: u32) -> Result<()> {
     result
 }
 
-fn load_and_pin(layout: &Layout, max_containers: u32) -> Result<()> {
+fn pin_variant(layout: &Layout, max_containers: u32, legacy_exit: bool) -> Result<()> {
     for dir in [layout.global_maps_dir(), layout.global_links_dir()] {
         std::fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir, source })?;
     }
-    let load = |what: &str, source| Error::Load {
-        what: what.to_owned(),
-        source,
-        log: take_libbpf_log(),
-    };
     libbpf_rs::set_print(Some((PrintLevel::Warn, collect_libbpf_log)));
 
     let mut object = MaybeUninit::uninit();
     let mut open = CtrauditSkelBuilder::default()
         .open(&mut object)
-        .map_err(|e| load("open", e))?;
+        .map_err(|e| load_error("open", e))?;
+    open.progs.ct_exit.set_autoload(!legacy_exit);
+    open.progs.ct_exit_legacy.set_autoload(legacy_exit);
     let m = &mut open.maps;
     for map in [
         &mut m.containers,
@@ -113,9 +145,9 @@ fn load_and_pin(layout: &Layout, max_containers: u32) -> Result<()> {
         &mut m.priv_of,
     ] {
         map.set_max_entries(max_containers)
-            .map_err(|e| load("max_containers", e))?;
+            .map_err(|e| load_error("max_containers", e))?;
     }
-    let mut skel = open.load().map_err(|e| load("verify", e))?;
+    let mut skel = open.load().map_err(|e| load_error("verify", e))?;
 
     let m = &mut skel.maps;
     for (name, map) in [
@@ -130,21 +162,26 @@ fn load_and_pin(layout: &Layout, max_containers: u32) -> Result<()> {
         ("priv_of", &mut m.priv_of),
     ] {
         map.pin(layout.global_map(name))
-            .map_err(|e| load(&format!("pin map {name}"), e))?;
+            .map_err(|e| load_error(&format!("pin map {name}"), e))?;
     }
     let p = &skel.progs;
+    let exit = if legacy_exit {
+        &p.ct_exit_legacy
+    } else {
+        &p.ct_exit
+    };
     for (name, prog) in [
         ("ct_sys_enter", &p.ct_sys_enter),
         ("ct_sys_exit", &p.ct_sys_exit),
         ("ct_exec", &p.ct_exec),
         ("ct_fork", &p.ct_fork),
-        ("ct_exit", &p.ct_exit),
+        ("ct_exit", exit),
     ] {
         let mut link = prog
             .attach()
-            .map_err(|e| load(&format!("attach {name}"), e))?;
+            .map_err(|e| load_error(&format!("attach {name}"), e))?;
         link.pin(layout.global_link(name))
-            .map_err(|e| load(&format!("pin link {name}"), e))?;
+            .map_err(|e| load_error(&format!("pin link {name}"), e))?;
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 pub use loader::{ensure_bpffs, ensure_loaded, GLOBAL_MAPS, PROGRAMS};
 pub use read::{read_container, Snapshot};
-pub use registry::{register, unregister, Registration, SetSizes};
+pub use registry::{find_registration, register, unregister, Identity, Registration, SetSizes};
 pub use skel::types;
 
 /// Version of the kernel/user contract (`CT_ABI_VERSION` in events.h).
@@ -53,6 +53,11 @@ pub enum Error {
     CgroupTaken { cgroup_id: u64 },
     #[error("container {id} is already registered (a poststop never ran?)")]
     AlreadyRegistered { id: String },
+    #[error(
+        "the global pins under {dir} are incomplete while {n} container(s) are registered; \
+         reloading would orphan them (remove the stale containers first)"
+    )]
+    IncompletePins { dir: PathBuf, n: usize },
     #[error("map {what}: record of {got} bytes, expected {want}")]
     Layout {
         what: &'static str,
@@ -161,9 +166,34 @@ mod tests {
 
     #[test]
     fn records_round_trip() {
-        let v = types::ct_container { slot: 7, gen: 3 };
+        let v = types::ct_container {
+            slot: 7,
+            gen: 3,
+            mnt_ns: 4026531841,
+            level: 2,
+        };
         let back: types::ct_container = from_bytes("containers", as_bytes(&v)).unwrap();
-        assert_eq!((back.slot, back.gen), (7, 3));
+        assert_eq!(
+            (back.slot, back.gen, back.mnt_ns, back.level),
+            (7, 3, 4026531841, 2)
+        );
+    }
+
+    /// `as_bytes` relies on the ABI types having no implicit padding:
+    /// each size is the sum of its fields (events.h spells padding out).
+    #[test]
+    fn abi_types_have_no_implicit_padding() {
+        use std::mem::size_of;
+        use types::*;
+        assert_eq!(size_of::<ct_container>(), 4 * 4);
+        assert_eq!(size_of::<ct_stats>(), 16 * 8);
+        assert_eq!(size_of::<ct_exec_key>(), 256 + 256 + 4 + 4);
+        assert_eq!(size_of::<ct_exec_val>(), 3 * 8 + 4 * 4);
+        assert_eq!(size_of::<ct_file_key>(), 256);
+        assert_eq!(size_of::<ct_file_val>(), 4 * 8 + 4 * 4);
+        assert_eq!(size_of::<ct_net_key>(), 4 * 2 + 16 + 108 + 4);
+        assert_eq!(size_of::<ct_event_val>(), 4 * 8 + 2 * 4);
+        assert_eq!(size_of::<ct_priv_key>(), 2 * 4 + 3 * 8 + 32 + 128);
     }
 
     #[test]

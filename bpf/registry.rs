@@ -122,37 +122,88 @@ fn read_u32(map: &MapHandle, key: u32) -> Result<u32> {
         .map_or(0, |b| u32::from_ne_bytes(b.try_into().unwrap_or_default())))
 }
 
+/// The cgroup and namespace a container is known by in the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    pub cgroup_id: u64,
+    /// Depth of the cgroup below the root.
+    pub level: u32,
+    /// Inode of the container's mount namespace.
+    pub mnt_ns: u32,
+}
+
+/// All registrations in the kernel, by cgroup id.
+fn registrations(containers: &MapHandle) -> Result<Vec<(u64, types::ct_container)>> {
+    let mut out = Vec::new();
+    for key in containers.keys() {
+        if let Some(v) = containers
+            .lookup(&key, MapFlags::ANY)
+            .map_err(map_err("read containers"))?
+        {
+            let cgroup_id = u64::from_ne_bytes(
+                key.get(..8)
+                    .and_then(|k| k.try_into().ok())
+                    .unwrap_or_default(),
+            );
+            out.push((
+                cgroup_id,
+                from_bytes::<types::ct_container>("containers", &v)?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Rewrites the mask of cgroup levels that have a registration, so host
+/// execs only search ancestors at levels where a container can be.
+fn refresh_levels(layout: &Layout, containers: &MapHandle) -> Result<()> {
+    let mask = registrations(containers)?
+        .iter()
+        .filter(|(_, c)| c.level < 64)
+        .fold(0u64, |m, (_, c)| m | 1 << c.level);
+    let levels = open_pinned(layout.global_map("cgroup_levels"))?;
+    levels
+        .update(&0u32.to_ne_bytes(), &mask.to_ne_bytes(), MapFlags::ANY)
+        .map_err(map_err("write cgroup_levels"))
+}
+
 /// Registers a container: after this returns, the kernel records every task
-/// of cgroup `cgroup_id` (and of cgroups below it) that execs.
+/// that execs in cgroup `who.cgroup_id` (or below) and in the container's
+/// mount namespace, and every task those fork.
 pub fn register(
     layout: &Layout,
     id: &ContainerId,
-    cgroup_id: u64,
-    level: u32,
+    who: Identity,
     sizes: &SetSizes,
 ) -> Result<Registration> {
     let containers = open_pinned(layout.global_map("containers"))?;
-    let cg_key = cgroup_id.to_ne_bytes();
+    let cg_key = who.cgroup_id.to_ne_bytes();
     if containers
         .lookup(&cg_key, MapFlags::ANY)
         .map_err(map_err("read containers"))?
         .is_some()
     {
-        return Err(Error::CgroupTaken { cgroup_id });
+        return Err(Error::CgroupTaken {
+            cgroup_id: who.cgroup_id,
+        });
     }
-    let pin_dir = layout.container_pin_dir(id);
-    if pin_dir.exists() {
+    if layout.container_pin_dir(id).exists() {
         return Err(Error::AlreadyRegistered { id: id.to_string() });
     }
 
+    // the least recently used free slot: a slot just freed is taken last,
+    // so a task still running from its old owner has the longest time to
+    // notice (by generation) that it is gone
     let slot_gen = open_pinned(layout.global_map("slot_gen"))?;
     let max = slot_gen.max_entries();
-    let mut free = None;
+    let mut free: Option<(u32, u32)> = None;
     for slot in 0..max {
         let gen = read_u32(&slot_gen, slot)?;
-        if gen % 2 == 0 {
+        if gen % 2 == 0 && free.is_none_or(|(_, g)| gen < g) {
             free = Some((slot, gen));
-            break;
+            if gen == 0 {
+                break;
+            }
         }
     }
     let (slot, old_gen) = free.ok_or(Error::NoSlot { max })?;
@@ -162,35 +213,23 @@ pub fn register(
     };
 
     let result = attach_inner_maps(layout, id, slot, sizes).and_then(|()| {
-        if level < 64 {
-            let levels = open_pinned(layout.global_map("cgroup_levels"))?;
-            let cur = levels
-                .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
-                .map_err(map_err("read cgroup_levels"))?
-                .and_then(|v| {
-                    v.get(..8)
-                        .map(|b| u64::from_ne_bytes(b.try_into().unwrap_or_default()))
-                })
-                .unwrap_or(0);
-            levels
-                .update(
-                    &0u32.to_ne_bytes(),
-                    &(cur | 1 << level).to_ne_bytes(),
-                    MapFlags::ANY,
-                )
-                .map_err(map_err("write cgroup_levels"))?;
-        }
         slot_gen
             .update(&slot.to_ne_bytes(), &reg.gen.to_ne_bytes(), MapFlags::ANY)
             .map_err(map_err("write slot_gen"))?;
         // last: from here on the kernel attributes the cgroup's tasks
-        let value = types::ct_container { slot, gen: reg.gen };
+        let value = types::ct_container {
+            slot,
+            gen: reg.gen,
+            mnt_ns: who.mnt_ns,
+            level: who.level,
+        };
         containers
             .update(&cg_key, as_bytes(&value), MapFlags::NO_EXIST)
-            .map_err(map_err("write containers"))
+            .map_err(map_err("write containers"))?;
+        refresh_levels(layout, &containers)
     });
     if let Err(e) = result {
-        let _ = unregister(layout, id, cgroup_id, reg);
+        let _ = unregister(layout, id, Some((who.cgroup_id, reg)));
         return Err(e);
     }
     Ok(reg)
@@ -228,13 +267,44 @@ fn attach_inner_maps(layout: &Layout, id: &ContainerId, slot: u32, sizes: &SetSi
     Ok(())
 }
 
-/// Removes a container from the kernel tables and unpins its maps. Every
-/// step runs even when an earlier one failed; the first error is returned.
+/// The kernel registration that owns the maps pinned for `id`: the entry of
+/// `containers` whose slot holds this very stats map (compared by map id,
+/// so a cgroup id or slot reused since cannot be mistaken for ours).
+pub fn find_registration(layout: &Layout, id: &ContainerId) -> Result<Option<(u64, Registration)>> {
+    let ours = match MapHandle::from_pinned_path(layout.container_map(id, STATS)) {
+        Ok(m) => m.info().map_err(map_err("stats map info"))?.info.id,
+        Err(_) => return Ok(None),
+    };
+    let containers = open_pinned(layout.global_map("containers"))?;
+    let stats_of = open_pinned(layout.global_map("stats_of"))?;
+    for (cgroup_id, c) in registrations(&containers)? {
+        let inner = stats_of
+            .lookup(&c.slot.to_ne_bytes(), MapFlags::ANY)
+            .map_err(map_err("read stats_of"))?
+            .and_then(|v| {
+                v.get(..4)
+                    .map(|b| u32::from_ne_bytes(b.try_into().unwrap_or_default()))
+            });
+        if inner == Some(ours) {
+            return Ok(Some((
+                cgroup_id,
+                Registration {
+                    slot: c.slot,
+                    gen: c.gen,
+                },
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Removes a container from the kernel tables (when `kernel` names its
+/// registration) and unpins its maps. Every step runs even when an earlier
+/// one failed; the first error is returned.
 pub fn unregister(
     layout: &Layout,
     id: &ContainerId,
-    cgroup_id: u64,
-    reg: Registration,
+    kernel: Option<(u64, Registration)>,
 ) -> Result<()> {
     let mut first: Option<Error> = None;
     let mut keep = |r: Result<()>| {
@@ -244,50 +314,67 @@ pub fn unregister(
     };
     let gone = |e: &libbpf_rs::Error| e.kind() == libbpf_rs::ErrorKind::NotFound;
 
-    keep(open_pinned(layout.global_map("containers")).and_then(|m| {
-        // only our own entry: the cgroup id may be someone else's by now
-        let ours = m
-            .lookup(&cgroup_id.to_ne_bytes(), MapFlags::ANY)
-            .ok()
-            .flatten()
-            .and_then(|v| from_bytes::<types::ct_container>("containers", &v).ok())
-            .is_some_and(|c| c.slot == reg.slot && c.gen == reg.gen);
-        match m.delete(&cgroup_id.to_ne_bytes()) {
-            Err(e) if ours && !gone(&e) => Err(map_err("delete from containers")(e)),
-            _ => Ok(()),
-        }
-    }));
-    keep(open_pinned(layout.global_map("slot_gen")).and_then(|m| {
-        let cur = read_u32(&m, reg.slot)?;
-        if cur == reg.gen {
-            m.update(
-                &reg.slot.to_ne_bytes(),
-                &reg.gen.wrapping_add(1).to_ne_bytes(),
-                MapFlags::ANY,
-            )
-            .map_err(map_err("free slot"))?;
-        }
-        // ours while live (cur == gen), or a registration that failed
-        // before it was published (cur == gen - 1)
-        if cur == reg.gen || cur == reg.gen.wrapping_sub(1) {
-            for m in inner_maps(&SetSizes {
-                execs: 1,
-                files: 1,
-                network: 1,
-                privileged: 1,
-            }) {
-                let outer = open_pinned(layout.global_map(m.outer))?;
-                match outer.delete(&reg.slot.to_ne_bytes()) {
-                    Err(e) if !gone(&e) => return Err(map_err(format!("detach {}", m.name))(e)),
+    if let Some((cgroup_id, reg)) = kernel {
+        keep(open_pinned(layout.global_map("containers")).and_then(|m| {
+            // only our own entry: the cgroup id may be someone else's by now
+            let ours = m
+                .lookup(&cgroup_id.to_ne_bytes(), MapFlags::ANY)
+                .map_err(map_err("read containers"))?
+                .and_then(|v| from_bytes::<types::ct_container>("containers", &v).ok())
+                .is_some_and(|c| c.slot == reg.slot && c.gen == reg.gen);
+            if ours {
+                match m.delete(&cgroup_id.to_ne_bytes()) {
+                    Err(e) if !gone(&e) => return Err(map_err("delete from containers")(e)),
                     _ => {}
                 }
             }
+            refresh_levels(layout, &m)
+        }));
+        let cur = open_pinned(layout.global_map("slot_gen")).and_then(|m| {
+            let cur = read_u32(&m, reg.slot)?;
+            if cur == reg.gen {
+                m.update(
+                    &reg.slot.to_ne_bytes(),
+                    &reg.gen.wrapping_add(1).to_ne_bytes(),
+                    MapFlags::ANY,
+                )
+                .map_err(map_err("free slot"))?;
+            }
+            Ok(cur)
+        });
+        // ours while live (cur == gen), or a registration that failed
+        // before it was published (cur == gen - 1)
+        if let Some(cur) = keep_ok(&mut keep, cur) {
+            if cur == reg.gen || cur == reg.gen.wrapping_sub(1) {
+                for m in inner_maps(&SetSizes {
+                    execs: 1,
+                    files: 1,
+                    network: 1,
+                    privileged: 1,
+                }) {
+                    keep(open_pinned(layout.global_map(m.outer)).and_then(|outer| {
+                        match outer.delete(&reg.slot.to_ne_bytes()) {
+                            Err(e) if !gone(&e) => Err(map_err(format!("detach {}", m.name))(e)),
+                            _ => Ok(()),
+                        }
+                    }));
+                }
+            }
         }
-        Ok(())
-    }));
+    }
     keep(super::loader::remove_pins(&layout.container_pin_dir(id)));
     match first {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+fn keep_ok<T>(keep: &mut impl FnMut(Result<()>), r: Result<T>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            keep(Err(e));
+            None
+        }
     }
 }

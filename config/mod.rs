@@ -81,6 +81,7 @@ pub struct Limits {
 #[serde(deny_unknown_fields, default)]
 pub struct Hooks {
     pub lock_timeout_ms: u64,
+    pub deadline_ms: u64,
 }
 
 impl Default for Config {
@@ -121,7 +122,8 @@ impl Default for Limits {
 impl Default for Hooks {
     fn default() -> Self {
         Hooks {
-            lock_timeout_ms: 10_000,
+            lock_timeout_ms: 4_000,
+            deadline_ms: 8_000,
         }
     }
 }
@@ -202,10 +204,14 @@ impl Config {
                 return Err(invalid(field, format!("{v} is out of range 1..={max}")));
             }
         }
-        if self.hooks.lock_timeout_ms == 0 {
+        let h = &self.hooks;
+        if h.lock_timeout_ms == 0 || h.lock_timeout_ms >= h.deadline_ms {
             return Err(invalid(
                 "hooks.lock_timeout_ms",
-                "must be at least 1".into(),
+                format!(
+                    "{} must be at least 1 and below hooks.deadline_ms ({})",
+                    h.lock_timeout_ms, h.deadline_ms
+                ),
             ));
         }
         Ok(())
@@ -371,6 +377,10 @@ mod tests {
         assert_eq!(
             parse("[paths]\nlog = \"logs\"\n").unwrap_err().to_string(),
             "config.toml: paths.log: logs is not an absolute path"
+        );
+        assert_eq!(
+            parse("[hooks]\nlock_timeout_ms = 9000\n").unwrap_err().to_string(),
+            "config.toml: hooks.lock_timeout_ms: 9000 must be at least 1 and below hooks.deadline_ms (8000)"
         );
     }
 

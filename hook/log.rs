@@ -1,14 +1,22 @@
 //! Where the hook reports: stderr (which runc shows when a hook fails, and
 //! drops when it succeeds) and syslog, the audit trail that outlives both.
 
-use std::path::Path;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
 
-use syslog::{Facility, Formatter3164};
+use syslog::{Facility, Formatter3164, LogFormat, Severity};
 
 use crate::config::Config;
 
-/// One line to syslog (facility daemon). Syslog being unavailable is not an
-/// error worth failing a container over: the summary on disk is the record.
+/// Where syslog daemons listen, in the order the syslog crate tries them.
+const SOCKETS: &[&str] = &["/dev/log", "/var/run/syslog", "/var/run/log"];
+
+/// One line to syslog (facility daemon), formatted as RFC 3164.
+///
+/// Sent without blocking: a datagram socket whose reader is slow or stuck
+/// blocks senders once its queue is full, and a hook that blocks holds up a
+/// container start. A line that does not fit is dropped; the summary on
+/// disk is the record.
 pub fn syslog(cfg: &Config, err: bool, message: &str) {
     if !cfg.syslog {
         return;
@@ -19,21 +27,65 @@ pub fn syslog(cfg: &Config, err: bool, message: &str) {
         process: "ctraudit".into(),
         pid: std::process::id(),
     };
-    let logger = match &cfg.syslog_socket {
-        Some(path) => syslog::unix_custom(formatter, Path::new(path)),
-        None => syslog::unix(formatter),
+    let severity = if err {
+        Severity::LOG_ERR
+    } else {
+        Severity::LOG_INFO
     };
-    if let Ok(mut logger) = logger {
-        let _ = if err {
-            logger.err(message)
-        } else {
-            logger.info(message)
-        };
+    let mut line = Vec::new();
+    if formatter.format(&mut line, severity, message).is_err() {
+        return;
     }
+    let candidates: Vec<PathBuf> = match &cfg.syslog_socket {
+        Some(p) => vec![p.clone()],
+        None => SOCKETS.iter().map(PathBuf::from).collect(),
+    };
+    for path in candidates {
+        if send_nonblocking(&path, &line) {
+            return;
+        }
+    }
+}
+
+fn send_nonblocking(path: &Path, line: &[u8]) -> bool {
+    let Ok(sock) = UnixDatagram::unbound() else {
+        return false;
+    };
+    sock.set_nonblocking(true).is_ok() && sock.connect(path).is_ok() && sock.send(line).is_ok()
 }
 
 /// A problem: stderr and syslog.
 pub fn problem(cfg: &Config, message: &str) {
     eprintln!("ctraudit: {message}");
     syslog(cfg, true, message);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_syslog_queue_never_blocks_the_hook() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sock");
+        let reader = UnixDatagram::bind(&path).unwrap();
+        let cfg = Config {
+            syslog_socket: Some(path),
+            ..Config::default()
+        };
+        // far more lines than a datagram queue holds, nobody reading
+        let start = std::time::Instant::now();
+        for i in 0..200 {
+            syslog(&cfg, false, &format!("line {i}"));
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        let mut buf = [0u8; 512];
+        let n = reader.recv(&mut buf).unwrap();
+        let first = String::from_utf8_lossy(&buf[..n]);
+        assert!(first.starts_with("<30>"), "daemon.info: {first}");
+        assert!(
+            first.contains(" ctraudit[") && first.ends_with("]: line 0"),
+            "{first}"
+        );
+    }
 }

@@ -1,6 +1,9 @@
 //! What prestart learns about a container, kept in
 //! `<run>/containers/<id>.json` for poststop (which gets no pid and, after
-//! `runc delete`, no cgroup to look at).
+//! `runc delete`, no cgroup to look at). Written before the kernel
+//! registration, so a hook killed half-way still leaves a trail; where the
+//! container sits in the kernel tables is asked of the kernel itself
+//! (`bpf::find_registration`), never of this file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,7 +11,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::cgroup::Cgroup;
-use crate::bpf::Registration;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,7 +21,8 @@ pub struct Meta {
     pub stage: String,
     pub pid: i32,
     pub cgroup: CgroupMeta,
-    pub registration: Registration,
+    /// Inode of the container's mount namespace.
+    pub mnt_ns: u32,
     pub bundle: PathBuf,
     pub hostname: Option<String>,
     pub args: Vec<String>,

@@ -81,6 +81,7 @@ pub fn run(stage: &str, hc: HookConfig) -> i32 {
             return 2;
         }
     };
+    watchdog(stage, cfg);
     match stage {
         Stage::Prestart | Stage::CreateRuntime => {
             let on_error = hc.config.on_error;
@@ -103,6 +104,31 @@ pub fn run(stage: &str, hc: HookConfig) -> i32 {
             0
         }
     }
+}
+
+/// Ends the hook at `hooks.deadline_ms`, before the runtime's own hook
+/// timeout would: a hook the runtime kills fails the container even under
+/// `on_error = "allow"`. Whatever was half done is found again by poststop
+/// (the meta file is written before the kernel registration).
+fn watchdog(stage: Stage, cfg: &Config) {
+    let ms = cfg.hooks.deadline_ms;
+    let (code, verdict) = match (stage, cfg.on_error) {
+        (Stage::Poststop, _) => (0, "container state kept for `ctraudit gc`"),
+        (_, OnError::Allow) => (0, "container runs unaudited (on_error = \"allow\")"),
+        (_, OnError::Deny) => (1, "container start refused (on_error = \"deny\")"),
+    };
+    let cfg = cfg.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        log::problem(
+            &cfg,
+            &format!(
+                "{}: gave up after {ms} ms (hooks.deadline_ms); {verdict}",
+                stage.name()
+            ),
+        );
+        std::process::exit(code);
+    });
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory

@@ -42,8 +42,14 @@ pub fn run(hc: &HookConfig) -> Result<()> {
         .with_context(|| format!("{}: summary not written; kernel state kept", path.display()))?;
     log::syslog(cfg, false, &summary::syslog_line(&summary));
 
-    bpf::unregister(&layout, id, meta.cgroup.id, meta.registration)
-        .with_context(|| format!("container {id}: unregister"))?;
+    let kernel = bpf::find_registration(&layout, id).unwrap_or_else(|e| {
+        log::problem(
+            cfg,
+            &format!("poststop: container {id}: registration not found: {e}"),
+        );
+        None
+    });
+    bpf::unregister(&layout, id, kernel).with_context(|| format!("container {id}: unregister"))?;
     std::fs::remove_file(&meta_path).with_context(|| meta_path.display().to_string())?;
     Ok(())
 }

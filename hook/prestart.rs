@@ -44,18 +44,12 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
         }
     };
 
+    let mnt_ns = mnt_ns_of(pid)?;
+
     make_dir(layout.run_dir()).with_context(|| layout.run_dir().display().to_string())?;
     let _lock = lock::acquire(&layout.lock_file(), cfg.hooks.lock_timeout_ms)?;
     bpf::ensure_bpffs(layout.bpffs())?;
     bpf::ensure_loaded(&layout, cfg.limits.max_containers)?;
-    let sizes = bpf::SetSizes {
-        execs: cfg.limits.execs,
-        files: cfg.limits.files,
-        network: cfg.limits.network,
-        privileged: cfg.limits.privileged,
-    };
-    let reg = bpf::register(&layout, id, cg.id, cg.level, &sizes)
-        .with_context(|| format!("container {id}"))?;
 
     let now = clock::boot_ns();
     let meta = Meta {
@@ -64,7 +58,7 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
         stage: stage.name().to_owned(),
         pid,
         cgroup: CgroupMeta::from(&cg),
-        registration: reg,
+        mnt_ns,
         bundle: state.bundle.clone(),
         hostname: bundle.hostname,
         args: bundle.args,
@@ -74,13 +68,28 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
         notes,
     };
     let path = layout.meta_file(id);
-    let written = make_dir(&layout.meta_dir())
-        .and_then(|()| write_atomic(&path, &serde_json::to_vec_pretty(&meta).unwrap_or_default()));
-    if let Err(e) = written {
-        // without meta, poststop could not find the maps: undo rather than leak
-        let _ = bpf::unregister(&layout, id, cg.id, reg);
-        return Err(e).with_context(|| path.display().to_string());
-    }
+    make_dir(&layout.meta_dir())
+        .and_then(|()| write_atomic(&path, &serde_json::to_vec_pretty(&meta).unwrap_or_default()))
+        .with_context(|| path.display().to_string())?;
+
+    let sizes = bpf::SetSizes {
+        execs: cfg.limits.execs,
+        files: cfg.limits.files,
+        network: cfg.limits.network,
+        privileged: cfg.limits.privileged,
+    };
+    let who = bpf::Identity {
+        cgroup_id: cg.id,
+        level: cg.level,
+        mnt_ns,
+    };
+    let reg = match bpf::register(&layout, id, who, &sizes) {
+        Ok(reg) => reg,
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            return Err(e).with_context(|| format!("container {id}"));
+        }
+    };
     log::syslog(
         cfg,
         false,
@@ -90,4 +99,15 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
         ),
     );
     Ok(())
+}
+
+/// The inode of a process's mount namespace (`/proc/<pid>/ns/mnt`). At
+/// prestart, runc's init has already entered the container's namespaces.
+fn mnt_ns_of(pid: i32) -> Result<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let path = format!("/proc/{pid}/ns/mnt");
+    let ino = std::fs::metadata(&path)
+        .with_context(|| path.clone())?
+        .ino();
+    u32::try_from(ino).with_context(|| format!("{path}: inode {ino} does not fit 32 bits"))
 }

@@ -161,6 +161,11 @@ pub struct Loss {
     pub network_overflow: u64,
     pub privileged_overflow: u64,
     pub syscalls_unknown: u64,
+    /// 32-bit (int 0x80) syscalls: counted in `total`, not by name.
+    pub syscalls_compat: u64,
+    /// Tasks that could not be given audit state (kernel memory): they and
+    /// their children went unaudited.
+    pub tasks_lost: u64,
     pub read_errors: u64,
 }
 
@@ -297,6 +302,13 @@ fn privileged(k: &types::ct_priv_key, v: &types::ct_event_val) -> Privileged {
         "setns" => json!({ "nstype": format!("{a0:#x}") }),
         "memfd_create" => json!({ "name": detail, "flags": format!("{a0:#x}") }),
         "execveat" => json!({ "path": detail, "flags": format!("{a0:#x}") }),
+        "io_uring_setup" => json!({ "entries": a0 }),
+        "open_tree" => json!({ "path": detail, "flags": format!("{a0:#x}") }),
+        "move_mount" => json!({ "from": aux, "to": detail, "flags": format!("{a0:#x}") }),
+        "fsopen" => json!({ "fstype": aux, "flags": format!("{a0:#x}") }),
+        "fsmount" => json!({ "flags": format!("{a0:#x}"), "attr_flags": format!("{a1:#x}") }),
+        "open_by_handle_at" => json!({ "mount_fd": a0 as u32 as i32, "flags": format!("{a1:#x}") }),
+        "clone" | "clone3" => json!({ "namespaces": format!("{a0:#x}") }),
         "memfd_exec" => json!({ "name": detail }),
         _ => json!({ "args": [a0, a1, a2], "detail": detail }),
     };
@@ -395,7 +407,7 @@ pub fn build(meta: &Meta, snap: &Snapshot, stopped_ns: u64, mut notes: Vec<Strin
             "syscall numbers missing from the syscall table: {unnamed:?} (counted as syscall_<nr>)"
         ));
     }
-    let total = counts.values().sum::<u64>() + st.syscalls_unknown;
+    let total = counts.values().sum::<u64>() + st.syscalls_unknown + st.syscalls_compat;
 
     let mut alerts: Vec<Alert> = privileged
         .iter()
@@ -424,19 +436,23 @@ pub fn build(meta: &Meta, snap: &Snapshot, stopped_ns: u64, mut notes: Vec<Strin
             + st.net_overflow
             + st.priv_overflow
             + st.syscalls_unknown
+            + st.syscalls_compat
+            + st.tasks_lost
             == 0,
         execs_overflow: st.execs_overflow,
         files_overflow: st.files_overflow,
         network_overflow: st.net_overflow,
         privileged_overflow: st.priv_overflow,
         syscalls_unknown: st.syscalls_unknown,
+        syscalls_compat: st.syscalls_compat,
+        tasks_lost: st.tasks_lost,
         read_errors: st.read_errors,
     };
     if !loss.complete {
         alerts.push(Alert {
             rule: "audit.incomplete".into(),
             severity: "medium",
-            message: "a bounded set overflowed: see `loss` (raise [limits] in config.toml)".into(),
+            message: "part of the activity was not recorded in detail: see `loss` (raise [limits] in config.toml for overflows)".into(),
         });
     }
 

@@ -150,3 +150,42 @@ fn broken_config_is_named_and_follows_its_own_on_error() {
     );
     assert_eq!(e.lines().count(), 1);
 }
+
+#[test]
+fn a_stuck_hook_gives_up_at_its_deadline_before_the_runtime_kills_it() {
+    for (policy, code, verdict) in [
+        (
+            "allow",
+            0,
+            "container runs unaudited (on_error = \"allow\")",
+        ),
+        ("deny", 1, "container start refused (on_error = \"deny\")"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            format!("syslog = false\non_error = \"{policy}\"\n[hooks]\nlock_timeout_ms = 100\ndeadline_ms = 300\n"),
+        )
+        .unwrap();
+        // stdin stays open and empty: the hook waits for the state forever
+        let child = Command::new(BIN)
+            .args(["hook", "prestart"])
+            .env("CTRAUDIT_CONFIG", dir.path().join("config.toml"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut child = child;
+        let held_open = child.stdin.take();
+        let start = std::time::Instant::now();
+        let o = child.wait_with_output().unwrap();
+        drop(held_open);
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(o.status.code(), Some(code), "{policy}");
+        assert_eq!(
+            stderr(&o),
+            format!("ctraudit: prestart: gave up after 300 ms (hooks.deadline_ms); {verdict}\n")
+        );
+    }
+}

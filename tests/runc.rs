@@ -79,6 +79,13 @@ fn runc_workload_summary_has_exact_content_and_nothing_from_the_host() {
         "/bin/sh",
         "the workload's first exec comes first"
     );
+    // every process but the container's init was forked inside it, and all exited
+    assert_eq!(
+        s["processes"]["exits"].as_u64().unwrap(),
+        s["processes"]["forks"].as_u64().unwrap() + 1,
+        "{}",
+        s["processes"]
+    );
     let execs: u64 = s["processes"]["executed"]
         .as_array()
         .unwrap()
@@ -257,21 +264,7 @@ fn runc_exec_session_and_nested_cgroup_are_attributed_to_the_container() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "audited\n");
 
     // a process moved into a cgroup nested below the container's, then exec'ing
-    let meta: Value = serde_json::from_str(
-        &std::fs::read_to_string(env.path("run/containers/execd.json")).unwrap(),
-    )
-    .unwrap();
-    let cg_path = meta["cgroup"]["path"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches('/')
-        .to_owned();
-    let v2 = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
-        .into_iter()
-        .map(|r| std::path::Path::new(r).join(&cg_path))
-        .find(|p| p.join("cgroup.procs").exists())
-        .expect("the container's cgroup2 directory");
-    let nested = v2.join("nested");
+    let nested = env.cgroup_dir("execd").join("nested");
     std::fs::create_dir(&nested).unwrap();
     let pidfile = env.path("exec.pid");
     env.runc_detached(&[
@@ -526,5 +519,119 @@ fn runc_opt_out_annotation_means_no_audit() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     assert!(!env.summary_path("optout").exists());
     assert!(!env.bpffs_mounted(), "an opted-out container loads nothing");
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn runc_host_process_placed_in_the_cgroup_counts_only_once_inside_the_container() {
+    let env = Env::new("");
+    let bundle = Bundle::new(&env, "placed", &["/bin/sleep", "30"]);
+    env.run_detached(&bundle.dir, "placed");
+    let procs = env.cgroup_dir("placed").join("cgroup.procs");
+    let init = env.init_pid("placed");
+
+    // a host process in the container's cgroup but in the host's mount
+    // namespace, as runc >= 1.4 places its exec helper: not the container
+    let script = format!(
+        "echo $$ > {}; exec /bin/cat /etc/os-release",
+        procs.display()
+    );
+    let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // the same, then joining the container's mount namespace and exec'ing
+    // there, as that helper does: from that exec on, it is the container
+    let script = format!(
+        "echo $$ > {}; exec nsenter -t {init} -m /bin/cat /etc/hostname",
+        procs.display()
+    );
+    let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "audited\n",
+        "read the container's file"
+    );
+    env.stop("placed");
+
+    let s = env.summary("placed");
+    assert_eq!(
+        set(executed(&s)),
+        set(vec![
+            argv("/bin/sleep", &["/bin/sleep", "30"]),
+            argv("/bin/cat", &["/bin/cat", "/etc/hostname"]),
+        ])
+    );
+    let files: Vec<&str> = s["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        ["/etc/hostname"],
+        "nothing of the host side (/etc/os-release, nsenter's setns)"
+    );
+    assert_eq!(s["privileged"], Value::Array(vec![]));
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn runc_many_containers_starting_at_once_share_one_load() {
+    let env = Env::new("");
+    let ids: Vec<String> = (0..8).map(|i| format!("par-{i}")).collect();
+    let bundles: Vec<Bundle> = ids
+        .iter()
+        .map(|id| Bundle::new(&env, id, &["sh", "-c", &format!("echo {id} > /tmp/{id}")]))
+        .collect();
+    std::thread::scope(|sc| {
+        let runs: Vec<_> = ids
+            .iter()
+            .zip(&bundles)
+            .map(|(id, b)| sc.spawn(|| env.run(&b.dir, id)))
+            .collect();
+        for r in runs {
+            let out = r.join().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    });
+    for id in &ids {
+        let s = env.summary(id);
+        let files: Vec<&str> = s["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(files, [format!("/tmp/{id}")], "{id}");
+        assert_eq!(s["processes"]["execs"], 1, "{id}");
+    }
+    // one set of global programs: every hook found them or loaded them alone
+    let mut links: Vec<String> = std::fs::read_dir(env.path("bpf/ctraudit/v1/links"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    links.sort();
+    assert_eq!(
+        links,
+        [
+            "ct_exec",
+            "ct_exit",
+            "ct_fork",
+            "ct_sys_enter",
+            "ct_sys_exit"
+        ]
+    );
+    assert_eq!(
+        env.syslog()
+            .iter()
+            .filter(|l| l.contains("unaudited"))
+            .count(),
+        0
+    );
     assert_eq!(env.leftovers(), Vec::<String>::new());
 }

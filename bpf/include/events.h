@@ -66,6 +66,11 @@ enum ct_priv_special {
 struct ct_container {
 	__u32 slot; /* index into the *_of map-in-map tables */
 	__u32 gen; /* must equal slot_gen[slot], or the slot was reused */
+	/* inode of the container's mount namespace: a task enters the audit
+	 * only by exec'ing inside it (runtime helpers placed in the cgroup
+	 * before they join the container's namespaces are not the workload) */
+	__u32 mnt_ns;
+	__u32 level; /* depth of the cgroup below the root */
 };
 
 /* Exact per-container counters (one-entry array, inner map "stats"). */
@@ -77,11 +82,13 @@ struct ct_stats {
 	__u64 opens;
 	__u64 connects;
 	__u64 syscalls_unknown; /* syscall numbers >= CT_SYSCALL_MAX */
+	__u64 syscalls_compat; /* 32-bit (int 0x80) syscalls: counted, not decoded */
 	__u64 execs_overflow; /* set full: event counted here, not in the set */
 	__u64 files_overflow;
 	__u64 net_overflow;
 	__u64 priv_overflow;
 	__u64 read_errors; /* a user string or sockaddr could not be read */
+	__u64 tasks_lost; /* no task storage could be made: task not audited */
 	__u64 first_exec_ns; /* CLOCK_BOOTTIME of the workload's first exec */
 	__u64 last_event_ns;
 };

@@ -174,6 +174,34 @@ impl Env {
         left
     }
 
+    /// The container's meta file, as prestart wrote it.
+    pub fn meta(&self, id: &str) -> Value {
+        let p = self.path(&format!("run/containers/{id}.json"));
+        serde_json::from_str(
+            &std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+        )
+        .unwrap()
+    }
+
+    /// The container's cgroup2 directory (hybrid or pure v2 host).
+    pub fn cgroup_dir(&self, id: &str) -> PathBuf {
+        let meta = self.meta(id);
+        let rel = meta["cgroup"]["path"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches('/')
+            .to_owned();
+        ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+            .into_iter()
+            .map(|r| Path::new(r).join(&rel))
+            .find(|p| p.join("cgroup.procs").exists())
+            .expect("the container's cgroup2 directory")
+    }
+
+    pub fn init_pid(&self, id: &str) -> i64 {
+        self.meta(id)["pid"].as_i64().unwrap()
+    }
+
     pub fn bpffs_mounted(&self) -> bool {
         nix::sys::statfs::statfs(&self.path("bpf"))
             .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::BPF_FS_MAGIC)
