@@ -537,3 +537,292 @@ pub fn syslog_line(s: &Summary) -> String {
         if s.loss.complete { "" } else { ", INCOMPLETE (see loss)" }
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bpf::types::*;
+    use crate::hook::meta::CgroupMeta;
+
+    fn chars<const N: usize>(s: &[u8]) -> [i8; N] {
+        let mut a = [0i8; N];
+        for (i, b) in s.iter().enumerate() {
+            a[i] = *b as i8;
+        }
+        a
+    }
+
+    fn meta() -> Meta {
+        Meta {
+            id: "c1".into(),
+            abi: 1,
+            stage: "prestart".into(),
+            pid: 42,
+            cgroup: CgroupMeta {
+                id: 99,
+                path: "/c1".into(),
+                level: 1,
+            },
+            mnt_ns: 4026532000,
+            bundle: "/b".into(),
+            hostname: Some("h".into()),
+            args: vec!["sh".into()],
+            annotations: [
+                (
+                    "io.kubernetes.cri.sandbox-name".to_owned(),
+                    "pod-a".to_owned(),
+                ),
+                (
+                    "io.kubernetes.cri.sandbox-namespace".to_owned(),
+                    "ns-a".to_owned(),
+                ),
+            ]
+            .into(),
+            registered_at: "2026-01-01T00:00:00.000Z".into(),
+            registered_boot_ns: 1_000_000_000,
+            notes: vec![],
+        }
+    }
+
+    fn val(count: u64, failed: u64, errno: i32) -> ct_event_val {
+        ct_event_val {
+            count,
+            failed,
+            first_ns: 2_000_000_000,
+            last_ns: 2_000_000_000,
+            last_errno: errno,
+            _pad: 0,
+        }
+    }
+
+    fn snapshot() -> Snapshot {
+        let mut syscalls = vec![0u64; crate::bpf::SYSCALL_MAX as usize];
+        syscalls[257] = 5; // openat
+        syscalls[42] = 1; // connect
+        syscalls[500] = 2; // not in the table
+        Snapshot {
+            stats: ct_stats {
+                execs: 2,
+                forks: 1,
+                exits: 2,
+                first_exec_ns: 1_500_000_000,
+                last_event_ns: 4_000_000_000,
+                files_overflow: 3,
+                syscalls_compat: 4,
+                ..Default::default()
+            },
+            syscalls,
+            execs: vec![
+                (
+                    ct_exec_key {
+                        path: chars(b"/bin/ls"),
+                        argv: chars(b"/bin/ls\0-l\0/etc\0"),
+                        argv_len: 16,
+                        argv_truncated: 0,
+                    },
+                    ct_exec_val {
+                        count: 1,
+                        first_ns: 3_000_000_000,
+                        last_ns: 3_000_000_000,
+                        uid: 0,
+                        pid: 7,
+                        ppid: 6,
+                        _pad: 0,
+                    },
+                ),
+                (
+                    ct_exec_key {
+                        path: chars(b"/bin/sh"),
+                        argv: chars(b"sh\0-c\0"),
+                        argv_len: 6,
+                        argv_truncated: 0,
+                    },
+                    ct_exec_val {
+                        count: 1,
+                        first_ns: 1_500_000_000,
+                        last_ns: 1_500_000_000,
+                        uid: 0,
+                        pid: 6,
+                        ppid: 1,
+                        _pad: 0,
+                    },
+                ),
+            ],
+            files: vec![(
+                ct_file_key {
+                    path: chars(b"data/x"),
+                },
+                ct_file_val {
+                    count: 3,
+                    failed: 1,
+                    first_ns: 2_000_000_000,
+                    last_ns: 2_000_000_000,
+                    kinds: (ct_file_kind::CT_FILE_WRITE.0 | ct_file_kind::CT_FILE_CREATE.0),
+                    failed_kinds: ct_file_kind::CT_FILE_DELETE.0,
+                    last_errno: 2,
+                    _pad: 0,
+                },
+            )],
+            net: vec![
+                (
+                    ct_net_key {
+                        family: 2,
+                        op: 1,
+                        port: 8080,
+                        sock_type: 1,
+                        addr: [10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                        unix_path: [0; 108],
+                        unix_len: 0,
+                    },
+                    val(2, 1, 111),
+                ),
+                (
+                    ct_net_key {
+                        family: 1,
+                        op: 2,
+                        port: 0,
+                        sock_type: 1,
+                        addr: [0; 16],
+                        unix_path: chars(b"\0abs"),
+                        unix_len: 4,
+                    },
+                    val(1, 0, 0),
+                ),
+            ],
+            privileged: vec![(
+                ct_priv_key {
+                    kind: 165,
+                    _pad: 0,
+                    args: [0x8000, 0, 0],
+                    aux: chars(b"tmpfs"),
+                    detail: chars(b"/mnt"),
+                },
+                val(1, 1, 1),
+            )],
+        }
+    }
+
+    #[test]
+    fn summary_encodes_every_section() {
+        let s = build(&meta(), &snapshot(), 5_000_000_000, vec![]);
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["schema"], "ctraudit.summary/v1");
+        assert_eq!(v["container"]["pod"], "pod-a");
+        assert_eq!(v["container"]["namespace"], "ns-a");
+        assert_eq!(v["container"]["runtime"], "containerd");
+        assert_eq!(v["container"]["cgroup"], json!({"id": 99, "path": "/c1"}));
+        // first exec 1.5 s, last event 4.0 s
+        assert_eq!(v["times"]["duration_seconds"], 2.5);
+
+        // in order of first exec; argv split on NUL
+        let ex = &v["processes"]["executed"];
+        assert_eq!(ex[0]["path"], "/bin/sh");
+        assert_eq!(ex[0]["argv"], json!(["sh", "-c"]));
+        assert_eq!(ex[1]["argv"], json!(["/bin/ls", "-l", "/etc"]));
+        assert_eq!(
+            (ex[1]["pid"].as_u64(), ex[1]["ppid"].as_u64()),
+            (Some(7), Some(6))
+        );
+
+        let f = &v["files"][0];
+        assert_eq!(f["path"], "data/x");
+        assert_eq!(f["relative"], true);
+        assert_eq!(f["access"], json!(["write", "create"]));
+        assert_eq!(f["failed_access"], json!(["delete"]));
+        assert_eq!(f["last_error"], "ENOENT");
+
+        // sorted by op: bind (unix, abstract) before connect
+        assert_eq!(v["network"][0]["address"], "@abs");
+        assert_eq!(v["network"][0]["family"], "unix");
+        assert_eq!(v["network"][0]["port"], Value::Null);
+        let c = &v["network"][1];
+        assert_eq!(
+            (
+                &c["op"],
+                &c["direction"],
+                &c["proto"],
+                &c["address"],
+                &c["port"],
+                &c["last_error"]
+            ),
+            (
+                &json!("connect"),
+                &json!("outbound"),
+                &json!("tcp"),
+                &json!("10.0.0.1"),
+                &json!(8080),
+                &json!("ECONNREFUSED")
+            )
+        );
+
+        let p = &v["privileged"][0];
+        assert_eq!(p["kind"], "mount");
+        assert_eq!(
+            p["args"],
+            json!({"target": "/mnt", "fstype": "tmpfs", "flags": "0x8000"})
+        );
+        assert_eq!(p["last_error"], "EPERM");
+
+        assert_eq!(
+            v["syscalls"]["counts"],
+            json!({"connect": 1, "openat": 5, "syscall_500": 2})
+        );
+        assert_eq!(v["syscalls"]["unnamed"], json!([500]));
+        assert_eq!(
+            v["syscalls"]["total"],
+            1 + 5 + 2 + 4,
+            "compat syscalls count in the total"
+        );
+        assert_eq!(v["syscalls"]["distinct"], 3);
+
+        assert_eq!(v["loss"]["complete"], false);
+        assert_eq!(v["loss"]["files_overflow"], 3);
+        assert_eq!(v["loss"]["syscalls_compat"], 4);
+        let rules: Vec<&str> = v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["rule"].as_str().unwrap())
+            .collect();
+        assert_eq!(rules, ["privileged.mount", "audit.incomplete"]);
+        assert_eq!(
+            v["notes"],
+            json!([
+                "syscall numbers missing from the syscall table: [500] (counted as syscall_<nr>)"
+            ])
+        );
+        assert_eq!(
+            syslog_line(&s),
+            "container c1 stopped: 2 execs, 1 files, 2 endpoints, 1 privileged events, \
+             12 syscalls (3 distinct), 2 alerts, INCOMPLETE (see loss)"
+        );
+    }
+
+    #[test]
+    fn argv_keeps_a_trailing_empty_argument_and_truncation() {
+        let k = ct_exec_key {
+            path: chars(b"/x"),
+            argv: chars(b"a\0\0"),
+            argv_len: 3,
+            argv_truncated: 0,
+        };
+        assert_eq!(split_argv(&k), ["a", ""]);
+        let k = ct_exec_key {
+            argv: chars(b"abc\0de"),
+            argv_len: 6,
+            argv_truncated: 1,
+            ..k
+        };
+        assert_eq!(split_argv(&k), ["abc", "de"]);
+    }
+
+    #[test]
+    fn file_kinds_are_named_in_a_fixed_order() {
+        assert_eq!(file_kinds(0), Vec::<&str>::new());
+        assert_eq!(file_kinds(0x3ff).len(), 10);
+        assert_eq!(
+            file_kinds(ct_file_kind::CT_FILE_READ.0 | ct_file_kind::CT_FILE_CHMOD.0),
+            ["read", "chmod"]
+        );
+    }
+}
