@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{executed, file, libs_of, strs, Bundle, Env};
+use common::{executed, file, file_paths, libs_of, strs, Bundle, Env};
 use serde_json::Value;
 
 /// busybox's sh runs applets in-process unless they are named by path, so
@@ -106,12 +106,7 @@ fn runc_workload_summary_has_exact_content_and_nothing_from_the_host() {
     .map(String::from)
     .into();
     want_files.extend(libs_of("/usr/bin/rm"));
-    let got_files: BTreeSet<String> = s["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap().to_owned())
-        .collect();
+    let got_files: BTreeSet<String> = file_paths(&s).into_iter().collect();
     assert_eq!(got_files, want_files);
     assert_eq!(strs(&file(&s, "/etc/passwd")["access"]), ["read"]);
     assert_eq!(strs(&file(&s, "/etc")["access"]), ["read"]);
@@ -387,26 +382,8 @@ fn runc_two_containers_at_once_get_separate_summaries() {
             argv("/bin/sleep", &["/bin/sleep", "1"]),
         ])
     );
-    let paths = |s: &Value| -> BTreeSet<String> {
-        s["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["path"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    assert_eq!(
-        paths(&sa),
-        ["/dev/null", "/etc/passwd", "/tmp/only-a"]
-            .map(String::from)
-            .into()
-    );
-    assert_eq!(
-        paths(&sb),
-        ["/dev/null", "/etc", "/tmp/only-b"]
-            .map(String::from)
-            .into()
-    );
+    assert_eq!(file_paths(&sa), ["/dev/null", "/etc/passwd", "/tmp/only-a"]);
+    assert_eq!(file_paths(&sb), ["/dev/null", "/etc", "/tmp/only-b"]);
     assert_ne!(
         sa["container"]["cgroup"]["id"],
         sb["container"]["cgroup"]["id"]
@@ -561,14 +538,8 @@ fn runc_host_process_placed_in_the_cgroup_counts_only_once_inside_the_container(
             argv("/bin/cat", &["/bin/cat", "/etc/hostname"]),
         ])
     );
-    let files: Vec<&str> = s["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        files,
+        file_paths(&s),
         ["/etc/hostname"],
         "nothing of the host side (/etc/os-release, nsenter's setns)"
     );
@@ -601,13 +572,7 @@ fn runc_many_containers_starting_at_once_share_one_load() {
     });
     for id in &ids {
         let s = env.summary(id);
-        let files: Vec<&str> = s["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["path"].as_str().unwrap())
-            .collect();
-        assert_eq!(files, [format!("/tmp/{id}")], "{id}");
+        assert_eq!(file_paths(&s), [format!("/tmp/{id}")], "{id}");
         assert_eq!(s["processes"]["execs"], 1, "{id}");
     }
     // one set of global programs: every hook found them or loaded them alone

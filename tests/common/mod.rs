@@ -326,6 +326,16 @@ pub fn executed(s: &Value) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
+/// The paths in `files`, in the summary's order (sorted by path).
+pub fn file_paths(s: &Value) -> Vec<String> {
+    s["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 pub fn file<'a>(s: &'a Value, path: &str) -> &'a Value {
     s["files"]
         .as_array()
