@@ -5,3 +5,4 @@ pub mod bpf;
 pub mod config;
 pub mod hook;
 pub mod report;
+pub mod shim;

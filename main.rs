@@ -55,6 +55,15 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    // one binary, several names (DESIGN.md "Components"): dispatch on argv[0]
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_default();
+    let name = std::path::Path::new(&argv0)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    if name.as_deref() == Some("ctraudit-runc") {
+        return ExitCode::from(ctraudit::shim::runc::main(args.collect()) as u8);
+    }
     let cli = Cli::parse();
     let explicit = cli.config.is_some();
     let config_path = cli

@@ -57,6 +57,9 @@ pub struct Config {
     pub paths: Paths,
     pub limits: Limits,
     pub hooks: Hooks,
+    pub runtime: Runtime,
+    pub docker: Docker,
+    pub exclude: Exclude,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -82,6 +85,60 @@ pub struct Limits {
 pub struct Hooks {
     pub lock_timeout_ms: u64,
     pub deadline_ms: u64,
+    /// The stage the wrappers inject: prestart or createRuntime.
+    pub stage: HookStage,
+    /// Seconds the runtime gives each injected hook.
+    pub timeout: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum HookStage {
+    #[serde(rename = "prestart")]
+    Prestart,
+    #[serde(rename = "createRuntime")]
+    CreateRuntime,
+}
+
+impl HookStage {
+    pub fn name(self) -> &'static str {
+        match self {
+            HookStage::Prestart => "prestart",
+            HookStage::CreateRuntime => "createRuntime",
+        }
+    }
+}
+
+/// The real OCI runtime `ctraudit-runc` hands over to.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Runtime {
+    /// Empty: the first runc in /usr/bin, /usr/sbin, /usr/local/bin, /usr/local/sbin.
+    pub path: Option<PathBuf>,
+}
+
+/// Where Docker keeps container metadata (name, image).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Docker {
+    pub data_root: PathBuf,
+}
+
+impl Default for Docker {
+    fn default() -> Self {
+        Docker {
+            data_root: "/var/lib/docker".into(),
+        }
+    }
+}
+
+/// Containers that are never audited, by glob pattern (`*`, `?`, `[...]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Exclude {
+    /// Container names (Docker's, without the leading '/'; Kubernetes' container name).
+    pub names: Vec<String>,
+    /// Image references as given (`busybox:latest`, `registry/app:*`).
+    pub images: Vec<String>,
 }
 
 impl Default for Config {
@@ -93,6 +150,9 @@ impl Default for Config {
             paths: Paths::default(),
             limits: Limits::default(),
             hooks: Hooks::default(),
+            runtime: Runtime::default(),
+            docker: Docker::default(),
+            exclude: Exclude::default(),
         }
     }
 }
@@ -124,6 +184,8 @@ impl Default for Hooks {
         Hooks {
             lock_timeout_ms: 4_000,
             deadline_ms: 8_000,
+            stage: HookStage::Prestart,
+            timeout: 10,
         }
     }
 }
@@ -204,7 +266,43 @@ impl Config {
                 return Err(invalid(field, format!("{v} is out of range 1..={max}")));
             }
         }
+        if self.docker.data_root.is_relative() {
+            return Err(invalid(
+                "docker.data_root",
+                format!(
+                    "{} is not an absolute path",
+                    self.docker.data_root.display()
+                ),
+            ));
+        }
+        if let Some(p) = &self.runtime.path {
+            if p.is_relative() {
+                return Err(invalid(
+                    "runtime.path",
+                    format!("{} is not an absolute path", p.display()),
+                ));
+            }
+        }
+        for (field, pats) in [
+            ("exclude.names", &self.exclude.names),
+            ("exclude.images", &self.exclude.images),
+        ] {
+            for pat in pats {
+                if let Err(e) = glob::Pattern::new(pat) {
+                    return Err(invalid(field, format!("{pat:?}: {e}")));
+                }
+            }
+        }
         let h = &self.hooks;
+        if u64::from(h.timeout) * 1000 <= h.deadline_ms {
+            return Err(invalid(
+                "hooks.timeout",
+                format!(
+                    "{} s must be longer than hooks.deadline_ms ({} ms): the hook must give up before the runtime kills it",
+                    h.timeout, h.deadline_ms
+                ),
+            ));
+        }
         if h.lock_timeout_ms == 0 || h.lock_timeout_ms >= h.deadline_ms {
             return Err(invalid(
                 "hooks.lock_timeout_ms",
@@ -238,6 +336,9 @@ pub fn salvage(text: &str) -> Config {
     take(&table, "on_error", &mut c.on_error);
     take(&table, "syslog", &mut c.syslog);
     take(&table, "syslog_socket", &mut c.syslog_socket);
+    if let Some(toml::Value::Table(r)) = table.get("runtime") {
+        take(r, "path", &mut c.runtime.path);
+    }
     if let Some(toml::Value::Table(p)) = table.get("paths") {
         for (key, into) in [
             ("bpffs", &mut c.paths.bpffs),
@@ -377,6 +478,21 @@ mod tests {
         assert_eq!(
             parse("[paths]\nlog = \"logs\"\n").unwrap_err().to_string(),
             "config.toml: paths.log: logs is not an absolute path"
+        );
+        assert_eq!(
+            parse("[hooks]\ntimeout = 5\n").unwrap_err().to_string(),
+            "config.toml: hooks.timeout: 5 s must be longer than hooks.deadline_ms (8000 ms): \
+             the hook must give up before the runtime kills it"
+        );
+        assert_eq!(
+            parse("[exclude]\nnames = [\"a[\"]\n").unwrap_err().to_string(),
+            "config.toml: exclude.names: \"a[\": Pattern syntax error near position 1: invalid range pattern"
+        );
+        assert_eq!(
+            parse("[hooks]\nstage = \"poststart\"\n")
+                .unwrap_err()
+                .to_string(),
+            "config.toml:2:9: unknown variant `poststart`, expected `prestart` or `createRuntime`"
         );
         assert_eq!(
             parse("[hooks]\nlock_timeout_ms = 9000\n").unwrap_err().to_string(),
