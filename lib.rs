@@ -4,5 +4,6 @@
 pub mod bpf;
 pub mod config;
 pub mod hook;
+pub mod install;
 pub mod report;
 pub mod shim;

@@ -44,6 +44,20 @@ enum Cmd {
         /// prestart, createRuntime or poststop
         stage: String,
     },
+    /// Register ctraudit with a container engine.
+    ///
+    /// docker: adds runtimes.ctraudit to daemon.json (every other key kept,
+    /// a backup written next to it); `docker run --runtime ctraudit ...`
+    /// then audits the container.
+    Install {
+        #[command(subcommand)]
+        target: InstallTarget,
+    },
+    /// Undo exactly what `install` added.
+    Uninstall {
+        #[command(subcommand)]
+        target: UninstallTarget,
+    },
     /// Print a container's audit summary for a person to read.
     Report {
         /// Container id (looked up under the log root) or a summary.json path
@@ -52,6 +66,115 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum InstallTarget {
+    /// Docker: runtimes.ctraudit in /etc/docker/daemon.json
+    Docker {
+        /// Also make ctraudit Docker's default runtime
+        #[arg(long)]
+        default: bool,
+        /// Apply now: systemctl restart docker, or SIGHUP to dockerd without systemd
+        #[arg(long)]
+        restart: bool,
+        /// Print the new daemon.json and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_name = "FILE", default_value = ctraudit::install::docker::DAEMON_JSON)]
+        daemon_json: PathBuf,
+        /// The runtime Docker runs [default: ctraudit-runc next to this binary]
+        #[arg(long, value_name = "FILE")]
+        runtime_path: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UninstallTarget {
+    /// Docker: take runtimes.ctraudit (and default-runtime) out of daemon.json
+    Docker {
+        #[arg(long)]
+        restart: bool,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_name = "FILE", default_value = ctraudit::install::docker::DAEMON_JSON)]
+        daemon_json: PathBuf,
+    },
+}
+
+fn install(target: InstallTarget) -> anyhow::Result<()> {
+    use ctraudit::install::{self, docker};
+    let InstallTarget::Docker {
+        default,
+        restart,
+        dry_run,
+        daemon_json,
+        runtime_path,
+    } = target;
+    let runtime = match runtime_path {
+        Some(p) => p,
+        None => install::sibling("ctraudit-runc")?,
+    };
+    let out = docker::install(&daemon_json, &runtime, default, dry_run)?;
+    if dry_run {
+        print!("{}", String::from_utf8_lossy(&out.preview));
+        return Ok(());
+    }
+    if out.changed {
+        println!(
+            "{}: runtime \"ctraudit\" -> {}{}",
+            daemon_json.display(),
+            runtime.display(),
+            if default { " (default runtime)" } else { "" }
+        );
+        println!(
+            "backup of the previous file: {}",
+            docker::backup_path(&daemon_json).display()
+        );
+    } else {
+        println!("{}: already set up, nothing changed", daemon_json.display());
+    }
+    apply_or_hint(restart, out.changed, &daemon_json)
+}
+
+fn uninstall(target: UninstallTarget) -> anyhow::Result<()> {
+    use ctraudit::install::docker;
+    let UninstallTarget::Docker {
+        restart,
+        dry_run,
+        daemon_json,
+    } = target;
+    let out = docker::uninstall(&daemon_json, dry_run)?;
+    if dry_run {
+        print!("{}", String::from_utf8_lossy(&out.preview));
+        return Ok(());
+    }
+    if out.changed {
+        println!("{}: runtime \"ctraudit\" removed", daemon_json.display());
+    } else {
+        println!(
+            "{}: ctraudit is not registered, nothing changed",
+            daemon_json.display()
+        );
+    }
+    apply_or_hint(restart, out.changed, &daemon_json)
+}
+
+fn apply_or_hint(
+    restart: bool,
+    changed: bool,
+    daemon_json: &std::path::Path,
+) -> anyhow::Result<()> {
+    use ctraudit::install::{self, docker};
+    if restart {
+        println!(
+            "{}",
+            install::apply("docker", "dockerd", daemon_json, docker::DAEMON_JSON)?
+        );
+    } else if changed {
+        println!("dockerd must restart (or reload: kill -HUP) to use it: run again with --restart");
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -80,6 +203,8 @@ fn main() -> ExitCode {
             let hc = HookConfig::load(&config_path, explicit, &overrides);
             ExitCode::from(hook::run(&stage, hc) as u8)
         }
+        Cmd::Install { target } => done("install", install(target)),
+        Cmd::Uninstall { target } => done("uninstall", uninstall(target)),
         Cmd::Report { target, json } => {
             let result = (|| -> anyhow::Result<()> {
                 let mut cfg = Config::load(&config_path, explicit)?;
@@ -107,6 +232,16 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+fn done(verb: &str, r: anyhow::Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ctraudit {verb}: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

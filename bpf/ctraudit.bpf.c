@@ -122,7 +122,7 @@ struct inner_stats {
 };
 struct inner_syscalls {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CT_SYSCALL_MAX);
+		__uint(max_entries, CT_SYSCALL_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 };
@@ -198,7 +198,7 @@ static __always_inline bool compat_syscall(struct task_struct *t)
 	return BPF_CORE_READ(t, thread_info.status) & TS_COMPAT;
 }
 
-static __always_inline void count_syscall(__u32 slot, long nr, bool compat)
+static __always_inline void count_syscall(__u32 slot, long nr, bool compat, bool denied)
 {
 	if (compat) {
 		STAT_ADD(slot, syscalls_compat);
@@ -211,7 +211,7 @@ static __always_inline void count_syscall(__u32 slot, long nr, bool compat)
 	void *inner = bpf_map_lookup_elem(&syscalls_of, &slot);
 	if (!inner)
 		return;
-	__u32 key = nr;
+		__u32 key = denied ? nr + CT_SYSCALL_MAX : nr;
 	__u64 *cnt = bpf_map_lookup_elem(inner, &key);
 	if (cnt)
 		__sync_fetch_and_add(cnt, 1);
@@ -799,8 +799,8 @@ int ct_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	long nr = ctx->args[1];
 	bool compat = compat_syscall(bpf_get_current_task_btf());
-	ts->pending = !compat && is_decoded(nr) ? nr : CT_NO_PENDING;
-	count_syscall(ts->slot, nr, compat);
+		ts->pending = !compat && is_decoded(nr) ? nr : CT_ENTERED;
+	count_syscall(ts->slot, nr, compat, false);
 	return 0;
 }
 
@@ -809,17 +809,28 @@ int ct_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct ct_task *ts = bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0, 0);
 
-	if (!ts || ts->pending == CT_NO_PENDING)
+		if (!ts)
 		return 0;
 	__u32 nr = ts->pending;
-	long ret = ctx->args[1];
 	ts->pending = CT_NO_PENDING;
+	if (nr == CT_ENTERED || !slot_live(ts))
+		return 0;
+	long ret = ctx->args[1];
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	if (nr == CT_NO_PENDING) {
+		/* no sys_enter: refused before it ran (a seccomp filter's
+		 * errno). An attempt is worth recording, apart from use. */
+		long denied = BPF_CORE_READ(regs, orig_ax);
+		bool compat = compat_syscall(bpf_get_current_task_btf());
+		count_syscall(ts->slot, denied, compat, true);
+		if (compat || !is_decoded(denied))
+			return 0;
+		nr = denied;
+	}
 	/* interrupted and restarted: the restarted call is the one to record */
 	if (ret <= -ERESTART_FIRST && ret >= -ERESTART_LAST)
 		return 0;
-	if (!slot_live(ts))
-		return 0;
-	decode(ts, (struct pt_regs *)ctx->args[0], nr, ret);
+	decode(ts, regs, nr, ret);
 	return 0;
 }
 
@@ -943,9 +954,9 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		STAT_ADD(c->slot, tasks_lost);
 		return 0;
 	}
-	ts->slot = c->slot;
+		ts->slot = c->slot;
 	ts->gen = c->gen;
-	ts->pending = CT_NO_PENDING;
+	ts->pending = CT_ENTERED; /* the exec's own sys_exit is still to come */
 	if (!slot_live(ts))
 		return 0;
 
@@ -964,8 +975,8 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	bool compat = compat_syscall(p);
 	/* the exec that brings a task into the audit was not seen at
 	 * sys_enter (the task was not audited yet): count it here */
-	if (entering)
-		count_syscall(slot, nr, compat);
+		if (entering)
+		count_syscall(slot, nr, compat, false);
 	exec_record(ts, p, bprm, now);
 	exec_priv(ts, bprm, compat ? -1 : nr);
 	return 0;
@@ -985,9 +996,9 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 		STAT_ADD(slot, tasks_lost);
 		return 0;
 	}
-	cts->slot = slot;
+		cts->slot = slot;
 	cts->gen = gen;
-	cts->pending = CT_NO_PENDING;
+	cts->pending = CT_ENTERED; /* the child returns from the parent's fork */
 	if (BPF_CORE_READ(child, pid) == BPF_CORE_READ(child, tgid))
 		STAT_ADD(slot, forks);
 	else

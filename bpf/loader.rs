@@ -72,7 +72,7 @@ fn fully_pinned(layout: &Layout) -> bool {
 /// A partial pin set (a loader that died half-way) is removed and redone.
 pub fn ensure_loaded(layout: &Layout, max_containers: u32) -> Result<()> {
     if fully_pinned(layout) {
-        return Ok(());
+        return check_layout(layout);
     }
     let registered = std::fs::read_dir(layout.containers_pin_dir()).map_or(0, |d| d.count());
     if registered > 0 {
@@ -182,6 +182,24 @@ fn pin_variant(layout: &Layout, max_containers: u32, legacy_exit: bool) -> Resul
             .map_err(|e| load_error(&format!("attach {name}"), e))?;
         link.pin(layout.global_link(name))
             .map_err(|e| load_error(&format!("pin link {name}"), e))?;
+    }
+    Ok(())
+}
+
+/// Pins left by a build with another layout under the same ABI number
+/// (a development build, or an ABI bump forgotten) would make every
+/// registration fail with EINVAL: say so instead.
+fn check_layout(layout: &Layout) -> Result<()> {
+    use libbpf_rs::MapCore;
+    let path = layout.global_map("containers");
+    let map = super::registry::open_pinned(path.clone())?;
+    let want = std::mem::size_of::<super::types::ct_container>() as u32;
+    if map.value_size() != want {
+        return Err(Error::StalePins {
+            dir: layout.abi_dir(),
+            got: map.value_size(),
+            want,
+        });
     }
     Ok(())
 }

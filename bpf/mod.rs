@@ -58,6 +58,11 @@ pub enum Error {
          reloading would orphan them (remove the stale containers first)"
     )]
     IncompletePins { dir: PathBuf, n: usize },
+    #[error(
+        "the programs pinned under {dir} have another layout (containers value {got} bytes, this build {want}): \
+         a build with a different ABI left them; stop its containers and remove {dir}"
+    )]
+    StalePins { dir: PathBuf, got: u32, want: u32 },
     #[error("map {what}: record of {got} bytes, expected {want}")]
     Layout {
         what: &'static str,
@@ -176,6 +181,30 @@ mod tests {
         assert_eq!(
             (back.slot, back.gen, back.mnt_ns, back.level),
             (7, 3, 4026531841, 2)
+        );
+    }
+
+    /// Any change to an ABI type's layout must bump CT_ABI_VERSION (events.h),
+    /// so old and new pins never meet in one directory: update both together.
+    #[test]
+    fn abi_version_follows_the_layout() {
+        use std::mem::size_of;
+        use types::*;
+        let sizes = [
+            size_of::<ct_container>(),
+            size_of::<ct_stats>(),
+            size_of::<ct_exec_key>(),
+            size_of::<ct_exec_val>(),
+            size_of::<ct_file_key>(),
+            size_of::<ct_file_val>(),
+            size_of::<ct_net_key>(),
+            size_of::<ct_event_val>(),
+            size_of::<ct_priv_key>(),
+            size_of::<ct_task>(),
+        ];
+        assert_eq!(
+            (ABI_VERSION, sizes),
+            (1, [16, 128, 520, 40, 256, 48, 136, 40, 192, 536])
         );
     }
 

@@ -13,8 +13,10 @@ use crate::config::paths::{ContainerId, Layout};
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub stats: types::ct_stats,
-    /// Count per syscall number (index), `SYSCALL_MAX` entries.
+    /// Count per syscall number (index) of syscalls that ran, `SYSCALL_MAX` entries.
     pub syscalls: Vec<u64>,
+    /// The same for syscalls refused before they ran (a seccomp filter).
+    pub denied: Vec<u64>,
     pub execs: Vec<(types::ct_exec_key, types::ct_exec_val)>,
     pub files: Vec<(types::ct_file_key, types::ct_file_val)>,
     pub net: Vec<(types::ct_net_key, types::ct_event_val)>,
@@ -56,17 +58,19 @@ pub fn read_container(layout: &Layout, id: &ContainerId) -> Result<Snapshot> {
         None => types::ct_stats::default(),
     };
     let sys = open(layout.container_map(id, SYSCALLS))?;
-    let mut syscalls = vec![0u64; super::SYSCALL_MAX as usize];
-    for (nr, slot) in syscalls.iter_mut().enumerate() {
+    let mut counts = vec![0u64; types::ct_const::CT_SYSCALL_SLOTS.0 as usize];
+    for (nr, slot) in counts.iter_mut().enumerate() {
         if let Some(v) = lookup(&sys, "syscalls", &(nr as u32).to_ne_bytes())? {
             *slot = v
                 .get(..8)
                 .map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap_or_default()));
         }
     }
+    let denied = counts.split_off(super::SYSCALL_MAX as usize);
     Ok(Snapshot {
         stats,
-        syscalls,
+        syscalls: counts,
+        denied,
         execs: entries(&open(layout.container_map(id, EXECS))?, "execs")?,
         files: entries(&open(layout.container_map(id, FILES))?, "files")?,
         net: entries(&open(layout.container_map(id, NET))?, "net")?,

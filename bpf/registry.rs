@@ -64,7 +64,7 @@ fn inner_maps(sizes: &SetSizes) -> [Inner; 6] {
             ty: MapType::Array,
             key: 4,
             value: 8,
-            entries: super::SYSCALL_MAX,
+            entries: types::ct_const::CT_SYSCALL_SLOTS.0,
         },
         Inner {
             name: EXECS,

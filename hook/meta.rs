@@ -16,6 +16,10 @@ use super::cgroup::Cgroup;
 #[serde(deny_unknown_fields)]
 pub struct Meta {
     pub id: String,
+    /// docker, containerd, cri-o, podman, or oci (a plain OCI runtime).
+    pub runtime: String,
+    pub name: Option<String>,
+    pub image: Option<String>,
     pub abi: u32,
     /// The hook stage that registered it: prestart or createRuntime.
     pub stage: String,
@@ -56,6 +60,8 @@ impl From<&Cgroup> for CgroupMeta {
 pub struct BundleInfo {
     pub args: Vec<String>,
     pub hostname: Option<String>,
+    /// The whole config.json, for runtime detection.
+    pub config: Option<serde_json::Value>,
 }
 
 pub fn read_bundle(bundle: &Path) -> Result<BundleInfo, String> {
@@ -86,6 +92,7 @@ pub fn read_bundle(bundle: &Path) -> Result<BundleInfo, String> {
             .get("hostname")
             .and_then(|h| h.as_str())
             .map(str::to_owned),
+        config: Some(v),
     })
 }
 

@@ -8,7 +8,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use super::meta::{self, CgroupMeta, Meta};
 use super::state::HookState;
 use super::{
-    cgroup, clock, lock, log, make_dir, write_atomic, HookConfig, Stage, ENABLE_ANNOTATION,
+    cgroup, clock, identity, lock, log, make_dir, write_atomic, HookConfig, Stage,
+    ENABLE_ANNOTATION,
 };
 use crate::bpf;
 
@@ -40,9 +41,22 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
             meta::BundleInfo {
                 args: Vec::new(),
                 hostname: None,
+                config: None,
             }
         }
     };
+    let who = identity::detect(
+        cfg,
+        id.as_str(),
+        &state.bundle,
+        bundle.config.as_ref(),
+        &state.annotations,
+    );
+    if let Some(why) = identity::excluded_by(cfg, &who) {
+        log::syslog(cfg, false, &format!("container {id} not audited: {why}"));
+        return Ok(());
+    }
+    notes.extend(who.notes.iter().cloned());
 
     let mnt_ns = mnt_ns_of(pid)?;
 
@@ -54,6 +68,9 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
     let now = clock::boot_ns();
     let meta = Meta {
         id: id.to_string(),
+        runtime: who.runtime,
+        name: who.name,
+        image: who.image,
         abi: bpf::ABI_VERSION,
         stage: stage.name().to_owned(),
         pid,

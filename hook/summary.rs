@@ -140,6 +140,9 @@ pub struct Syscalls {
     pub distinct: usize,
     /// Count per syscall name, sorted by name.
     pub counts: BTreeMap<String, u64>,
+    /// Syscalls refused before they ran (the runtime's seccomp filter), by
+    /// name: attempts, not counted in `total` or `counts`.
+    pub denied: BTreeMap<String, u64>,
     /// Numbers used that the syscall table does not name (counted in
     /// `counts` as `syscall_<nr>`).
     pub unnamed: Vec<u32>,
@@ -324,18 +327,22 @@ fn privileged(k: &types::ct_priv_key, v: &types::ct_event_val) -> Privileged {
     }
 }
 
-/// Which runtime started the container, from the annotations it leaves.
-fn runtime_of(annotations: &BTreeMap<String, String>) -> &'static str {
-    let has = |prefix: &str| annotations.keys().any(|k| k.starts_with(prefix));
-    if has("io.kubernetes.cri-o.") {
-        "cri-o"
-    } else if has("io.kubernetes.cri.") || has("io.containerd.") {
-        "containerd"
-    } else if has("io.podman.") || has("io.container.manager") {
-        "podman"
-    } else {
-        "oci"
-    }
+/// Count by syscall name of the non-zero entries; numbers the table lacks
+/// are named `syscall_<nr>` and collected in `unnamed`.
+fn named_counts(per_nr: &[u64], unnamed: &mut Vec<u32>) -> BTreeMap<String, u64> {
+    per_nr
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| n > 0)
+        .map(|(nr, &n)| {
+            let nr = nr as u32;
+            let name = syscall_name(nr).map(str::to_owned).unwrap_or_else(|| {
+                unnamed.push(nr);
+                format!("syscall_{nr}")
+            });
+            (name, n)
+        })
+        .collect()
 }
 
 /// Builds the summary. `stopped_ns` is CLOCK_BOOTTIME at poststop.
@@ -389,19 +396,11 @@ pub fn build(meta: &Meta, snap: &Snapshot, stopped_ns: u64, mut notes: Vec<Strin
         .collect();
     privileged.sort_by(|a, b| (a.first_ns, &a.kind).cmp(&(b.first_ns, &b.kind)));
 
-    let mut counts = BTreeMap::new();
     let mut unnamed = Vec::new();
-    for (nr, &n) in snap.syscalls.iter().enumerate().filter(|(_, &n)| n > 0) {
-        let nr = nr as u32;
-        let name = match syscall_name(nr) {
-            Some(s) => s.to_owned(),
-            None => {
-                unnamed.push(nr);
-                format!("syscall_{nr}")
-            }
-        };
-        counts.insert(name, n);
-    }
+    let counts = named_counts(&snap.syscalls, &mut unnamed);
+    let denied = named_counts(&snap.denied, &mut unnamed);
+    unnamed.sort_unstable();
+    unnamed.dedup();
     if !unnamed.is_empty() {
         notes.push(format!(
             "syscall numbers missing from the syscall table: {unnamed:?} (counted as syscall_<nr>)"
@@ -472,9 +471,9 @@ pub fn build(meta: &Meta, snap: &Snapshot, stopped_ns: u64, mut notes: Vec<Strin
         schema: SCHEMA,
         container: Container {
             id: meta.id.clone(),
-            name: annotations.get("io.kubernetes.cri.container-name").cloned(),
-            image: annotations.get("io.kubernetes.cri.image-name").cloned(),
-            runtime: runtime_of(annotations).to_owned(),
+            name: meta.name.clone(),
+            image: meta.image.clone(),
+            runtime: meta.runtime.clone(),
             pod: annotations.get("io.kubernetes.cri.sandbox-name").cloned(),
             namespace: annotations
                 .get("io.kubernetes.cri.sandbox-namespace")
@@ -514,6 +513,7 @@ pub fn build(meta: &Meta, snap: &Snapshot, stopped_ns: u64, mut notes: Vec<Strin
             total,
             distinct: counts.len(),
             counts,
+            denied,
             unnamed,
         },
         alerts,
@@ -555,6 +555,9 @@ mod tests {
     fn meta() -> Meta {
         Meta {
             id: "c1".into(),
+            runtime: "containerd".into(),
+            name: Some("app".into()),
+            image: Some("nginx:1.25".into()),
             abi: 1,
             stage: "prestart".into(),
             pid: 42,
@@ -600,7 +603,10 @@ mod tests {
         syscalls[257] = 5; // openat
         syscalls[42] = 1; // connect
         syscalls[500] = 2; // not in the table
+        let mut denied = vec![0u64; crate::bpf::SYSCALL_MAX as usize];
+        denied[165] = 1; // mount, refused by seccomp
         Snapshot {
+            denied,
             stats: ct_stats {
                 execs: 2,
                 forks: 1,
@@ -710,6 +716,13 @@ mod tests {
         assert_eq!(v["container"]["pod"], "pod-a");
         assert_eq!(v["container"]["namespace"], "ns-a");
         assert_eq!(v["container"]["runtime"], "containerd");
+        assert_eq!(
+            (
+                v["container"]["name"].as_str(),
+                v["container"]["image"].as_str()
+            ),
+            (Some("app"), Some("nginx:1.25"))
+        );
         assert_eq!(v["container"]["cgroup"], json!({"id": 99, "path": "/c1"}));
         // first exec 1.5 s, last event 4.0 s
         assert_eq!(v["times"]["duration_seconds"], 2.5);
@@ -768,6 +781,7 @@ mod tests {
             json!({"connect": 1, "openat": 5, "syscall_500": 2})
         );
         assert_eq!(v["syscalls"]["unnamed"], json!([500]));
+        assert_eq!(v["syscalls"]["denied"], json!({"mount": 1}));
         assert_eq!(
             v["syscalls"]["total"],
             1 + 5 + 2 + 4,

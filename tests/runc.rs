@@ -213,6 +213,11 @@ fn runc_workload_summary_has_exact_content_and_nothing_from_the_host() {
         counts.get("pivot_root").is_none() && counts.get("setns").is_none(),
         "{counts}"
     );
+    assert_eq!(
+        s["syscalls"]["denied"],
+        serde_json::json!({}),
+        "runc spec sets no seccomp filter"
+    );
     assert_eq!(s["loss"]["complete"], true);
 
     // syslog: one line at start, one at stop

@@ -16,9 +16,12 @@
 enum ct_const {
 	/* version of this contract: pins live under ctraudit/v<CT_ABI_VERSION> */
 	CT_ABI_VERSION = 1,
-	/* syscall numbers 0..CT_SYSCALL_MAX-1 are counted one by one; higher
-	 * ones (none on x86_64 today) go to ct_stats.syscalls_unknown */
+		/* syscall numbers 0..CT_SYSCALL_MAX-1 are counted one by one; higher
+	 * ones (none on x86_64 today) go to ct_stats.syscalls_unknown. The
+	 * per-container array has two halves: [nr] syscalls that ran,
+	 * [CT_SYSCALL_MAX + nr] syscalls refused before they ran (seccomp) */
 	CT_SYSCALL_MAX = 512,
+	CT_SYSCALL_SLOTS = 1024,
 	CT_PATH_MAX = 256,
 	CT_ARGV_MAX = 256,
 	CT_UNIX_PATH_MAX = 108,
@@ -30,8 +33,11 @@ enum ct_const {
 	CT_DEFAULT_MAX_CONTAINERS = 1024,
 };
 
-/* ct_task.pending: no decoded syscall is in flight. */
+/* ct_task.pending: no syscall seen entering since the last exit. A sys_exit
+ * without a sys_enter is a syscall refused before it ran (seccomp). */
 #define CT_NO_PENDING 0xffffffffu
+/* ct_task.pending: a syscall entered that is counted but not decoded. */
+#define CT_ENTERED 0xfffffffeu
 
 /* Access kinds of a file (ct_file_val.kinds / failed_kinds). */
 enum ct_file_kind {
