@@ -86,6 +86,10 @@ enum InstallTarget {
         /// The runtime Docker runs [default: ctraudit-runc next to this binary]
         #[arg(long, value_name = "FILE")]
         runtime_path: Option<PathBuf>,
+        /// A ctraudit config file other than /etc/ctraudit/config.toml, given
+        /// to the runtime through daemon.json's runtimeArgs
+        #[arg(long, value_name = "FILE")]
+        ctraudit_config: Option<PathBuf>,
     },
 }
 
@@ -110,12 +114,19 @@ fn install(target: InstallTarget) -> anyhow::Result<()> {
         dry_run,
         daemon_json,
         runtime_path,
+        ctraudit_config,
     } = target;
     let runtime = match runtime_path {
         Some(p) => p,
         None => install::sibling("ctraudit-runc")?,
     };
-    let out = docker::install(&daemon_json, &runtime, default, dry_run)?;
+    let out = docker::install(
+        &daemon_json,
+        &runtime,
+        ctraudit_config.as_deref(),
+        default,
+        dry_run,
+    )?;
     if dry_run {
         print!("{}", String::from_utf8_lossy(&out.preview));
         return Ok(());

@@ -60,10 +60,23 @@ fn render(m: &Map<String, Value>) -> Vec<u8> {
 }
 
 /// daemon.json with the ctraudit runtime (and, with `default`, as the default).
+/// The runtime entry: `ctraudit-runc`, and `--ctraudit-config` when the
+/// configuration is not at the default path (Docker passes `runtimeArgs`
+/// before runc's own arguments; the wrapper takes that flag out).
+fn runtime_entry(runtime_path: &Path, config: Option<&Path>) -> Value {
+    match config {
+        Some(c) => {
+            json!({ "path": runtime_path, "runtimeArgs": [format!("--ctraudit-config={}", c.display())] })
+        }
+        None => json!({ "path": runtime_path }),
+    }
+}
+
 pub fn installed(
     path: &Path,
     current: &[u8],
     runtime_path: &Path,
+    config: Option<&Path>,
     default: bool,
 ) -> Result<Vec<u8>, InstallError> {
     let mut m = parse(path, current)?;
@@ -76,7 +89,7 @@ pub fn installed(
             path: path.to_owned(),
             message: "field `runtimes` is not an object".into(),
         })?;
-    runtimes.insert(RUNTIME.into(), json!({ "path": runtime_path }));
+    runtimes.insert(RUNTIME.into(), runtime_entry(runtime_path, config));
     if default {
         m.insert("default-runtime".into(), json!(RUNTIME));
     }
@@ -122,6 +135,7 @@ pub fn uninstalled(
 pub fn install(
     path: &Path,
     runtime_path: &Path,
+    config: Option<&Path>,
     default: bool,
     dry_run: bool,
 ) -> Result<Outcome, InstallError> {
@@ -130,6 +144,7 @@ pub fn install(
         path,
         current.as_deref().unwrap_or_default(),
         runtime_path,
+        config,
         default,
     )?;
     let unchanged = current
@@ -200,6 +215,7 @@ mod tests {
             p,
             ORIGINAL.as_bytes(),
             Path::new("/usr/bin/ctraudit-runc"),
+            None,
             true,
         )
         .unwrap();
@@ -226,7 +242,19 @@ mod tests {
     fn a_previous_default_runtime_comes_back() {
         let p = Path::new("daemon.json");
         let orig = br#"{"default-runtime":"nvidia","runtimes":{"nvidia":{"path":"/usr/bin/nvidia-container-runtime"}}}"#;
-        let new = installed(p, orig, Path::new("/x/ctraudit-runc"), true).unwrap();
+        let new = installed(
+            p,
+            orig,
+            Path::new("/x/ctraudit-runc"),
+            Some(Path::new("/etc/ct/a.toml")),
+            true,
+        )
+        .unwrap();
+        let v: Value = serde_json::from_slice(&new).unwrap();
+        assert_eq!(
+            v["runtimes"]["ctraudit"]["runtimeArgs"],
+            json!(["--ctraudit-config=/etc/ct/a.toml"])
+        );
         let back = uninstalled(p, &new, Some(orig)).unwrap().unwrap();
         assert_eq!(back, orig.to_vec());
         // edited since install: our keys go, the operator's edit stays
@@ -245,7 +273,7 @@ mod tests {
     #[test]
     fn a_file_install_created_is_removed_again() {
         let p = Path::new("daemon.json");
-        let new = installed(p, b"", Path::new("/x/ctraudit-runc"), false).unwrap();
+        let new = installed(p, b"", Path::new("/x/ctraudit-runc"), None, false).unwrap();
         assert_eq!(
             serde_json::from_slice::<Value>(&new).unwrap(),
             json!({"runtimes": {"ctraudit": {"path": "/x/ctraudit-runc"}}})
@@ -259,6 +287,7 @@ mod tests {
             Path::new("/etc/docker/daemon.json"),
             b"{\n  \"a\": 1,\n  oops\n}",
             Path::new("/x"),
+            None,
             false,
         )
         .unwrap_err();
@@ -270,6 +299,7 @@ mod tests {
             Path::new("d.json"),
             br#"{"runtimes": []}"#,
             Path::new("/x"),
+            None,
             false,
         )
         .unwrap_err();

@@ -5,6 +5,8 @@
 //! the test failed, so tests run side by side and leave the host as it was.
 #![allow(dead_code)]
 
+pub mod docker;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
@@ -224,8 +226,7 @@ const APPLETS: &[&str] = &[
     "sh", "ls", "cat", "nc", "sleep", "mount", "unshare", "echo", "true", "hostname",
 ];
 
-/// A bundle with a busybox-static rootfs plus coreutils `rm` (which calls
-/// unlinkat, where busybox calls unlink) with its libraries and ld.so.cache.
+/// A runc bundle on the test root filesystem, with the ctraudit hooks.
 pub struct Bundle {
     pub dir: PathBuf,
 }
@@ -233,19 +234,7 @@ pub struct Bundle {
 impl Bundle {
     pub fn new(env: &Env, name: &str, args: &[&str]) -> Bundle {
         let dir = env.path(&format!("bundles/{name}"));
-        let rootfs = dir.join("rootfs");
-        for d in ["bin", "etc", "tmp", "proc", "dev", "sys", "mnt", "usr/bin"] {
-            std::fs::create_dir_all(rootfs.join(d)).unwrap();
-        }
-        std::fs::copy("/usr/bin/busybox", rootfs.join("bin/busybox"))
-            .expect("busybox-static is installed");
-        for a in APPLETS {
-            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)).unwrap();
-        }
-        std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
-        std::fs::write(rootfs.join("etc/hostname"), "audited\n").unwrap();
-        copy_with_libs("/usr/bin/rm", &rootfs);
-        std::fs::copy("/etc/ld.so.cache", rootfs.join("etc/ld.so.cache")).unwrap();
+        make_rootfs(&dir.join("rootfs"));
 
         let out = Command::new("runc")
             .arg("spec")
@@ -272,6 +261,23 @@ impl Bundle {
         f(&mut cfg);
         std::fs::write(&p, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
     }
+}
+
+/// The test root filesystem: busybox-static plus coreutils `rm` (which
+/// calls unlinkat, where busybox calls unlink) with its libraries.
+pub fn make_rootfs(rootfs: &Path) {
+    for d in ["bin", "etc", "tmp", "proc", "dev", "sys", "mnt", "usr/bin"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    std::fs::copy("/usr/bin/busybox", rootfs.join("bin/busybox"))
+        .expect("busybox-static is installed");
+    for a in APPLETS {
+        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)).unwrap();
+    }
+    std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    std::fs::write(rootfs.join("etc/hostname"), "audited\n").unwrap();
+    copy_with_libs("/usr/bin/rm", rootfs);
+    std::fs::copy("/etc/ld.so.cache", rootfs.join("etc/ld.so.cache")).unwrap();
 }
 
 fn copy_with_libs(bin: &str, rootfs: &Path) {

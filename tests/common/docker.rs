@@ -1,0 +1,198 @@
+//! A private dockerd per test: its own data root, exec root, socket,
+//! daemon.json and (managed) containerd, no iptables and no bridge, so the
+//! host's Docker, if any, is never touched. Drop removes the containers,
+//! stops the daemon and unmounts whatever it left.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{make_rootfs, Env, BIN};
+
+pub const DOCKER: &str = "/usr/bin/docker";
+pub const IMAGE: &str = "ctraudit-busybox:test";
+
+pub struct Dockerd<'a> {
+    pub env: &'a Env,
+    pub dir: PathBuf,
+    pub sock: PathBuf,
+    pub daemon_json: PathBuf,
+    /// The ctraudit config the runtime is given (--ctraudit-config).
+    pub ct_config: PathBuf,
+    pub runtime: PathBuf,
+    child: Child,
+}
+
+impl<'a> Dockerd<'a> {
+    /// Starts dockerd with ctraudit registered as runtime "ctraudit" and the
+    /// test image imported. `extra` is appended to the ctraudit config.
+    pub fn start(env: &'a Env, extra: &str) -> Dockerd<'a> {
+        Self::start_with(env, extra, true)
+    }
+
+    /// The same, but with `register` false daemon.json has no ctraudit runtime.
+    pub fn start_with(env: &'a Env, extra: &str, register: bool) -> Dockerd<'a> {
+        let dir = env.path("docker");
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        let runtime = dir.join("bin/ctraudit-runc");
+        std::os::unix::fs::symlink(BIN, &runtime).unwrap();
+        let ct_config = dir.join("ctraudit.toml");
+        std::fs::write(&ct_config, Self::config_text(env, &dir, extra)).unwrap();
+        let daemon_json = dir.join("daemon.json");
+        let runtimes = if register {
+            serde_json::json!({"ctraudit": {"path": runtime, "runtimeArgs": [format!("--ctraudit-config={}", ct_config.display())]}})
+        } else {
+            serde_json::json!({})
+        };
+        std::fs::write(
+            &daemon_json,
+            serde_json::json!({"runtimes": runtimes}).to_string(),
+        )
+        .unwrap();
+        let sock = dir.join("sock");
+        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
+        let child = Command::new("dockerd")
+            .arg("--data-root")
+            .arg(dir.join("data"))
+            .arg("--exec-root")
+            .arg(dir.join("exec"))
+            .arg("--pidfile")
+            .arg(dir.join("dockerd.pid"))
+            .arg("-H")
+            .arg(format!("unix://{}", sock.display()))
+            .arg("--config-file")
+            .arg(&daemon_json)
+            .args([
+                "--iptables=false",
+                "--ip-masq=false",
+                "--bridge=none",
+                "--storage-driver=vfs",
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("dockerd is installed (docker.io)");
+        let d = Dockerd {
+            env,
+            dir,
+            sock,
+            daemon_json,
+            ct_config,
+            runtime,
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !d.docker(&["info"]).status.success() {
+            assert!(
+                Instant::now() < deadline,
+                "dockerd did not come up: {}",
+                std::fs::read_to_string(d.dir.join("dockerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        d.import_image();
+        d
+    }
+
+    pub fn config_text(env: &Env, dir: &Path, extra: &str) -> String {
+        format!(
+            "syslog_socket = \"{}\"\n{extra}\n[paths]\nbpffs = \"{}\"\nrun = \"{}\"\nlog = \"{}\"\n[docker]\ndata_root = \"{}\"\n",
+            env.path("syslog.sock").display(),
+            env.path("bpf").display(),
+            env.path("run").display(),
+            env.path("log").display(),
+            dir.join("data").display()
+        )
+    }
+
+    fn import_image(&self) {
+        let rootfs = self.dir.join("rootfs");
+        make_rootfs(&rootfs);
+        let mut tar = Command::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .args(["-c", "."])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = Command::new(DOCKER)
+            .arg("-H")
+            .arg(format!("unix://{}", self.sock.display()))
+            .args(["import", "-", IMAGE])
+            .stdin(tar.stdout.take().unwrap())
+            .output()
+            .unwrap();
+        assert!(tar.wait().unwrap().success());
+        assert!(
+            out.status.success(),
+            "docker import: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Command::new(DOCKER)
+            .arg("-H")
+            .arg(format!("unix://{}", self.sock.display()))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("docker client")
+    }
+
+    /// `docker run` with --cidfile; returns (output, full container id).
+    pub fn run(&self, args: &[&str]) -> (Output, String) {
+        let cid = self.dir.join(format!("cid-{}", rand_suffix()));
+        let mut all = vec!["run", "--cidfile", cid.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let out = self.docker(&all);
+        let id = std::fs::read_to_string(&cid)
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        (out, id)
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Drop for Dockerd<'_> {
+    fn drop(&mut self) {
+        let ids = self.docker(&["ps", "-aq"]);
+        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
+            let _ = self.docker(&["rm", "-f", id]);
+        }
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // mounts dockerd or containerd left below our directory (netns, shm)
+        let prefix = self.dir.to_string_lossy().into_owned();
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let mut points: Vec<String> = mounts
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(4).map(str::to_owned))
+            .filter(|p| p.starts_with(&prefix))
+            .collect();
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for p in points {
+            let _ = nix::mount::umount2(p.as_str(), nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
+}
