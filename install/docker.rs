@@ -107,13 +107,15 @@ pub fn uninstalled(
         Some(b) => Some(parse(path, b)?),
         None => None,
     };
+    let mut touched = false;
     if let Some(Value::Object(r)) = m.get_mut("runtimes") {
-        r.remove(RUNTIME);
+        touched |= r.remove(RUNTIME).is_some();
         if r.is_empty() && before.as_ref().is_none_or(|b| !b.contains_key("runtimes")) {
             m.remove("runtimes");
         }
     }
     if m.get("default-runtime").and_then(Value::as_str) == Some(RUNTIME) {
+        touched = true;
         match before.as_ref().and_then(|b| b.get("default-runtime")) {
             Some(prev) if prev.as_str() != Some(RUNTIME) => {
                 m.insert("default-runtime".into(), prev.clone());
@@ -122,6 +124,10 @@ pub fn uninstalled(
                 m.remove("default-runtime");
             }
         }
+    }
+    if !touched {
+        // nothing of ours: the file stays exactly as it is
+        return Ok(Some(current.to_vec()));
     }
     Ok(match (&before, original) {
         // back to the operator's own file, byte for byte
