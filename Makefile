@@ -2,7 +2,9 @@
 SHELL := /bin/sh
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup build demo test lint
+PREFIX ?= /usr/local
+
+.PHONY: setup build install uninstall demo demo-runc test
 
 setup:
 	.ci/setup
@@ -10,9 +12,24 @@ setup:
 build: setup
 	cargo build --release --locked
 
-# A fresh Debian 12 machine, all the way: packages, build, a runc container
-# audited end to end, its report printed.
-demo: build
+# The binary and its two runtime names (the .deb does this under /usr/bin).
+install: build
+	install -D -m 755 target/release/ctraudit $(DESTDIR)$(PREFIX)/bin/ctraudit
+	ln -sf ctraudit $(DESTDIR)$(PREFIX)/bin/ctraudit-runc
+	ln -sf ctraudit $(DESTDIR)$(PREFIX)/bin/containerd-shim-ctraudit-v2
+
+uninstall:
+	-$(PREFIX)/bin/ctraudit uninstall docker --restart
+	rm -f $(DESTDIR)$(PREFIX)/bin/ctraudit $(DESTDIR)$(PREFIX)/bin/ctraudit-runc \
+	      $(DESTDIR)$(PREFIX)/bin/containerd-shim-ctraudit-v2
+
+# A fresh Debian 12 machine, all the way: packages, build, install, register
+# with Docker, start dockerd if needed, an audited `docker run`, its report.
+demo: install
+	packaging/demo/docker-demo.sh
+
+# The same with plain runc and OCI hooks, no Docker.
+demo-runc: build
 	packaging/demo/runc-demo.sh target/release/ctraudit
 
 # The whole suite: formatting, lints, unit tests, and the integration tests

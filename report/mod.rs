@@ -119,6 +119,10 @@ pub fn render(v: &Value) -> String {
             .collect();
         let _ = writeln!(o, "  {}", line.join(", "));
     }
+    if let Some(denied) = sc["denied"].as_object().filter(|d| !d.is_empty()) {
+        let line: Vec<String> = denied.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = writeln!(o, "  refused by seccomp: {}", line.join(", "));
+    }
     let alerts = v["alerts"].as_array().cloned().unwrap_or_default();
     let _ = writeln!(o, "\nalerts: {}", alerts.len());
     for a in &alerts {
