@@ -195,8 +195,14 @@ fn main() -> ExitCode {
     let name = std::path::Path::new(&argv0)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned());
-    if name.as_deref() == Some("ctraudit-runc") {
-        return ExitCode::from(ctraudit::shim::runc::main(args.collect()) as u8);
+    match name.as_deref() {
+        Some("ctraudit-runc") => {
+            return ExitCode::from(ctraudit::shim::runc::main(args.collect()) as u8)
+        }
+        Some("containerd-shim-ctraudit-v2") => {
+            return ExitCode::from(ctraudit::shim::containerd::main(args.collect()) as u8)
+        }
+        _ => {}
     }
     let cli = Cli::parse();
     let explicit = cli.config.is_some();

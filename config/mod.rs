@@ -59,7 +59,16 @@ pub struct Config {
     pub hooks: Hooks,
     pub runtime: Runtime,
     pub docker: Docker,
+    pub containerd: Containerd,
     pub exclude: Exclude,
+}
+
+/// The real containerd shim `containerd-shim-ctraudit-v2` hands over to.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Containerd {
+    /// Unset: containerd-shim-runc-v2 from PATH, /usr/bin, /usr/local/bin, ...
+    pub shim: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -152,6 +161,7 @@ impl Default for Config {
             hooks: Hooks::default(),
             runtime: Runtime::default(),
             docker: Docker::default(),
+            containerd: Containerd::default(),
             exclude: Exclude::default(),
         }
     }
@@ -274,6 +284,14 @@ impl Config {
                     self.docker.data_root.display()
                 ),
             ));
+        }
+        if let Some(p) = &self.containerd.shim {
+            if p.is_relative() {
+                return Err(invalid(
+                    "containerd.shim",
+                    format!("{} is not an absolute path", p.display()),
+                ));
+            }
         }
         if let Some(p) = &self.runtime.path {
             if p.is_relative() {

@@ -23,6 +23,15 @@ pub struct Identity {
     pub notes: Vec<String>,
 }
 
+/// containerd keeps task bundles at `<state>/io.containerd.runtime.v2.task/<namespace>/<id>`.
+fn containerd_namespace(bundle: &Path) -> Option<String> {
+    let mut parts = bundle
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
+    parts.find(|p| p == "io.containerd.runtime.v2.task")?;
+    parts.next()
+}
+
 fn is_docker(bundle: &Path, config: Option<&Value>) -> bool {
     let setkey = config
         .and_then(|c| c.pointer("/hooks/prestart"))
@@ -32,7 +41,7 @@ fn is_docker(bundle: &Path, config: Option<&Value>) -> bool {
                 .iter()
                 .any(|h| h.pointer("/args/0").and_then(Value::as_str) == Some("libnetwork-setkey"))
         });
-    setkey || bundle.components().any(|c| c.as_os_str() == "moby")
+    setkey || containerd_namespace(bundle).as_deref() == Some("moby")
 }
 
 fn runtime_of(annotations: &BTreeMap<String, String>) -> &'static str {
@@ -95,8 +104,12 @@ pub fn detect(
         };
     }
     let get = |k: &str| annotations.get(k).cloned();
+    let runtime = match runtime_of(annotations) {
+        "oci" if containerd_namespace(bundle).is_some() => "containerd",
+        r => r,
+    };
     Identity {
-        runtime: runtime_of(annotations).into(),
+        runtime: runtime.into(),
         name: get("io.kubernetes.cri.container-name"),
         image: get("io.kubernetes.cri.image-name"),
         notes: vec![],
@@ -154,13 +167,8 @@ mod tests {
             }
         );
         // no metadata: recorded, not fatal
-        let who = detect(
-            &cfg,
-            "zzz",
-            Path::new("/run/containerd/x/moby/zzz"),
-            None,
-            &BTreeMap::new(),
-        );
+        let moby = "/run/containerd/io.containerd.runtime.v2.task/moby/zzz";
+        let who = detect(&cfg, "zzz", Path::new(moby), None, &BTreeMap::new());
         assert_eq!(who.runtime, "docker");
         assert_eq!(who.name, None);
         assert!(
@@ -198,6 +206,11 @@ mod tests {
             )
             .runtime,
             "oci"
+        );
+        let ctr = Path::new("/run/containerd/io.containerd.runtime.v2.task/default/x");
+        assert_eq!(
+            detect(&Config::default(), "x", ctr, None, &BTreeMap::new()).runtime,
+            "containerd"
         );
     }
 

@@ -177,7 +177,7 @@ fn report(call: &Call, cfg: &Config, level: &str, msg: &str) {
 }
 
 /// `CTRAUDIT_*` variables to hand to the hooks, so they use the same roots.
-fn ctraudit_env() -> Vec<String> {
+pub(crate) fn ctraudit_env() -> Vec<String> {
     std::env::vars()
         .filter(|(k, _)| k.starts_with("CTRAUDIT_"))
         .map(|(k, v)| format!("{k}={v}"))

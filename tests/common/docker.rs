@@ -183,16 +183,6 @@ impl Drop for Dockerd<'_> {
         let _ = self.child.kill();
         let _ = self.child.wait();
         // mounts dockerd or containerd left below our directory (netns, shm)
-        let prefix = self.dir.to_string_lossy().into_owned();
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let mut points: Vec<String> = mounts
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(4).map(str::to_owned))
-            .filter(|p| p.starts_with(&prefix))
-            .collect();
-        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-        for p in points {
-            let _ = nix::mount::umount2(p.as_str(), nix::mount::MntFlags::MNT_DETACH);
-        }
+        super::unmount_below(&self.dir);
     }
 }

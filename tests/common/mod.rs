@@ -5,6 +5,7 @@
 //! the test failed, so tests run side by side and leave the host as it was.
 #![allow(dead_code)]
 
+pub mod containerd;
 pub mod docker;
 
 use std::path::{Path, PathBuf};
@@ -366,4 +367,19 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Unmounts everything mounted below `dir`, deepest first.
+pub fn unmount_below(dir: &Path) {
+    let prefix = dir.to_string_lossy().into_owned();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<String> = mounts
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(4).map(str::to_owned))
+        .filter(|p| p.starts_with(&prefix))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        let _ = nix::mount::umount2(p.as_str(), nix::mount::MntFlags::MNT_DETACH);
+    }
 }

@@ -1,0 +1,151 @@
+//! Integration tests with a real (private) containerd and `ctr`.
+//! Names start with `containerd_` so they can be selected.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::containerd::Containerd;
+use common::{executed, file, file_paths, libs_of, strs, Env};
+use serde_json::json;
+
+/// The foundation workload (tests/runc.rs).
+const WORKLOAD: &str = "/bin/ls /etc; /bin/cat /etc/passwd; echo hi > /tmp/f; /usr/bin/rm /tmp/f; \
+    /bin/nc -l -p 7777 >/dev/null & \
+    until echo ping | /bin/nc 127.0.0.1 7777; do :; done; wait; \
+    /bin/mount -t tmpfs none /mnt; true";
+
+fn set(v: Vec<(String, Vec<String>)>) -> BTreeSet<(String, Vec<String>)> {
+    v.into_iter().collect()
+}
+
+fn argv(path: &str, args: &[&str]) -> (String, Vec<String>) {
+    (
+        path.to_owned(),
+        args.iter().map(|s| s.to_string()).collect(),
+    )
+}
+
+fn ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn containerd_shim_audits_the_workload() {
+    let env = Env::new("");
+    let c = Containerd::start(&env, "");
+    let out = c.run(
+        &["--runtime", "io.containerd.ctraudit.v2"],
+        "shim-1",
+        &["sh", "-c", WORKLOAD],
+    );
+    ok(&out);
+    let s = env.summary("shim-1");
+    assert_eq!(s["container"]["runtime"], "containerd");
+    assert_eq!(
+        set(executed(&s)),
+        set(vec![
+            argv("/bin/sh", &["sh", "-c", WORKLOAD]),
+            argv("/bin/ls", &["/bin/ls", "/etc"]),
+            argv("/bin/cat", &["/bin/cat", "/etc/passwd"]),
+            argv("/usr/bin/rm", &["/usr/bin/rm", "/tmp/f"]),
+            argv("/bin/nc", &["/bin/nc", "-l", "-p", "7777"]),
+            argv("/bin/nc", &["/bin/nc", "127.0.0.1", "7777"]),
+            argv("/bin/mount", &["/bin/mount", "-t", "tmpfs", "none", "/mnt"]),
+        ])
+    );
+    let mut want: Vec<String> = [
+        "/dev/null",
+        "/etc",
+        "/etc/ld.so.cache",
+        "/etc/passwd",
+        "/tmp/f",
+    ]
+    .map(String::from)
+    .to_vec();
+    want.extend(libs_of("/usr/bin/rm"));
+    want.sort();
+    assert_eq!(file_paths(&s), want);
+    assert_eq!(
+        strs(&file(&s, "/tmp/f")["access"]),
+        ["write", "create", "delete"]
+    );
+    let ops: BTreeSet<(&str, u64)> = s["network"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["op"].as_str().unwrap(), n["port"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("accept", 7777),
+            ("bind", 7777),
+            ("connect", 7777),
+            ("listen", 7777)
+        ]
+        .into()
+    );
+    let pr = s["privileged"].as_array().unwrap();
+    assert_eq!(pr.len(), 1, "{pr:?}");
+    assert_eq!(
+        (pr[0]["kind"].as_str(), pr[0]["last_error"].as_str()),
+        (Some("mount"), Some("EPERM"))
+    );
+    assert_eq!(s["syscalls"]["counts"]["unlinkat"], 1);
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn containerd_binary_name_route_and_cri_annotations() {
+    let env = Env::new("");
+    let c = Containerd::start(&env, "");
+    // the CRI route: runtime io.containerd.runc.v2 with BinaryName = ctraudit-runc
+    let wrapper = c.wrapper.to_str().unwrap();
+    let out = c.run(
+        &[
+            "--runc-binary",
+            wrapper,
+            "--annotation",
+            "io.kubernetes.cri.sandbox-name=pod-a",
+            "--annotation",
+            "io.kubernetes.cri.sandbox-namespace=team-a",
+            "--annotation",
+            "io.kubernetes.cri.container-name=app",
+            "--annotation",
+            "io.kubernetes.cri.image-name=busybox:test",
+        ],
+        "cri-1",
+        &["/bin/cat", "/etc/hostname"],
+    );
+    ok(&out);
+    let s = env.summary("cri-1");
+    let c0 = &s["container"];
+    assert_eq!(
+        (
+            &c0["runtime"],
+            &c0["pod"],
+            &c0["namespace"],
+            &c0["name"],
+            &c0["image"]
+        ),
+        (
+            &json!("containerd"),
+            &json!("pod-a"),
+            &json!("team-a"),
+            &json!("app"),
+            &json!("busybox:test")
+        )
+    );
+    assert_eq!(
+        set(executed(&s)),
+        set(vec![argv("/bin/cat", &["/bin/cat", "/etc/hostname"])])
+    );
+    assert_eq!(file_paths(&s), ["/etc/hostname"]);
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
