@@ -75,7 +75,8 @@ enum InstallTarget {
         /// Also make ctraudit Docker's default runtime
         #[arg(long)]
         default: bool,
-        /// Apply now: systemctl restart docker, or SIGHUP to dockerd without systemd
+        /// Apply now: systemctl reload docker, or SIGHUP to dockerd without
+        /// systemd (runtimes reload live; running containers are untouched)
         #[arg(long)]
         restart: bool,
         /// Print the new daemon.json and change nothing
@@ -183,7 +184,7 @@ fn apply_or_hint(
             install::apply("docker", "dockerd", daemon_json, docker::DAEMON_JSON)?
         );
     } else if changed {
-        println!("dockerd must restart (or reload: kill -HUP) to use it: run again with --restart");
+        println!("dockerd must reload (systemctl reload docker, or kill -HUP) to use it: run again with --restart");
     }
     Ok(())
 }

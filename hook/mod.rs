@@ -31,14 +31,27 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub fn parse(s: &str) -> Result<Stage, String> {
+    /// A stage name; `auto` (None) takes the stage from the state's status,
+    /// for hooks.d files that list several stages with the same arguments.
+    pub fn parse(s: &str) -> Result<Option<Stage>, String> {
         match s {
-            "prestart" => Ok(Stage::Prestart),
-            "createRuntime" => Ok(Stage::CreateRuntime),
-            "poststop" => Ok(Stage::Poststop),
+            "prestart" => Ok(Some(Stage::Prestart)),
+            "createRuntime" => Ok(Some(Stage::CreateRuntime)),
+            "poststop" => Ok(Some(Stage::Poststop)),
+            "auto" => Ok(None),
             _ => Err(format!(
-                "hook stage {s:?}: unknown (expected prestart, createRuntime or poststop)"
+                "hook stage {s:?}: unknown (expected prestart, createRuntime, poststop or auto)"
             )),
+        }
+    }
+
+    /// The stage a state's status means: runc passes `creating` to
+    /// prestart/createRuntime hooks and `stopped` to poststop hooks.
+    pub fn of_status(status: &str) -> Option<Stage> {
+        match status {
+            "creating" | "created" => Some(Stage::Prestart),
+            "stopped" => Some(Stage::Poststop),
+            _ => None,
         }
     }
 
@@ -75,36 +88,73 @@ impl HookConfig {
 /// Runs one hook stage and returns the process exit code.
 pub fn run(stage: &str, hc: HookConfig) -> i32 {
     let cfg = &hc.config;
-    let stage = match Stage::parse(stage) {
+    let fixed = match Stage::parse(stage) {
         Ok(s) => s,
         Err(e) => {
             log::problem(cfg, &e);
             return 2;
         }
     };
-    watchdog(stage, cfg);
+    // until `auto` knows its stage, failing follows prestart's rules
+    let provisional = fixed.unwrap_or(Stage::Prestart);
+    watchdog(provisional, cfg);
+    let state = match (fixed, &hc.error) {
+        // a broken config is the first thing a prestart reports
+        (Some(Stage::Prestart | Stage::CreateRuntime), Some(_)) => None,
+        _ => match state::read_stdin() {
+            Ok(s) => Some(s),
+            Err(e) => return fail(provisional, cfg, &anyhow::Error::from(e)),
+        },
+    };
+    let stage = match (fixed, &state) {
+        (Some(s), _) => s,
+        (None, Some(st)) => match Stage::of_status(&st.status) {
+            Some(s) => s,
+            None => {
+                log::problem(cfg, &format!("hook auto: state status {:?} is not a stage ctraudit handles; nothing done", st.status));
+                return 0;
+            }
+        },
+        (None, None) => provisional,
+    };
     match stage {
         Stage::Prestart | Stage::CreateRuntime => {
-            let on_error = hc.config.on_error;
-            match prestart::run(stage, &hc) {
+            let result = match &state {
+                Some(st) => prestart::run(stage, &hc, st),
+                None => Err(anyhow::anyhow!(
+                    "config: {}",
+                    hc.error.as_ref().map(|e| e.to_string()).unwrap_or_default()
+                )),
+            };
+            match result {
                 Ok(()) => 0,
-                Err(e) => {
-                    let verdict = match on_error {
-                        OnError::Allow => "container runs unaudited (on_error = \"allow\")",
-                        OnError::Deny => "container start refused (on_error = \"deny\")",
-                    };
-                    log::problem(cfg, &format!("{}: {e:#}; {verdict}", stage.name()));
-                    i32::from(on_error == OnError::Deny)
-                }
+                Err(e) => fail(stage, cfg, &e),
             }
         }
         Stage::Poststop => {
-            if let Err(e) = poststop::run(&hc) {
-                log::problem(cfg, &format!("poststop: {e:#}"));
+            if let Some(st) = &state {
+                if let Err(e) = poststop::run(&hc, st) {
+                    log::problem(cfg, &format!("poststop: {e:#}"));
+                }
             }
             0
         }
     }
+}
+
+/// A hook that could not do its job: poststop never fails the container;
+/// prestart does only under `on_error = "deny"`.
+fn fail(stage: Stage, cfg: &Config, e: &anyhow::Error) -> i32 {
+    if stage == Stage::Poststop {
+        log::problem(cfg, &format!("poststop: {e:#}"));
+        return 0;
+    }
+    let verdict = match cfg.on_error {
+        OnError::Allow => "container runs unaudited (on_error = \"allow\")",
+        OnError::Deny => "container start refused (on_error = \"deny\")",
+    };
+    log::problem(cfg, &format!("{}: {e:#}; {verdict}", stage.name()));
+    i32::from(cfg.on_error == OnError::Deny)
 }
 
 /// Ends the hook at `hooks.deadline_ms`, before the runtime's own hook
@@ -157,6 +207,42 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Rewrites a file that belongs to someone else (a bundle's config.json,
+/// daemon.json) atomically: through a symlink to its target, keeping its
+/// mode and owner, via a temporary file created exclusively (never one
+/// already sitting at that name) in the same directory.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let old = std::fs::metadata(&target).ok();
+    let dir = target.parent().unwrap_or(Path::new("/"));
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.ctraudit-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp); // a leftover of ours (or a planted link): the name, not its target
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(old.as_ref().map_or(0o644, |m| m.mode() & 0o7777))
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        if let Some(m) = &old {
+            std::os::unix::fs::fchown(&f, Some(m.uid()), Some(m.gid()))?;
+            f.set_permissions(std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
+        }
+        f.sync_all()?;
+        std::fs::rename(&tmp, &target)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Creates one of ctraudit's own directories (never a runtime's), mode 0750.
 pub fn make_dir(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
@@ -172,12 +258,48 @@ mod tests {
 
     #[test]
     fn stages_parse_and_unknown_is_named() {
-        assert_eq!(Stage::parse("prestart"), Ok(Stage::Prestart));
-        assert_eq!(Stage::parse("createRuntime"), Ok(Stage::CreateRuntime));
-        assert_eq!(Stage::parse("poststop"), Ok(Stage::Poststop));
+        assert_eq!(Stage::parse("prestart"), Ok(Some(Stage::Prestart)));
+        assert_eq!(
+            Stage::parse("createRuntime"),
+            Ok(Some(Stage::CreateRuntime))
+        );
+        assert_eq!(Stage::parse("poststop"), Ok(Some(Stage::Poststop)));
+        assert_eq!(Stage::parse("auto"), Ok(None));
         assert_eq!(
             Stage::parse("poststart").unwrap_err(),
-            "hook stage \"poststart\": unknown (expected prestart, createRuntime or poststop)"
+            "hook stage \"poststart\": unknown (expected prestart, createRuntime, poststop or auto)"
+        );
+        assert_eq!(Stage::of_status("creating"), Some(Stage::Prestart));
+        assert_eq!(Stage::of_status("stopped"), Some(Stage::Poststop));
+        assert_eq!(Stage::of_status("running"), None);
+    }
+
+    #[test]
+    fn replace_file_writes_through_a_symlink_and_keeps_the_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        std::fs::write(&real, b"old").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("config.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        replace_file(&link, b"new").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "still a link"
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        assert_eq!(
+            std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temp file left"
         );
     }
 

@@ -4,13 +4,13 @@
 
 use anyhow::{Context, Result};
 
+use super::state::HookState;
 use super::summary::{self, Summary};
 use super::{clock, lock, log, make_dir, meta, write_atomic, HookConfig};
 use crate::bpf;
 
-pub fn run(hc: &HookConfig) -> Result<()> {
+pub fn run(hc: &HookConfig, state: &HookState) -> Result<()> {
     let cfg = &hc.config;
-    let state = super::state::read_stdin()?;
     let id = &state.id;
     let layout = cfg.layout();
     let meta_path = layout.meta_file(id);

@@ -13,12 +13,11 @@ use super::{
 };
 use crate::bpf;
 
-pub fn run(stage: Stage, hc: &HookConfig) -> Result<()> {
+pub fn run(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
     if let Some(e) = &hc.error {
         bail!("config: {e}");
     }
-    let state = super::state::read_stdin()?;
-    register(stage, hc, &state)
+    register(stage, hc, state)
 }
 
 fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {

@@ -30,6 +30,8 @@ pub enum StateError {
 #[derive(Debug, Clone)]
 pub struct HookState {
     pub id: ContainerId,
+    /// `creating` (runc at prestart/createRuntime), `created`, `running`, `stopped`.
+    pub status: String,
     /// The container's init process; absent or 0 once it has exited.
     pub pid: Option<i32>,
     pub bundle: PathBuf,
@@ -59,7 +61,7 @@ pub fn parse(text: &str) -> Result<HookState, StateError> {
     if let Some(field) = REQUIRED.into_iter().find(|f| !obj.contains_key(*f)) {
         return Err(StateError::Missing(field));
     }
-    let state: State = serde_json::from_value(value).map_err(|e| {
+    let state: State = serde_json::from_value(value.clone()).map_err(|e| {
         // serde names the offending field in its message ("invalid type: ... `pid`")
         StateError::Syntax(e.to_string())
     })?;
@@ -85,6 +87,11 @@ pub fn parse(text: &str) -> Result<HookState, StateError> {
     }
     Ok(HookState {
         id,
+        status: obj
+            .get("status")
+            .and_then(|s| s.as_str())
+            .unwrap_or_default()
+            .to_owned(),
         pid,
         bundle: state.bundle().clone(),
         annotations: state

@@ -63,6 +63,26 @@ fn render(m: &Map<String, Value>) -> Vec<u8> {
 /// The runtime entry: `ctraudit-runc`, and `--ctraudit-config` when the
 /// configuration is not at the default path (Docker passes `runtimeArgs`
 /// before runc's own arguments; the wrapper takes that flag out).
+/// Docker (20.10 and later) runs a runtime that has `runtimeArgs` through a
+/// generated `#!/bin/sh` script with the path and arguments pasted in
+/// unquoted: only plain absolute paths are safe there.
+pub fn check_script_safe(what: &str, p: &Path) -> Result<(), InstallError> {
+    let s = p
+        .to_str()
+        .ok_or_else(|| InstallError::Other(format!("{what} {}: not UTF-8", p.display())))?;
+    let safe = s.starts_with('/')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._+-@%,:".contains(&b));
+    if safe {
+        Ok(())
+    } else {
+        Err(InstallError::Other(format!(
+            "{what} {s:?}: must be an absolute path of letters, digits and /._+-@%,: only \
+             (Docker pastes it unquoted into a shell script)"
+        )))
+    }
+}
+
 fn runtime_entry(runtime_path: &Path, config: Option<&Path>) -> Value {
     match config {
         Some(c) => {
@@ -83,6 +103,9 @@ pub fn installed(
     let runtimes = m
         .entry("runtimes")
         .or_insert_with(|| Value::Object(Map::new()));
+    if runtimes.is_null() {
+        *runtimes = Value::Object(Map::new());
+    }
     let runtimes = runtimes
         .as_object_mut()
         .ok_or_else(|| InstallError::Shape {
@@ -109,9 +132,9 @@ pub fn uninstalled(
     };
     let mut touched = false;
     if let Some(Value::Object(r)) = m.get_mut("runtimes") {
-        touched |= r.remove(RUNTIME).is_some();
+        touched |= r.shift_remove(RUNTIME).is_some();
         if r.is_empty() && before.as_ref().is_none_or(|b| !b.contains_key("runtimes")) {
-            m.remove("runtimes");
+            m.shift_remove("runtimes");
         }
     }
     if m.get("default-runtime").and_then(Value::as_str) == Some(RUNTIME) {
@@ -121,7 +144,7 @@ pub fn uninstalled(
                 m.insert("default-runtime".into(), prev.clone());
             }
             _ => {
-                m.remove("default-runtime");
+                m.shift_remove("default-runtime");
             }
         }
     }
@@ -145,6 +168,17 @@ pub fn install(
     default: bool,
     dry_run: bool,
 ) -> Result<Outcome, InstallError> {
+    // ctraudit is one binary that acts on the name it is called by
+    if runtime_path.file_name().and_then(|n| n.to_str()) != Some("ctraudit-runc") {
+        return Err(InstallError::Other(format!(
+            "runtime path {}: must be named ctraudit-runc (a link to ctraudit)",
+            runtime_path.display()
+        )));
+    }
+    check_script_safe("runtime path", runtime_path)?;
+    if let Some(c) = config {
+        check_script_safe("--ctraudit-config", c)?;
+    }
     let current = read(path)?;
     let new = installed(
         path,
@@ -285,6 +319,43 @@ mod tests {
             json!({"runtimes": {"ctraudit": {"path": "/x/ctraudit-runc"}}})
         );
         assert_eq!(uninstalled(p, &new, None).unwrap(), None);
+    }
+
+    #[test]
+    fn paths_docker_would_paste_into_a_script_must_be_plain() {
+        assert!(check_script_safe("x", Path::new("/usr/bin/ctraudit-runc")).is_ok());
+        for bad in ["rel/ctraudit-runc", "/a b/c", "/x;rm -rf /", "/$(id)"] {
+            assert!(check_script_safe("x", Path::new(bad)).is_err(), "{bad}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let e = install(
+            &dir.path().join("d.json"),
+            Path::new("/usr/bin/runc"),
+            None,
+            false,
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "runtime path /usr/bin/runc: must be named ctraudit-runc (a link to ctraudit)"
+        );
+    }
+
+    #[test]
+    fn null_runtimes_is_an_empty_table() {
+        let new = installed(
+            Path::new("d"),
+            br#"{"runtimes": null}"#,
+            Path::new("/x/ctraudit-runc"),
+            None,
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&new).unwrap()["runtimes"]["ctraudit"]["path"],
+            "/x/ctraudit-runc"
+        );
     }
 
     #[test]

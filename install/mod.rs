@@ -41,12 +41,7 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), InstallError> 
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let mode = std::fs::metadata(path).ok().map(|m| m.permissions());
-    crate::hook::write_atomic(path, bytes).map_err(io)?;
-    if let Some(mode) = mode {
-        std::fs::set_permissions(path, mode).map_err(io)?;
-    }
-    Ok(())
+    crate::hook::replace_file(path, bytes).map_err(io)
 }
 
 /// `ctraudit-runc` next to the running binary (the package installs both).
@@ -65,10 +60,10 @@ pub fn sibling(name: &str) -> Result<PathBuf, InstallError> {
     }
 }
 
-/// Applies a daemon's new configuration: `systemctl restart <unit>` where
-/// systemd runs, else SIGHUP to the running daemon that reads `config_file`
-/// (dockerd reloads `runtimes` and `default-runtime` on SIGHUP without
-/// touching running containers). Returns what it did.
+/// Applies dockerd's new configuration without stopping containers:
+/// `systemctl reload <unit>` where systemd runs (docker.service's reload is
+/// a SIGHUP), else SIGHUP to the dockerd that reads `config_file`. dockerd
+/// reloads `runtimes` and `default-runtime` live. Returns what it did.
 pub fn apply(
     unit: &str,
     daemon: &str,
@@ -77,14 +72,14 @@ pub fn apply(
 ) -> Result<String, InstallError> {
     if Path::new("/run/systemd/system").exists() {
         let st = std::process::Command::new("systemctl")
-            .args(["restart", unit])
+            .args(["reload", unit])
             .status()
-            .map_err(|e| InstallError::Other(format!("systemctl restart {unit}: {e}")))?;
+            .map_err(|e| InstallError::Other(format!("systemctl reload {unit}: {e}")))?;
         return if st.success() {
-            Ok(format!("restarted {unit} (systemctl)"))
+            Ok(format!("reloaded {unit} (systemctl reload)"))
         } else {
             Err(InstallError::Other(format!(
-                "systemctl restart {unit}: {st}"
+                "systemctl reload {unit}: {st}"
             )))
         };
     }
@@ -94,12 +89,18 @@ pub fn apply(
             "{daemon} is not running: the change applies when it starts"
         ));
     }
+    let mut failed = Vec::new();
     for pid in &pids {
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(*pid),
-            nix::sys::signal::Signal::SIGHUP,
-        )
-        .map_err(|e| InstallError::Other(format!("reload {daemon} (pid {pid}): {e}")))?;
+        let sighup = nix::sys::signal::Signal::SIGHUP;
+        if let Err(e) = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), sighup) {
+            failed.push(format!("pid {pid}: {e}"));
+        }
+    }
+    if !failed.is_empty() {
+        return Err(InstallError::Other(format!(
+            "reload {daemon}: {}",
+            failed.join(", ")
+        )));
     }
     Ok(format!(
         "reloaded {daemon} (SIGHUP to pid {pids:?}; no systemd)"
@@ -107,12 +108,17 @@ pub fn apply(
 }
 
 /// Running `daemon` processes whose configuration file is `config_file`
-/// (`--config-file X` on their command line, or none for the default).
+/// (`--config-file X` on their command line, or none for the default):
+/// root-owned, in this mount namespace (a daemon in another one, such as
+/// docker-in-docker, reads another file of that name), paths canonical.
 fn find_daemon(daemon: &str, config_file: &Path, default_config: &str) -> Vec<i32> {
+    use std::os::unix::fs::MetadataExt;
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    let want = config_file.to_string_lossy().into_owned();
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+    let want = canon(config_file);
+    let my_ns = std::fs::metadata("/proc/self/ns/mnt").map(|m| m.ino()).ok();
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
             let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
@@ -122,22 +128,30 @@ fn find_daemon(daemon: &str, config_file: &Path, default_config: &str) -> Vec<i3
                 .split(|&b| b == 0)
                 .map(|a| String::from_utf8_lossy(a).into_owned())
                 .collect();
-            if args
+            let name = args
                 .first()
                 .and_then(|a| Path::new(a).file_name())
-                .and_then(|n| n.to_str())
-                != Some(daemon)
-            {
+                .and_then(|n| n.to_str());
+            let root_here = std::fs::metadata(format!("/proc/{pid}")).is_ok_and(|m| m.uid() == 0)
+                && std::fs::metadata(format!("/proc/{pid}/ns/mnt"))
+                    .map(|m| m.ino())
+                    .ok()
+                    == my_ns;
+            if name != Some(daemon) || !root_here {
                 return false;
             }
+            // Go flags: one or two dashes, "=value" or a separate value
             let given = args.iter().enumerate().find_map(|(i, a)| {
-                a.strip_prefix("--config-file=")
-                    .map(str::to_owned)
-                    .or_else(|| {
-                        (a == "--config-file").then(|| args.get(i + 1).cloned().unwrap_or_default())
-                    })
+                let body = a.strip_prefix("--").or_else(|| a.strip_prefix('-'))?;
+                match body.strip_prefix("config-file") {
+                    Some(v) if v.starts_with('=') => Some(v[1..].to_owned()),
+                    Some("") => Some(args.get(i + 1).cloned().unwrap_or_default()),
+                    _ => None,
+                }
             });
-            given.unwrap_or_else(|| default_config.to_owned()) == want
+            canon(Path::new(
+                &given.unwrap_or_else(|| default_config.to_owned()),
+            )) == want
         })
         .collect()
 }

@@ -48,22 +48,27 @@ pub struct HookSpec {
     pub env: Vec<String>,
 }
 
+fn utf8(p: &Path) -> Result<&str, (String, &'static str)> {
+    p.to_str()
+        .ok_or_else(|| (p.to_string_lossy().into_owned(), "path is not UTF-8"))
+}
+
 impl HookSpec {
-    fn entry(&self, stage: &str) -> Value {
+    fn entry(&self, stage: &str) -> Result<Value, (String, &'static str)> {
         let mut args = vec![json!("ctraudit")];
         if let Some(c) = &self.config {
             args.push(json!("--config"));
-            args.push(json!(c));
+            args.push(json!(utf8(c)?));
         }
         args.extend([json!("hook"), json!(stage)]);
         let mut e = Map::new();
-        e.insert("path".into(), json!(self.binary));
+        e.insert("path".into(), json!(utf8(&self.binary)?));
         e.insert("args".into(), Value::Array(args));
         if !self.env.is_empty() {
             e.insert("env".into(), json!(self.env));
         }
         e.insert("timeout".into(), json!(self.timeout));
-        Value::Object(e)
+        Ok(Value::Object(e))
     }
 }
 
@@ -90,6 +95,13 @@ pub fn inject(config: &mut Value, spec: &HookSpec) -> Result<(), (String, &'stat
     let hooks = hooks
         .as_object_mut()
         .ok_or_else(|| ("hooks".to_owned(), "not an object"))?;
+    let entries = [
+        (spec.stage.name(), spec.entry(spec.stage.name())?),
+        ("poststop", spec.entry("poststop")?),
+    ];
+    // lists that held only ctraudit's entries: emptied here, then gone
+    // unless they get an entry again below
+    let mut emptied = Vec::new();
     for stage in STAGES {
         if let Some(list) = hooks.get_mut(stage) {
             if list.is_null() {
@@ -98,10 +110,14 @@ pub fn inject(config: &mut Value, spec: &HookSpec) -> Result<(), (String, &'stat
             let list = list
                 .as_array_mut()
                 .ok_or_else(|| (format!("hooks.{stage}"), "not an array"))?;
+            let before = list.len();
             list.retain(|h| !is_ours(h));
+            if before > 0 && list.is_empty() {
+                emptied.push(stage);
+            }
         }
     }
-    for stage in [spec.stage.name(), "poststop"] {
+    for (stage, entry) in entries {
         let list = hooks
             .entry(stage)
             .or_insert_with(|| Value::Array(Vec::new()));
@@ -109,11 +125,18 @@ pub fn inject(config: &mut Value, spec: &HookSpec) -> Result<(), (String, &'stat
             *list = Value::Array(Vec::new());
         }
         if let Some(list) = list.as_array_mut() {
-            list.push(spec.entry(stage));
+            list.push(entry);
         }
     }
-    // drop the lists that only ctraudit's entries had created and emptied
-    hooks.retain(|_, v| !matches!(v, Value::Array(a) if a.is_empty()));
+    for stage in emptied {
+        if hooks
+            .get(stage)
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+        {
+            hooks.shift_remove(stage);
+        }
+    }
     Ok(())
 }
 
@@ -138,15 +161,7 @@ pub fn inject_bundle(bundle: &Path, spec: &HookSpec) -> Result<(), InjectError> 
         path: path.clone(),
         source,
     })?;
-    let mode = std::fs::metadata(&path).map_err(io)?.permissions();
-    let tmp = bundle.join(format!(".config.json.ctraudit-{}", std::process::id()));
-    let result = std::fs::write(&tmp, &out)
-        .and_then(|()| std::fs::set_permissions(&tmp, mode))
-        .and_then(|()| std::fs::rename(&tmp, &path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
+    crate::hook::replace_file(&path, &out).map_err(io)
 }
 
 #[cfg(test)]
@@ -223,6 +238,29 @@ mod tests {
         // and are recognised as ours next time
         inject(&mut c, &s).unwrap();
         assert_eq!(c["hooks"]["prestart"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_operators_empty_lists_stay() {
+        let mut c = json!({"hooks": {"createContainer": [], "startContainer": []}});
+        inject(&mut c, &spec()).unwrap();
+        assert_eq!(c["hooks"]["createContainer"], json!([]));
+        assert_eq!(c["hooks"]["startContainer"], json!([]));
+    }
+
+    #[test]
+    fn non_utf8_paths_are_an_error_not_a_panic() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = PathBuf::from(std::ffi::OsString::from_vec(vec![b'/', 0xff]));
+        let e = inject(
+            &mut json!({}),
+            &HookSpec {
+                binary: bad,
+                ..spec()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.1, "path is not UTF-8");
     }
 
     #[test]

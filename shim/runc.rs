@@ -71,6 +71,15 @@ pub fn parse(argv: Vec<OsString>) -> Call {
             }
             continue;
         }
+        if bytes == b"--" {
+            // Go's flag parsing ends at "--": the next argument is the subcommand
+            call.args.push(arg);
+            if let Some(sub) = it.next() {
+                call.subcommand = Some(sub.to_string_lossy().into_owned());
+                call.args.push(sub);
+            }
+            break;
+        }
         match flag_name(bytes) {
             Some((name, inline)) => {
                 let name = String::from_utf8_lossy(name).into_owned();
@@ -101,8 +110,12 @@ pub fn parse(argv: Vec<OsString>) -> Call {
     }
     // the subcommand's own arguments: only --bundle/-b matters
     let mut bundle_next = false;
+    let mut flags_done = false;
     for arg in it {
-        if bundle_next {
+        if flags_done {
+        } else if arg.as_bytes() == b"--" {
+            flags_done = true;
+        } else if bundle_next {
             call.bundle = Some(PathBuf::from(&arg));
             bundle_next = false;
         } else if let Some((name, inline)) = flag_name(arg.as_bytes()) {
@@ -161,9 +174,12 @@ fn log_to_runc(call: &Call, level: &str, msg: &str) {
         )
     };
     use std::io::Write;
+    // non-blocking: a FIFO nobody reads must not hold up the container
+    use std::os::unix::fs::OpenOptionsExt;
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .custom_flags(libc::O_NONBLOCK)
         .open(path)
     {
         let _ = writeln!(f, "{line}");
@@ -202,7 +218,12 @@ pub fn main(argv: Vec<OsString>) -> i32 {
         }
     };
 
-    let injecting = matches!(call.subcommand.as_deref(), Some("create" | "run"));
+    // runc runs prestart/createRuntime hooks on create, run and restore
+    // (`docker start --checkpoint`)
+    let injecting = matches!(
+        call.subcommand.as_deref(),
+        Some("create" | "run" | "restore")
+    );
     if injecting {
         let result = match &cfg_error {
             Some(e) => Err(format!("config: {e}")),
@@ -314,6 +335,23 @@ mod tests {
         let c = parse(argv(&["--root", "create", "state", "id"]));
         assert_eq!(c.subcommand.as_deref(), Some("state"));
         assert_eq!(c.args, argv(&["--root", "create", "state", "id"]));
+    }
+
+    #[test]
+    fn double_dash_ends_the_flags() {
+        let c = parse(argv(&[
+            "--root", "/r", "--", "create", "-b", "/b", "--", "-b",
+        ]));
+        assert_eq!(c.subcommand.as_deref(), Some("create"));
+        assert_eq!(
+            c.bundle,
+            Some("/b".into()),
+            "-b after the second -- is the id, not a flag"
+        );
+        assert_eq!(
+            c.args,
+            argv(&["--root", "/r", "--", "create", "-b", "/b", "--", "-b"])
+        );
     }
 
     #[test]

@@ -121,7 +121,7 @@ fn unknown_stage_is_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         stderr(&o),
-        "ctraudit: hook stage \"poststart\": unknown (expected prestart, createRuntime or poststop)\n"
+        "ctraudit: hook stage \"poststart\": unknown (expected prestart, createRuntime, poststop or auto)\n"
     );
     assert_nothing_written(dir.path());
 }
@@ -188,4 +188,43 @@ fn a_stuck_hook_gives_up_at_its_deadline_before_the_runtime_kills_it() {
             format!("ctraudit: prestart: gave up after 300 ms (hooks.deadline_ms); {verdict}\n")
         );
     }
+}
+
+#[test]
+fn auto_stage_follows_the_state_status() {
+    let dir = tempfile::tempdir().unwrap();
+    // poststart (status running) is not ctraudit's: nothing done, exit 0
+    let o = hook(
+        dir.path(),
+        "on_error = \"deny\"\n",
+        "auto",
+        r#"{"ociVersion":"1","id":"c","status":"running","pid":1,"bundle":"/b"}"#,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stderr(&o),
+        "ctraudit: hook auto: state status \"running\" is not a stage ctraudit handles; nothing done\n"
+    );
+    // stopped means poststop: a container never registered needs nothing
+    let o = hook(
+        dir.path(),
+        "on_error = \"deny\"\n",
+        "auto",
+        r#"{"ociVersion":"1","id":"c","status":"stopped","bundle":"/b"}"#,
+    );
+    assert_eq!((o.status.code(), stderr(&o)), (Some(0), String::new()));
+    // creating means prestart, with prestart's failure policy
+    let o = hook(
+        dir.path(),
+        "on_error = \"deny\"\n",
+        "auto",
+        r#"{"ociVersion":"1","id":"a/b","status":"creating","pid":1,"bundle":"/b"}"#,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with("ctraudit: prestart: state JSON: field `id`"),
+        "{}",
+        stderr(&o)
+    );
+    assert_nothing_written(dir.path());
 }

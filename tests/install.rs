@@ -39,7 +39,7 @@ fn install_keeps_other_keys_is_idempotent_and_uninstall_restores_the_file() {
         stdout(&o),
         format!(
             "{f}: runtime \"ctraudit\" -> {RUNTIME} (default runtime)\nbackup of the previous file: {f}.ctraudit-backup\n\
-             dockerd must restart (or reload: kill -HUP) to use it: run again with --restart\n",
+                          dockerd must reload (systemctl reload docker, or kill -HUP) to use it: run again with --restart\n",
             f = f.display()
         )
     );
