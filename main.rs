@@ -41,22 +41,23 @@ enum Cmd {
     /// prestart/createRuntime register the container with the kernel;
     /// poststop writes <log>/<id>/summary.json and always exits 0.
     Hook {
-        /// prestart, createRuntime or poststop
+        /// prestart, createRuntime, poststop, or auto (from the state's status)
         stage: String,
     },
     /// Register ctraudit with a container engine.
     ///
     /// docker: adds runtimes.ctraudit to daemon.json (every other key kept,
     /// a backup written next to it); `docker run --runtime ctraudit ...`
-    /// then audits the container.
+    /// then audits the container. podman: writes the OCI hooks.d file that
+    /// Podman and CRI-O read.
     Install {
         #[command(subcommand)]
-        target: InstallTarget,
+        target: ctraudit::install::cli::InstallTarget,
     },
     /// Undo exactly what `install` added.
     Uninstall {
         #[command(subcommand)]
-        target: UninstallTarget,
+        target: ctraudit::install::cli::UninstallTarget,
     },
     /// Print a container's audit summary for a person to read.
     Report {
@@ -66,127 +67,6 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(Subcommand)]
-enum InstallTarget {
-    /// Docker: runtimes.ctraudit in /etc/docker/daemon.json
-    Docker {
-        /// Also make ctraudit Docker's default runtime
-        #[arg(long)]
-        default: bool,
-        /// Apply now: systemctl reload docker, or SIGHUP to dockerd without
-        /// systemd (runtimes reload live; running containers are untouched)
-        #[arg(long)]
-        restart: bool,
-        /// Print the new daemon.json and change nothing
-        #[arg(long)]
-        dry_run: bool,
-        #[arg(long, value_name = "FILE", default_value = ctraudit::install::docker::DAEMON_JSON)]
-        daemon_json: PathBuf,
-        /// The runtime Docker runs [default: ctraudit-runc next to this binary]
-        #[arg(long, value_name = "FILE")]
-        runtime_path: Option<PathBuf>,
-        /// A ctraudit config file other than /etc/ctraudit/config.toml, given
-        /// to the runtime through daemon.json's runtimeArgs
-        #[arg(long, value_name = "FILE")]
-        ctraudit_config: Option<PathBuf>,
-    },
-}
-
-#[derive(Subcommand)]
-enum UninstallTarget {
-    /// Docker: take runtimes.ctraudit (and default-runtime) out of daemon.json
-    Docker {
-        #[arg(long)]
-        restart: bool,
-        #[arg(long)]
-        dry_run: bool,
-        #[arg(long, value_name = "FILE", default_value = ctraudit::install::docker::DAEMON_JSON)]
-        daemon_json: PathBuf,
-    },
-}
-
-fn install(target: InstallTarget) -> anyhow::Result<()> {
-    use ctraudit::install::{self, docker};
-    let InstallTarget::Docker {
-        default,
-        restart,
-        dry_run,
-        daemon_json,
-        runtime_path,
-        ctraudit_config,
-    } = target;
-    let runtime = match runtime_path {
-        Some(p) => p,
-        None => install::sibling("ctraudit-runc")?,
-    };
-    let out = docker::install(
-        &daemon_json,
-        &runtime,
-        ctraudit_config.as_deref(),
-        default,
-        dry_run,
-    )?;
-    if dry_run {
-        print!("{}", String::from_utf8_lossy(&out.preview));
-        return Ok(());
-    }
-    if out.changed {
-        println!(
-            "{}: runtime \"ctraudit\" -> {}{}",
-            daemon_json.display(),
-            runtime.display(),
-            if default { " (default runtime)" } else { "" }
-        );
-        println!(
-            "backup of the previous file: {}",
-            docker::backup_path(&daemon_json).display()
-        );
-    } else {
-        println!("{}: already set up, nothing changed", daemon_json.display());
-    }
-    apply_or_hint(restart, out.changed, &daemon_json)
-}
-
-fn uninstall(target: UninstallTarget) -> anyhow::Result<()> {
-    use ctraudit::install::docker;
-    let UninstallTarget::Docker {
-        restart,
-        dry_run,
-        daemon_json,
-    } = target;
-    let out = docker::uninstall(&daemon_json, dry_run)?;
-    if dry_run {
-        print!("{}", String::from_utf8_lossy(&out.preview));
-        return Ok(());
-    }
-    if out.changed {
-        println!("{}: runtime \"ctraudit\" removed", daemon_json.display());
-    } else {
-        println!(
-            "{}: ctraudit is not registered, nothing changed",
-            daemon_json.display()
-        );
-    }
-    apply_or_hint(restart, out.changed, &daemon_json)
-}
-
-fn apply_or_hint(
-    restart: bool,
-    changed: bool,
-    daemon_json: &std::path::Path,
-) -> anyhow::Result<()> {
-    use ctraudit::install::{self, docker};
-    if restart {
-        println!(
-            "{}",
-            install::apply("docker", "dockerd", daemon_json, docker::DAEMON_JSON)?
-        );
-    } else if changed {
-        println!("dockerd must reload (systemctl reload docker, or kill -HUP) to use it: run again with --restart");
-    }
-    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -221,8 +101,16 @@ fn main() -> ExitCode {
             let hc = HookConfig::load(&config_path, explicit, &overrides);
             ExitCode::from(hook::run(&stage, hc) as u8)
         }
-        Cmd::Install { target } => done("install", install(target)),
-        Cmd::Uninstall { target } => done("uninstall", uninstall(target)),
+        Cmd::Install { target } => {
+            // the hooks.d timeout follows config.toml (hooks.timeout)
+            let mut cfg = Config::load(&config_path, explicit).unwrap_or_default();
+            cfg.apply(&overrides);
+            done(
+                "install",
+                ctraudit::install::cli::install(target, cfg.hooks.timeout),
+            )
+        }
+        Cmd::Uninstall { target } => done("uninstall", ctraudit::install::cli::uninstall(target)),
         Cmd::Report { target, json } => {
             let result = (|| -> anyhow::Result<()> {
                 let mut cfg = Config::load(&config_path, explicit)?;

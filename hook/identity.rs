@@ -19,6 +19,9 @@ pub struct Identity {
     pub runtime: String,
     pub name: Option<String>,
     pub image: Option<String>,
+    /// Kubernetes pod and namespace, when the runtime annotates them.
+    pub pod: Option<String>,
+    pub namespace: Option<String>,
     /// Why a name or image is missing, for the summary.
     pub notes: Vec<String>,
 }
@@ -46,15 +49,27 @@ fn is_docker(bundle: &Path, config: Option<&Value>) -> bool {
 
 fn runtime_of(annotations: &BTreeMap<String, String>) -> &'static str {
     let has = |prefix: &str| annotations.keys().any(|k| k.starts_with(prefix));
-    if has("io.kubernetes.cri-o.") {
+    // the manager says who it is; Podman also sets io.kubernetes.cri-o.* keys
+    match annotations.get("io.container.manager").map(String::as_str) {
+        Some("libpod") => return "podman",
+        Some("cri-o") => return "cri-o",
+        _ => {}
+    }
+    if has("io.podman.") {
+        "podman"
+    } else if has("io.kubernetes.cri-o.") {
         "cri-o"
     } else if has("io.kubernetes.cri.") || has("io.containerd.") {
         "containerd"
-    } else if has("io.podman.") || has("io.container.manager") {
-        "podman"
     } else {
         "oci"
     }
+}
+
+/// The first of `keys` that is annotated: containerd's CRI plugin and CRI-O
+/// (with the kubelet's labels) spell the same facts differently.
+fn first(annotations: &BTreeMap<String, String>, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|k| annotations.get(*k).cloned())
 }
 
 /// Name and image from Docker's config.v2.json.
@@ -92,7 +107,7 @@ pub fn detect(
                 runtime: "docker".into(),
                 name,
                 image,
-                notes: vec![],
+                ..Default::default()
             },
             Err(e) => Identity {
                 runtime: "docker".into(),
@@ -103,15 +118,26 @@ pub fn detect(
             },
         };
     }
-    let get = |k: &str| annotations.get(k).cloned();
     let runtime = match runtime_of(annotations) {
         "oci" if containerd_namespace(bundle).is_some() => "containerd",
         r => r,
     };
+    let ann = |keys: &[&str]| first(annotations, keys);
     Identity {
         runtime: runtime.into(),
-        name: get("io.kubernetes.cri.container-name"),
-        image: get("io.kubernetes.cri.image-name"),
+        name: ann(&[
+            "io.kubernetes.cri.container-name",
+            "io.kubernetes.container.name",
+        ]),
+        image: ann(&[
+            "io.kubernetes.cri.image-name",
+            "io.kubernetes.cri-o.ImageName",
+        ]),
+        pod: ann(&["io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"]),
+        namespace: ann(&[
+            "io.kubernetes.cri.sandbox-namespace",
+            "io.kubernetes.pod.namespace",
+        ]),
         notes: vec![],
     }
 }
@@ -163,7 +189,7 @@ mod tests {
                 runtime: "docker".into(),
                 name: Some("web".into()),
                 image: Some("busybox:latest".into()),
-                notes: vec![]
+                ..Default::default()
             }
         );
         // no metadata: recorded, not fatal
@@ -215,6 +241,40 @@ mod tests {
     }
 
     #[test]
+    fn podman_and_cri_o_are_told_apart() {
+        let ann = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let podman = ann(&[
+            ("io.container.manager", "libpod"),
+            ("io.kubernetes.cri-o.TTY", "false"),
+        ]);
+        assert_eq!(
+            detect(&Config::default(), "x", Path::new("/b"), None, &podman).runtime,
+            "podman"
+        );
+        let crio = ann(&[
+            ("io.container.manager", "cri-o"),
+            ("io.kubernetes.pod.name", "web-0"),
+            ("io.kubernetes.pod.namespace", "shop"),
+            ("io.kubernetes.container.name", "nginx"),
+        ]);
+        let who = detect(&Config::default(), "x", Path::new("/b"), None, &crio);
+        assert_eq!(
+            (
+                who.runtime.as_str(),
+                who.pod.as_deref(),
+                who.namespace.as_deref(),
+                who.name.as_deref()
+            ),
+            ("cri-o", Some("web-0"), Some("shop"), Some("nginx"))
+        );
+    }
+
+    #[test]
     fn exclusion_by_name_or_image_pattern() {
         let mut cfg = Config::default();
         cfg.exclude.names = vec!["*-debug".into()];
@@ -223,7 +283,7 @@ mod tests {
             runtime: "docker".into(),
             name: Some(name.into()),
             image: Some(image.into()),
-            notes: vec![],
+            ..Default::default()
         };
         assert_eq!(
             excluded_by(&cfg, &who("web-debug", "busybox")),

@@ -20,6 +20,8 @@ pub struct Meta {
     pub runtime: String,
     pub name: Option<String>,
     pub image: Option<String>,
+    pub pod: Option<String>,
+    pub namespace: Option<String>,
     pub abi: u32,
     /// The hook stage that registered it: prestart or createRuntime.
     pub stage: String,

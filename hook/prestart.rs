@@ -70,6 +70,8 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
         runtime: who.runtime,
         name: who.name,
         image: who.image,
+        pod: who.pod,
+        namespace: who.namespace,
         abi: bpf::ABI_VERSION,
         stage: stage.name().to_owned(),
         pid,

@@ -474,10 +474,8 @@ pub fn build(meta: &Meta, snap: &Snapshot, stopped_ns: u64, mut notes: Vec<Strin
             name: meta.name.clone(),
             image: meta.image.clone(),
             runtime: meta.runtime.clone(),
-            pod: annotations.get("io.kubernetes.cri.sandbox-name").cloned(),
-            namespace: annotations
-                .get("io.kubernetes.cri.sandbox-namespace")
-                .cloned(),
+            pod: meta.pod.clone(),
+            namespace: meta.namespace.clone(),
             hostname: meta.hostname.clone(),
             args: meta.args.clone(),
             bundle: meta.bundle.display().to_string(),
@@ -558,6 +556,8 @@ mod tests {
             runtime: "containerd".into(),
             name: Some("app".into()),
             image: Some("nginx:1.25".into()),
+            pod: Some("pod-a".into()),
+            namespace: Some("ns-a".into()),
             abi: 1,
             stage: "prestart".into(),
             pid: 42,

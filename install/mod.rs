@@ -1,7 +1,9 @@
 //! `ctraudit install <runtime>` / `uninstall <runtime>`: register ctraudit
 //! with a container engine's configuration, and take it out again.
 
+pub mod cli;
 pub mod docker;
+pub mod podman;
 
 use std::path::{Path, PathBuf};
 

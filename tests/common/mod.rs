@@ -7,6 +7,7 @@
 
 pub mod containerd;
 pub mod docker;
+pub mod podman;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
