@@ -5,10 +5,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
-use super::{apply, docker, podman, sibling};
+use super::{apply, containerd, docker, podman, restart_containerd, sibling};
 
 #[derive(Subcommand)]
 pub enum InstallTarget {
+    /// containerd's CRI plugin (Kubernetes): a drop-in defining the runtime
+    /// handler "ctraudit", imported by /etc/containerd/config.toml
+    Containerd(ContainerdInstall),
     /// Docker: runtimes.ctraudit in /etc/docker/daemon.json
     Docker(DockerInstall),
     /// Podman and CRI-O: ctraudit.json in /etc/containers/oci/hooks.d
@@ -18,6 +21,8 @@ pub enum InstallTarget {
 
 #[derive(Subcommand)]
 pub enum UninstallTarget {
+    /// containerd: take the import and the drop-in out again
+    Containerd(ContainerdArgs),
     /// Docker: take runtimes.ctraudit (and default-runtime) out of daemon.json
     Docker(DockerUninstall),
     /// Podman and CRI-O: remove ctraudit.json from the hooks directory
@@ -45,6 +50,28 @@ pub struct DockerInstall {
     /// to the runtime through daemon.json's runtimeArgs
     #[arg(long, value_name = "FILE")]
     ctraudit_config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ContainerdArgs {
+    /// Apply now: systemctl restart containerd, or restart the running
+    /// containerd without systemd (containers keep running)
+    #[arg(long)]
+    restart: bool,
+    /// Print the drop-in and the new config.toml and change nothing
+    #[arg(long)]
+    dry_run: bool,
+    #[arg(long, value_name = "FILE", default_value = containerd::CONFIG_TOML)]
+    config_toml: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ContainerdInstall {
+    #[command(flatten)]
+    common: ContainerdArgs,
+    /// The BinaryName containerd runs [default: ctraudit-runc next to this binary]
+    #[arg(long, value_name = "FILE")]
+    runtime_path: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -81,6 +108,7 @@ pub struct HooksDir {
 /// `install`; `hook_timeout` is config.toml's hooks.timeout.
 pub fn install(target: InstallTarget, hook_timeout: u32) -> Result<()> {
     match target {
+        InstallTarget::Containerd(a) => install_containerd(a),
         InstallTarget::Docker(a) => install_docker(a),
         InstallTarget::Podman(a) => hooks_dir(a.dir, Some((hook_timeout, a.ctraudit_config))),
     }
@@ -88,9 +116,70 @@ pub fn install(target: InstallTarget, hook_timeout: u32) -> Result<()> {
 
 pub fn uninstall(target: UninstallTarget) -> Result<()> {
     match target {
+        UninstallTarget::Containerd(a) => uninstall_containerd(a),
         UninstallTarget::Docker(a) => uninstall_docker(a),
         UninstallTarget::Podman(a) => hooks_dir(a, None),
     }
+}
+
+fn install_containerd(a: ContainerdInstall) -> Result<()> {
+    let runtime = match a.runtime_path {
+        Some(p) => p,
+        None => sibling("ctraudit-runc")?,
+    };
+    let c = a.common;
+    let out = containerd::install(&c.config_toml, &runtime, c.dry_run)?;
+    if c.dry_run {
+        print!("{}", String::from_utf8_lossy(&out.preview));
+        return Ok(());
+    }
+    let drop_in = containerd::drop_in_path(&c.config_toml);
+    if out.changed {
+        println!(
+            "{}: runtime handler \"ctraudit\" -> {}",
+            drop_in.display(),
+            runtime.display()
+        );
+        println!("{}: imports it", c.config_toml.display());
+    } else {
+        println!(
+            "{}: already set up, nothing changed",
+            c.config_toml.display()
+        );
+    }
+    finish_containerd(&c, out.changed)
+}
+
+fn uninstall_containerd(c: ContainerdArgs) -> Result<()> {
+    let out = containerd::uninstall(&c.config_toml, c.dry_run)?;
+    if c.dry_run {
+        print!("{}", String::from_utf8_lossy(&out.preview));
+        return Ok(());
+    }
+    if out.changed {
+        println!(
+            "{}: ctraudit's import and drop-in removed",
+            c.config_toml.display()
+        );
+    } else {
+        println!(
+            "{}: ctraudit is not registered, nothing changed",
+            c.config_toml.display()
+        );
+    }
+    finish_containerd(&c, out.changed)
+}
+
+fn finish_containerd(c: &ContainerdArgs, changed: bool) -> Result<()> {
+    if c.restart {
+        println!(
+            "{}",
+            restart_containerd(&c.config_toml, containerd::CONFIG_TOML)?
+        );
+    } else if changed {
+        println!("containerd reads its config at start: restart it (run again with --restart)");
+    }
+    Ok(())
 }
 
 fn install_docker(a: DockerInstall) -> Result<()> {

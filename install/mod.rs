@@ -2,6 +2,7 @@
 //! with a container engine's configuration, and take it out again.
 
 pub mod cli;
+pub mod containerd;
 pub mod docker;
 pub mod podman;
 
@@ -16,6 +17,13 @@ pub enum InstallError {
     },
     #[error("{path}:{line}:{column}: not valid JSON ({message}); the file was not changed")]
     Json {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}:{line}:{column}: not valid TOML ({message}); the file was not changed")]
+    Toml {
         path: PathBuf,
         line: usize,
         column: usize,
@@ -85,7 +93,7 @@ pub fn apply(
             )))
         };
     }
-    let pids = find_daemon(daemon, config_file, default_config);
+    let pids = find_daemon(daemon, &["config-file"], config_file, default_config);
     if pids.is_empty() {
         return Ok(format!(
             "{daemon} is not running: the change applies when it starts"
@@ -113,7 +121,7 @@ pub fn apply(
 /// (`--config-file X` on their command line, or none for the default):
 /// root-owned, in this mount namespace (a daemon in another one, such as
 /// docker-in-docker, reads another file of that name), paths canonical.
-fn find_daemon(daemon: &str, config_file: &Path, default_config: &str) -> Vec<i32> {
+fn find_daemon(daemon: &str, flags: &[&str], config_file: &Path, default_config: &str) -> Vec<i32> {
     use std::os::unix::fs::MetadataExt;
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -145,15 +153,107 @@ fn find_daemon(daemon: &str, config_file: &Path, default_config: &str) -> Vec<i3
             // Go flags: one or two dashes, "=value" or a separate value
             let given = args.iter().enumerate().find_map(|(i, a)| {
                 let body = a.strip_prefix("--").or_else(|| a.strip_prefix('-'))?;
-                match body.strip_prefix("config-file") {
+                flags.iter().find_map(|f| match body.strip_prefix(f) {
                     Some(v) if v.starts_with('=') => Some(v[1..].to_owned()),
                     Some("") => Some(args.get(i + 1).cloned().unwrap_or_default()),
                     _ => None,
-                }
+                })
             });
             canon(Path::new(
                 &given.unwrap_or_else(|| default_config.to_owned()),
             )) == want
         })
         .collect()
+}
+
+/// Restarts containerd, which has no live reload: `systemctl restart` where
+/// systemd runs, else the running containerd that reads `config_file` is
+/// stopped (SIGTERM) and started again with the same argv, environment and
+/// working directory, its stdout/stderr reopened where they were files.
+/// Running containers live on: their shims are separate processes.
+pub fn restart_containerd(
+    config_file: &Path,
+    default_config: &str,
+) -> Result<String, InstallError> {
+    use std::os::unix::process::CommandExt;
+    use std::time::{Duration, Instant};
+    if Path::new("/run/systemd/system").exists() {
+        let st = std::process::Command::new("systemctl")
+            .args(["restart", "containerd"])
+            .status()
+            .map_err(|e| InstallError::Other(format!("systemctl restart containerd: {e}")))?;
+        return if st.success() {
+            Ok("restarted containerd (systemctl restart)".into())
+        } else {
+            Err(InstallError::Other(format!(
+                "systemctl restart containerd: {st}"
+            )))
+        };
+    }
+    let pids = find_daemon("containerd", &["config", "c"], config_file, default_config);
+    if pids.is_empty() {
+        return Ok("containerd is not running: the change applies when it starts".into());
+    }
+    let mut done = Vec::new();
+    for pid in pids {
+        let proc_ = |f: &str| format!("/proc/{pid}/{f}");
+        let split = |b: Vec<u8>| -> Vec<String> {
+            b.split(|&c| c == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        };
+        let argv = split(std::fs::read(proc_("cmdline")).unwrap_or_default());
+        let environ = split(std::fs::read(proc_("environ")).unwrap_or_default());
+        let cwd = std::fs::read_link(proc_("cwd")).unwrap_or_else(|_| "/".into());
+        let output = |fd: u32| -> std::process::Stdio {
+            std::fs::read_link(proc_(&format!("fd/{fd}")))
+                .ok()
+                .filter(|t| t.is_file())
+                .and_then(|t| std::fs::OpenOptions::new().append(true).open(t).ok())
+                .map_or_else(std::process::Stdio::null, std::process::Stdio::from)
+        };
+        let (out, err) = (output(1), output(2));
+        let Some((exe, args)) = argv.split_first() else {
+            continue;
+        };
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .map_err(|e| InstallError::Other(format!("stop containerd (pid {pid}): {e}")))?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        // gone, or a zombie its parent has not reaped yet: either way stopped
+        let running = || {
+            std::fs::read_to_string(proc_("stat")).is_ok_and(|st| {
+                st.rsplit(')')
+                    .next()
+                    .is_some_and(|r| !r.trim_start().starts_with('Z'))
+            })
+        };
+        while running() {
+            if Instant::now() > deadline {
+                return Err(InstallError::Other(format!(
+                    "containerd (pid {pid}) did not stop within 20 s"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let child = std::process::Command::new(exe)
+            .args(args)
+            .env_clear()
+            .envs(environ.iter().filter_map(|kv| kv.split_once('=')))
+            .current_dir(cwd)
+            .stdin(std::process::Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .map_err(|e| InstallError::Other(format!("start {exe}: {e}")))?;
+        done.push(format!("{pid} -> {}", child.id()));
+    }
+    Ok(format!(
+        "restarted containerd (pid {}; no systemd)",
+        done.join(", ")
+    ))
 }

@@ -149,3 +149,106 @@ fn containerd_binary_name_route_and_cri_annotations() {
     assert_eq!(file_paths(&s), ["/etc/hostname"]);
     assert_eq!(env.leftovers(), Vec::<String>::new());
 }
+
+#[test]
+fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working() {
+    let env = Env::new("");
+    let c = Containerd::start(&env, "");
+    let original = std::fs::read(&c.config).unwrap();
+    let drop_in = c.dir.join("conf.d/ctraudit.toml");
+    let ct = |args: &[&str]| {
+        std::process::Command::new(common::BIN)
+            .args(args)
+            .arg("--config-toml")
+            .arg(&c.config)
+            .output()
+            .unwrap()
+    };
+    let wrapper = c.wrapper.to_str().unwrap();
+
+    let out = ct(&[
+        "install",
+        "containerd",
+        "--dry-run",
+        "--runtime-path",
+        wrapper,
+    ]);
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("BinaryName = "));
+    assert_eq!(
+        std::fs::read(&c.config).unwrap(),
+        original,
+        "--dry-run changes nothing"
+    );
+    assert!(!drop_in.exists());
+
+    let old = c.daemons();
+    let out = ct(&[
+        "install",
+        "containerd",
+        "--runtime-path",
+        wrapper,
+        "--restart",
+    ]);
+    ok(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("restarted containerd (pid"), "{text}");
+    c.wait_up();
+    assert_ne!(c.daemons(), old, "a new containerd process");
+    let config = std::fs::read_to_string(&c.config).unwrap();
+    // exactly one line more: the import, among the top-level keys
+    let import = format!("imports = [\"{}\"]\n", drop_in.display());
+    assert_eq!(
+        config.replace(&import, ""),
+        String::from_utf8(original.clone()).unwrap(),
+        "{config}"
+    );
+
+    // containerd itself merges the drop-in into its configuration (checked
+    // on a copy with the CRI plugin enabled: a disabled plugin's section is
+    // left out of the dump)
+    let check = c.dir.join("check.toml");
+    std::fs::write(
+        &check,
+        config.replace("disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n", ""),
+    )
+    .unwrap();
+    let dump = std::process::Command::new("containerd")
+        .arg("--config")
+        .arg(&check)
+        .args(["config", "dump"])
+        .output()
+        .unwrap();
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(
+        dump.contains("[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.ctraudit]"),
+        "{dump}"
+    );
+    assert!(
+        dump.contains(&format!("BinaryName = \"{wrapper}\"")),
+        "{dump}"
+    );
+
+    // the restarted daemon kept its environment: containers are audited
+    let out = c.run(
+        &["--runtime", "io.containerd.ctraudit.v2"],
+        "after-restart",
+        &["/bin/true"],
+    );
+    ok(&out);
+    assert_eq!(
+        set(executed(&env.summary("after-restart"))),
+        set(vec![argv("/bin/true", &["/bin/true"])])
+    );
+
+    let out = ct(&["install", "containerd", "--runtime-path", wrapper]);
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already set up, nothing changed"));
+
+    let out = ct(&["uninstall", "containerd", "--restart"]);
+    ok(&out);
+    c.wait_up();
+    assert_eq!(std::fs::read(&c.config).unwrap(), original, "byte for byte");
+    assert!(!drop_in.exists());
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}

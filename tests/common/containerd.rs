@@ -19,6 +19,8 @@ pub struct Containerd<'a> {
     pub env: &'a Env,
     pub dir: PathBuf,
     pub sock: PathBuf,
+    /// containerd's own config.toml.
+    pub config: PathBuf,
     pub ct_config: PathBuf,
     /// ctraudit-runc, for the BinaryName route.
     pub wrapper: PathBuf,
@@ -79,6 +81,7 @@ impl<'a> Containerd<'a> {
             env,
             dir,
             sock,
+            config,
             ct_config,
             wrapper,
             child,
@@ -94,6 +97,33 @@ impl<'a> Containerd<'a> {
         }
         c.import_image();
         c
+    }
+
+    /// containerd processes reading this fixture's config.
+    pub fn daemons(&self) -> Vec<i32> {
+        let want = self.config.to_string_lossy().into_owned();
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let args: Vec<String> = cmd
+                    .split(|&b| b == 0)
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect();
+                args.first().is_some_and(|a| a.ends_with("containerd")) && args.contains(&want)
+            })
+            .collect()
+    }
+
+    /// Waits until the daemon answers again (after a restart).
+    pub fn wait_up(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.ctr(&["version"]).status.success() {
+            assert!(Instant::now() < deadline, "containerd did not come back");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     pub fn ctr(&self, args: &[&str]) -> Output {
@@ -215,6 +245,13 @@ impl Drop for Containerd<'_> {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // a containerd that `install containerd --restart` started again
+        for pid in self.daemons() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
         super::unmount_below(&self.dir);
     }
 }
