@@ -151,6 +151,12 @@ mod tests {
         assert_eq!(syscall_name(257), Some("openat"));
         assert_eq!(syscall_name(263), Some("unlinkat"));
         assert_eq!(syscall_name(435), Some("clone3"));
+        assert_eq!(syscall_name(452), Some("fchmodat2"));
+        assert_eq!(syscall_name(469), Some("file_setattr"));
+        assert!(
+            syscalls_x86_64::SYSCALLS_X86_64.len() >= 380,
+            "the whole table of a recent kernel"
+        );
         assert_eq!(syscall_name(511), None);
         let t = syscalls_x86_64::SYSCALLS_X86_64;
         assert!(t.windows(2).all(|w| w[0].0 < w[1].0), "sorted and unique");
