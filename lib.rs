@@ -6,4 +6,5 @@ pub mod config;
 pub mod hook;
 pub mod install;
 pub mod report;
+pub mod seccomp;
 pub mod shim;

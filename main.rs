@@ -59,6 +59,21 @@ enum Cmd {
         #[command(subcommand)]
         target: ctraudit::install::cli::UninstallTarget,
     },
+    /// Print the seccomp profile a container earned (OCI/Docker format).
+    ///
+    /// Each TARGET is a container id (its summary under the log root), a
+    /// summary.json or a seccomp profile. Use the output with
+    /// `docker run --security-opt seccomp=FILE`.
+    Seccomp {
+        #[arg(required = true, value_name = "TARGET")]
+        targets: Vec<String>,
+        /// One profile for several targets: the union (say, several runs of one image)
+        #[arg(long)]
+        merge: bool,
+        /// What this profile blocks stays blocked (a Docker-format profile)
+        #[arg(long, value_name = "FILE")]
+        base: Option<PathBuf>,
+    },
     /// Print a container's audit summary for a person to read.
     Report {
         /// Container id (looked up under the log root) or a summary.json path
@@ -111,6 +126,15 @@ fn main() -> ExitCode {
             )
         }
         Cmd::Uninstall { target } => done("uninstall", ctraudit::install::cli::uninstall(target)),
+        Cmd::Seccomp {
+            targets,
+            merge,
+            base,
+        } => {
+            let mut cfg = Config::load(&config_path, explicit).unwrap_or_default();
+            cfg.apply(&overrides);
+            done("seccomp", seccomp(&cfg, &targets, merge, base.as_deref()))
+        }
         Cmd::Report { target, json } => {
             let result = (|| -> anyhow::Result<()> {
                 let mut cfg = Config::load(&config_path, explicit)?;
@@ -150,4 +174,54 @@ fn done(verb: &str, r: anyhow::Result<()>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A summary or profile by container id or by path.
+fn read_target(cfg: &Config, target: &str) -> anyhow::Result<(String, serde_json::Value)> {
+    let path = if target.contains('/') {
+        PathBuf::from(target)
+    } else {
+        cfg.layout().summary_file(&ContainerId::parse(target)?)
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+    let v = serde_json::from_str(&text).with_context(|| path.display().to_string())?;
+    Ok((path.display().to_string(), v))
+}
+
+fn seccomp(
+    cfg: &Config,
+    targets: &[String],
+    merge: bool,
+    base: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use ctraudit::seccomp;
+    if targets.len() > 1 && !merge {
+        anyhow::bail!(
+            "{} targets: pass --merge for one profile that runs them all",
+            targets.len()
+        );
+    }
+    let mut profiles = Vec::new();
+    for t in targets {
+        let (what, v) = read_target(cfg, t)?;
+        let (p, notes) = seccomp::load(&what, &v)?;
+        notes
+            .iter()
+            .for_each(|n| eprintln!("ctraudit seccomp: {n}"));
+        profiles.push(p);
+    }
+    let mut profile = seccomp::merge(&profiles);
+    if let Some(base) = base {
+        let text = std::fs::read_to_string(base).with_context(|| base.display().to_string())?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| base.display().to_string())?;
+        let (b, _) = seccomp::load(&base.display().to_string(), &v)?;
+        let (p, notes) = seccomp::within(&profile, &b);
+        notes
+            .iter()
+            .for_each(|n| eprintln!("ctraudit seccomp: {n}"));
+        profile = p;
+    }
+    print!("{}", profile.to_json());
+    Ok(())
 }

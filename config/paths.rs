@@ -7,6 +7,7 @@
 //! <run>/lock                                      global lock
 //! <run>/containers/<id>.json                      meta written at prestart
 //! <log>/<id>/summary.json                         written at poststop
+//! <log>/<id>/seccomp.json                         written at poststop
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -151,6 +152,10 @@ impl Layout {
 
     pub fn summary_file(&self, id: &ContainerId) -> PathBuf {
         self.log_dir(id).join("summary.json")
+    }
+
+    pub fn seccomp_file(&self, id: &ContainerId) -> PathBuf {
+        self.log_dir(id).join("seccomp.json")
     }
 }
 

@@ -40,6 +40,17 @@ pub fn run(hc: &HookConfig, state: &HookState) -> Result<()> {
         })
         // the pins stay: nothing is lost, `ctraudit gc` can finish the job
         .with_context(|| format!("{}: summary not written; kernel state kept", path.display()))?;
+    // the profile the workload earned, from the summary just written
+    let profile_path = layout.seccomp_file(id);
+    let profile = serde_json::to_value(&summary)
+        .ok()
+        .and_then(|v| crate::seccomp::from_summary(id.as_str(), &v).ok())
+        .map(|(p, _)| p.to_json());
+    if let Some(json) = profile {
+        if let Err(e) = write_atomic(&profile_path, json.as_bytes()) {
+            log::problem(cfg, &format!("poststop: {}: {e}", profile_path.display()));
+        }
+    }
     log::syslog(cfg, false, &summary::syslog_line(&summary));
 
     let kernel = bpf::find_registration(&layout, id).unwrap_or_else(|e| {

@@ -131,6 +131,28 @@ impl<'a> Dockerd<'a> {
         );
     }
 
+    /// Registers another runtime (`docker run --runtime NAME`) and reloads
+    /// dockerd, waiting until it lists it.
+    pub fn add_runtime(&self, name: &str, path: &str) {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&self.daemon_json).unwrap()).unwrap();
+        v["runtimes"][name] = serde_json::json!({ "path": path });
+        std::fs::write(&self.daemon_json, v.to_string()).unwrap();
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !String::from_utf8_lossy(
+            &self
+                .docker(&["info", "--format", "{{json .Runtimes}}"])
+                .stdout,
+        )
+        .contains(name)
+        {
+            assert!(Instant::now() < deadline, "dockerd did not reload");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     pub fn docker(&self, args: &[&str]) -> Output {
         Command::new(DOCKER)
             .arg("-H")

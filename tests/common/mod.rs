@@ -225,7 +225,8 @@ impl Drop for Env {
 
 /// Busybox applets linked into /bin of the test rootfs.
 const APPLETS: &[&str] = &[
-    "sh", "ls", "cat", "nc", "sleep", "mount", "unshare", "echo", "true", "hostname",
+    "sh", "ls", "cat", "nc", "sleep", "mount", "unshare", "echo", "true", "hostname", "wc", "sort",
+    "mkdir", "mknod",
 ];
 
 /// A runc bundle on the test root filesystem, with the ctraudit hooks.
