@@ -74,6 +74,17 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         base: Option<PathBuf>,
     },
+    /// Finish what a missing poststop left, and remove what nothing uses.
+    ///
+    /// Containers whose cgroup is gone but whose poststop never ran get
+    /// their summary (finalised_by "gc") and are unpinned; orphaned pins
+    /// and older ABI versions no container uses are removed. Running
+    /// containers are never touched.
+    Gc {
+        /// List what would be done and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print a container's audit summary for a person to read.
     Report {
         /// Container id (looked up under the log root) or a summary.json path
@@ -134,6 +145,20 @@ fn main() -> ExitCode {
             let mut cfg = Config::load(&config_path, explicit).unwrap_or_default();
             cfg.apply(&overrides);
             done("seccomp", seccomp(&cfg, &targets, merge, base.as_deref()))
+        }
+        Cmd::Gc { dry_run } => {
+            let result = Config::load(&config_path, explicit)
+                .map_err(anyhow::Error::from)
+                .and_then(|mut cfg| {
+                    cfg.apply(&overrides);
+                    let report = ctraudit::hook::gc::run(&cfg, dry_run)?;
+                    if report.is_empty() {
+                        println!("nothing to do");
+                    }
+                    report.iter().for_each(|line| println!("{line}"));
+                    Ok(())
+                });
+            done("gc", result)
         }
         Cmd::Report { target, json } => {
             let result = (|| -> anyhow::Result<()> {

@@ -36,16 +36,20 @@ pub const PROGRAMS: &[&str] = &[
     "ct_exit",
 ];
 
+/// Whether a bpffs instance is mounted at `root`.
+pub fn bpffs_mounted(root: &Path) -> bool {
+    nix::sys::statfs::statfs(root)
+        .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::BPF_FS_MAGIC)
+}
+
 /// Mounts a bpffs instance at `root` unless one is there already.
 pub fn ensure_bpffs(root: &Path) -> Result<()> {
     let io = |source| Error::Io {
         path: root.to_owned(),
         source,
     };
-    if let Ok(fs) = nix::sys::statfs::statfs(root) {
-        if fs.filesystem_type() == nix::sys::statfs::BPF_FS_MAGIC {
-            return Ok(());
-        }
+    if bpffs_mounted(root) {
+        return Ok(());
     }
     std::fs::create_dir_all(root).map_err(io)?;
     use nix::mount::{mount, MsFlags};

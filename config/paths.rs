@@ -93,9 +93,14 @@ impl Layout {
         &self.bpffs
     }
 
+    /// `<bpffs>/ctraudit`: one directory per ABI version below it.
+    pub fn abi_root(&self) -> PathBuf {
+        self.bpffs.join("ctraudit")
+    }
+
     /// `<bpffs>/ctraudit/v<ABI>`: everything this ABI version pinned.
     pub fn abi_dir(&self) -> PathBuf {
-        self.bpffs.join("ctraudit").join(format!("v{ABI_VERSION}"))
+        self.abi_root().join(format!("v{ABI_VERSION}"))
     }
 
     pub fn global_maps_dir(&self) -> PathBuf {

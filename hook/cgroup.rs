@@ -118,11 +118,16 @@ pub fn of_pid(pid: i32) -> Result<Cgroup, CgroupError> {
     })
 }
 
-/// The cgroup2 directory for a path, for callers that check whether it
-/// still exists.
-pub fn dir_of(path: &str) -> Option<PathBuf> {
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    Some(v2_mount(&mounts)?.join(path.trim_start_matches('/')))
+/// Whether the cgroup at `path` still exists and is the same cgroup (its
+/// inode, the cgroup id, is `id`: a new cgroup at the same path is another).
+pub fn alive(path: &str, id: u64) -> bool {
+    let Some(root) = std::fs::read_to_string("/proc/self/mountinfo")
+        .ok()
+        .and_then(|m| v2_mount(&m))
+    else {
+        return false;
+    };
+    std::fs::metadata(root.join(path.trim_start_matches('/'))).is_ok_and(|m| m.ino() == id)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 pub mod cgroup;
 pub mod clock;
+pub mod gc;
 pub mod identity;
 pub mod lock;
 pub mod log;

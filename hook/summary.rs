@@ -346,7 +346,13 @@ fn named_counts(per_nr: &[u64], unnamed: &mut Vec<u32>) -> BTreeMap<String, u64>
 }
 
 /// Builds the summary. `stopped_ns` is CLOCK_BOOTTIME at poststop.
-pub fn build(meta: &Meta, snap: &Snapshot, stopped_ns: u64, mut notes: Vec<String>) -> Summary {
+pub fn build(
+    meta: &Meta,
+    snap: &Snapshot,
+    stopped_ns: u64,
+    finalised_by: &'static str,
+    mut notes: Vec<String>,
+) -> Summary {
     let st = &snap.stats;
     let mut executed: Vec<Exec> = snap
         .execs
@@ -488,7 +494,7 @@ pub fn build(meta: &Meta, snap: &Snapshot, stopped_ns: u64, mut notes: Vec<Strin
         ctraudit: Producer {
             version: env!("CARGO_PKG_VERSION"),
             abi: meta.abi,
-            finalised_by: "poststop",
+            finalised_by,
         },
         times: Times {
             registered: meta.registered_at.clone(),
@@ -710,7 +716,7 @@ mod tests {
 
     #[test]
     fn summary_encodes_every_section() {
-        let s = build(&meta(), &snapshot(), 5_000_000_000, vec![]);
+        let s = build(&meta(), &snapshot(), 5_000_000_000, "poststop", vec![]);
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["schema"], "ctraudit.summary/v1");
         assert_eq!(v["container"]["pod"], "pod-a");

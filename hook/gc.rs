@@ -1,0 +1,133 @@
+//! `ctraudit gc`: finish what a missing poststop left (a daemon or shim
+//! killed, a runtime that skipped the hook), and remove what nothing uses.
+//!
+//! - A container with meta in /run whose cgroup is gone (or is another
+//!   cgroup now: same path, other inode) is finalised like poststop would:
+//!   summary (marked `finalised_by: "gc"`), profile, unregister, unpin.
+//! - Pins of a container with no meta are unregistered and removed.
+//! - An older ABI's pin directory with no container left is removed, which
+//!   detaches its programs.
+//!
+//! Running containers are never touched. `--dry-run` lists, changes nothing.
+
+use anyhow::{Context, Result};
+
+use super::{cgroup, clock, lock, meta, poststop};
+use crate::bpf;
+use crate::config::paths::ContainerId;
+use crate::config::Config;
+
+pub fn run(cfg: &Config, dry_run: bool) -> Result<Vec<String>> {
+    let layout = cfg.layout();
+    let mut report = Vec::new();
+    if !layout.run_dir().exists() {
+        return Ok(report);
+    }
+    let _lock = lock::acquire(&layout.lock_file(), cfg.hooks.lock_timeout_ms)?;
+    let pinned = bpf::bpffs_mounted(layout.bpffs());
+    let would = if dry_run { "would " } else { "" };
+
+    // 1. containers whose poststop never ran
+    let mut with_meta = std::collections::BTreeSet::new();
+    for entry in read_dir(&layout.meta_dir()) {
+        let name = entry.to_string_lossy().into_owned();
+        let Some(id) = name
+            .strip_suffix(".json")
+            .and_then(|i| ContainerId::parse(i).ok())
+        else {
+            report.push(format!(
+                "skip {}: not a container meta file",
+                layout.meta_dir().join(&name).display()
+            ));
+            continue;
+        };
+        with_meta.insert(id.clone());
+        let path = layout.meta_file(&id);
+        let meta = match meta::load(&path) {
+            Ok(Some(m)) => m,
+            Ok(None) => continue,
+            Err(e) => {
+                report.push(format!(
+                    "{would}remove {}: unreadable ({e})",
+                    path.display()
+                ));
+                if !dry_run {
+                    std::fs::remove_file(&path).with_context(|| path.display().to_string())?;
+                }
+                continue;
+            }
+        };
+        if cgroup::alive(&meta.cgroup.path, meta.cgroup.id) {
+            continue; // still running
+        }
+        if meta.abi != bpf::ABI_VERSION {
+            report.push(format!(
+                "skip container {id}: audited under ABI v{}, which this ctraudit (v{}) cannot read",
+                meta.abi,
+                bpf::ABI_VERSION
+            ));
+            continue;
+        }
+        report.push(format!(
+            "{would}finalise container {id}: its cgroup {} is gone and poststop never ran",
+            meta.cgroup.path
+        ));
+        if !dry_run {
+            let notes = vec![
+                "finalised by `ctraudit gc`: the container's poststop hook never ran".to_owned(),
+            ];
+            poststop::finalise(cfg, &id, &meta, clock::boot_ns(), "gc", notes)?;
+        }
+    }
+    if !pinned {
+        return Ok(report);
+    }
+
+    // 2. pins nobody's meta points at
+    for entry in read_dir(&layout.containers_pin_dir()) {
+        let Ok(id) = ContainerId::parse(&entry.to_string_lossy()) else {
+            continue;
+        };
+        if with_meta.contains(&id) {
+            continue;
+        }
+        report.push(format!(
+            "{would}remove the pins of container {id}: no meta file"
+        ));
+        if !dry_run {
+            let kernel = bpf::find_registration(&layout, &id)?;
+            bpf::unregister(&layout, &id, kernel)?;
+        }
+    }
+
+    // 3. older ABI versions with no container left
+    for entry in read_dir(&layout.abi_root()) {
+        let name = entry.to_string_lossy().into_owned();
+        if name == format!("v{}", bpf::ABI_VERSION) || !name.starts_with('v') {
+            continue;
+        }
+        let dir = layout.abi_root().join(&name);
+        let left = read_dir(&dir.join("containers")).len();
+        if left > 0 {
+            report.push(format!(
+                "keep ABI {name}: {left} container(s) still audited under it"
+            ));
+        } else {
+            report.push(format!(
+                "{would}remove ABI {name}: no container uses it (its programs detach)"
+            ));
+            if !dry_run {
+                std::fs::remove_dir_all(&dir).with_context(|| dir.display().to_string())?;
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn read_dir(dir: &std::path::Path) -> Vec<std::ffi::OsString> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.file_name())).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}

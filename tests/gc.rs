@@ -1,0 +1,101 @@
+//! `ctraudit gc` with real runc: containers whose poststop never ran, pins
+//! nobody owns, and ABI versions nothing uses. Names start with `gc_`.
+
+mod common;
+
+use std::process::Command;
+
+use common::{executed, file_paths, Bundle, Env, BIN};
+use serde_json::Value;
+
+fn gc(env: &Env, args: &[&str]) -> String {
+    let mut c = Command::new(BIN);
+    c.arg("gc").args(args);
+    for kv in env.hook_env() {
+        let (k, v) = kv.split_once('=').unwrap();
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A bundle whose config.json carries the prestart hook only.
+fn prestart_only(env: &Env, name: &str, args: &[&str]) -> Bundle {
+    let b = Bundle::new(env, name, args);
+    b.edit(|c| {
+        c["hooks"].as_object_mut().unwrap().remove("poststop");
+    });
+    b
+}
+
+#[test]
+fn gc_finalises_a_container_whose_poststop_never_ran() {
+    let env = Env::new("");
+    let b = prestart_only(&env, "gone-1", &["/bin/cat", "/etc/passwd"]);
+    let out = env.run(&b.dir, "gone-1");
+    assert!(out.status.success(), "{out:?}");
+    assert!(!env.summary_path("gone-1").exists());
+    assert_eq!(
+        env.leftovers().len(),
+        2,
+        "pins and meta stay: {:?}",
+        env.leftovers()
+    );
+
+    assert_eq!(
+        gc(&env, &["--dry-run"]),
+        "would finalise container gone-1: its cgroup /gone-1 is gone and poststop never ran\n"
+    );
+    assert_eq!(env.leftovers().len(), 2, "--dry-run changes nothing");
+    assert!(!env.summary_path("gone-1").exists());
+
+    assert_eq!(
+        gc(&env, &[]),
+        "finalise container gone-1: its cgroup /gone-1 is gone and poststop never ran\n"
+    );
+    let s = env.summary("gone-1");
+    assert_eq!(s["ctraudit"]["finalised_by"], "gc");
+    assert_eq!(
+        executed(&s),
+        [(
+            "/bin/cat".to_owned(),
+            vec!["/bin/cat".to_owned(), "/etc/passwd".to_owned()]
+        )]
+    );
+    assert_eq!(file_paths(&s), ["/etc/passwd"]);
+    assert!(s["notes"].as_array().unwrap().contains(&Value::from(
+        "finalised by `ctraudit gc`: the container's poststop hook never ran"
+    )));
+    assert!(env.path("log/gone-1/seccomp.json").exists());
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+
+    assert_eq!(gc(&env, &[]), "nothing to do\n", "a second gc does nothing");
+}
+
+#[test]
+fn gc_leaves_running_containers_and_removes_orphans_and_unused_abis() {
+    let env = Env::new("");
+    let b = prestart_only(&env, "run-1", &["/bin/sleep", "30"]);
+    env.run_detached(&b.dir, "run-1");
+    assert_eq!(
+        gc(&env, &[]),
+        "nothing to do\n",
+        "a running container is left alone"
+    );
+    assert_eq!(env.leftovers().len(), 2);
+
+    // an older ABI's directory that no container uses any more
+    std::fs::create_dir_all(env.path("bpf/ctraudit/v0/containers")).unwrap();
+    // pins whose meta file is gone
+    std::fs::remove_file(env.path("run/containers/run-1.json")).unwrap();
+    assert_eq!(
+        gc(&env, &[]),
+        "remove the pins of container run-1: no meta file\n\
+         remove ABI v0: no container uses it (its programs detach)\n"
+    );
+    assert!(!env.path("bpf/ctraudit/v0").exists());
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+    assert_eq!(gc(&env, &[]), "nothing to do\n");
+    env.stop("run-1");
+}
