@@ -4,13 +4,17 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 PREFIX ?= /usr/local
 
-.PHONY: setup build install uninstall demo demo-runc test
+.PHONY: setup build deb install uninstall demo demo-runc test
 
 setup:
 	.ci/setup
 
 build: setup
 	cargo build --release --locked
+
+# target/ctraudit_<version>_amd64.deb (packaging/deb/build.sh, dpkg-deb).
+deb: build
+	packaging/deb/build.sh target/release/ctraudit target
 
 # The binary and its two runtime names (the .deb does this under /usr/bin).
 install: build

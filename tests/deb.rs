@@ -1,0 +1,236 @@
+//! The Debian package: build, lintian, contents, install, an audited
+//! `docker run` through the installed binary, remove and purge. Root; it
+//! installs into the real system and puts the machine back as it found it
+//! (the package purged, /var/log/ctraudit and /etc/ctraudit restored).
+//! Names start with `deb_`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::docker::{Dockerd, IMAGE};
+use common::{executed, Env, BIN};
+
+fn sh(cmd: &str, args: &[&str]) -> Output {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"))
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const KEPT: &[&str] = &["/var/log/ctraudit", "/etc/ctraudit"];
+const PODMAN_HOOK: &str = "/etc/containers/oci/hooks.d/ctraudit.json";
+
+/// Moves what the package's purge would delete out of the way, and puts
+/// everything back (package purged) however the test ends.
+struct Machine {
+    saved: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Machine {
+    fn take(backup: &Path) -> Machine {
+        assert!(
+            !sh("dpkg-query", &["-W", "-f=${Status}", "ctraudit"])
+                .stdout
+                .starts_with(b"install ok"),
+            "a ctraudit package is installed on this machine: the test would replace it"
+        );
+        let mut saved = Vec::new();
+        for (i, p) in KEPT.iter().enumerate() {
+            let p = PathBuf::from(p);
+            if p.exists() {
+                let to = backup.join(format!("saved-{i}"));
+                sh("mv", &[p.to_str().unwrap(), to.to_str().unwrap()]);
+                saved.push((p, to));
+            }
+        }
+        Machine { saved }
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(PODMAN_HOOK);
+        let _ = sh("dpkg", &["--purge", "ctraudit"]);
+        for p in KEPT {
+            let _ = std::fs::remove_dir_all(p);
+        }
+        for (p, from) in &self.saved {
+            let _ = sh("mv", &[from.to_str().unwrap(), p.to_str().unwrap()]);
+        }
+    }
+}
+
+#[test]
+fn deb_builds_installs_audits_and_purges_cleanly() {
+    let env = Env::new("");
+    let build = env.path("deb");
+    let out = Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/packaging/deb/build.sh"
+    ))
+    .args([BIN, build.to_str().unwrap()])
+    .env("CTRAUDIT_DEB_VERSION", "0.1.0")
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let deb = build.join("ctraudit_0.1.0_amd64.deb");
+    let deb_s = deb.to_str().unwrap();
+
+    // lintian: no errors (warnings go to the issue note)
+    let lint = sh("lintian", &["--tag-display-limit", "0", deb_s]);
+    let errors: Vec<String> = text(&lint)
+        .lines()
+        .filter(|l| l.starts_with("E:"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(errors, Vec::<String>::new());
+
+    // exactly the expected files
+    let listing = sh("dpkg-deb", &["-c", deb_s]);
+    let mut files: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('d'))
+        .map(|l| {
+            l.split_whitespace()
+                .nth(5)
+                .unwrap()
+                .trim_start_matches('.')
+                .to_owned()
+        })
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "/etc/ctraudit/config.toml",
+            "/lib/systemd/system/ctraudit-gc.service",
+            "/lib/systemd/system/ctraudit-gc.timer",
+            "/lib/systemd/system/sys-fs-bpf.mount",
+            "/usr/bin/containerd-shim-ctraudit-v2",
+            "/usr/bin/ctraudit",
+            "/usr/bin/ctraudit-runc",
+            "/usr/share/containers/oci/hooks.d/ctraudit.json",
+            "/usr/share/doc/ctraudit/changelog.gz",
+            "/usr/share/doc/ctraudit/copyright",
+            "/usr/share/doc/ctraudit/design.md",
+            "/usr/share/doc/ctraudit/examples/runtimeclass.yaml",
+            "/usr/share/doc/ctraudit/help.txt.gz",
+            "/usr/share/doc/ctraudit/seccomp.md",
+            "/usr/share/doc/ctraudit/summary.md",
+            "/usr/share/man/man1/containerd-shim-ctraudit-v2.1.gz",
+            "/usr/share/man/man1/ctraudit-runc.1.gz",
+            "/usr/share/man/man1/ctraudit.1.gz",
+        ]
+    );
+
+    let _machine = Machine::take(&env.path(""));
+    let out = sh("dpkg", &["-i", deb_s]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("ctraudit install docker --restart"),
+        "postinst says what to do next"
+    );
+    assert_eq!(
+        std::fs::read_link("/usr/bin/ctraudit-runc").unwrap(),
+        Path::new("ctraudit")
+    );
+    assert!(Path::new("/var/log/ctraudit").is_dir());
+
+    // the installed binary, registered with a dockerd, audits a container
+    let d = Dockerd::start_with(&env, "", false);
+    let install = Command::new("/usr/bin/ctraudit")
+        .args(["install", "docker", "--restart", "--daemon-json"])
+        .arg(&d.daemon_json)
+        .arg("--ctraudit-config")
+        .arg(&d.ct_config)
+        .output()
+        .unwrap();
+    assert!(install.status.success(), "{}", text(&install));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&d.daemon_json).unwrap()).unwrap();
+    assert_eq!(v["runtimes"]["ctraudit"]["path"], "/usr/bin/ctraudit-runc");
+    let mut tries = 0;
+    while !String::from_utf8_lossy(&d.docker(&["info", "--format", "{{json .Runtimes}}"]).stdout)
+        .contains("ctraudit")
+    {
+        tries += 1;
+        assert!(tries < 100, "dockerd did not reload");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (out, id) = d.run(&[
+        "--rm",
+        "--runtime",
+        "ctraudit",
+        "--network",
+        "none",
+        IMAGE,
+        "/bin/cat",
+        "/etc/hostname",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let s = env.summary(&id);
+    assert_eq!(
+        executed(&s),
+        [(
+            "/bin/cat".to_owned(),
+            vec!["/bin/cat".to_owned(), "/etc/hostname".to_owned()]
+        )]
+    );
+    drop(d);
+
+    // remove is refused while an engine still points at the package
+    let reg = sh(
+        "/usr/bin/ctraudit",
+        &[
+            "install",
+            "podman",
+            "--hooks-dir",
+            "/etc/containers/oci/hooks.d",
+        ],
+    );
+    assert!(reg.status.success(), "{}", text(&reg));
+    let refused = sh("dpkg", &["-r", "ctraudit"]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("ctraudit is still registered with: podman"),
+        "{}",
+        text(&refused)
+    );
+    assert!(
+        text(&refused).contains("run: ctraudit uninstall podman --restart"),
+        "{}",
+        text(&refused)
+    );
+    let unreg = sh(
+        "/usr/bin/ctraudit",
+        &[
+            "uninstall",
+            "podman",
+            "--hooks-dir",
+            "/etc/containers/oci/hooks.d",
+        ],
+    );
+    assert!(unreg.status.success(), "{}", text(&unreg));
+
+    // remove keeps the logs and the configuration; purge removes both
+    std::fs::write("/var/log/ctraudit/kept-by-remove", "x").unwrap();
+    let out = sh("dpkg", &["-r", "ctraudit"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!Path::new("/usr/bin/ctraudit").exists());
+    assert!(Path::new("/var/log/ctraudit/kept-by-remove").exists());
+    assert!(Path::new("/etc/ctraudit/config.toml").exists());
+    let out = sh("dpkg", &["-P", "ctraudit"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!Path::new("/var/log/ctraudit").exists());
+    assert!(!Path::new("/etc/ctraudit").exists());
+}
