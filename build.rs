@@ -12,10 +12,24 @@ const HEADERS: &[&str] = &["bpf/include/events.h", "bpf/include/vmlinux.h"];
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    // upgrade tests build a second binary with another ABI number
+    println!("cargo:rerun-if-env-changed=CTRAUDIT_ABI");
+    let mut args = vec![
+        "-Ibpf/include".to_owned(),
+        "-mcpu=v3".into(),
+        "-Wall".into(),
+        "-Wno-unused-function".into(),
+    ];
+    if let Ok(abi) = env::var("CTRAUDIT_ABI") {
+        let n: u32 = abi
+            .parse()
+            .unwrap_or_else(|_| panic!("CTRAUDIT_ABI={abi:?}: not a number"));
+        args.push(format!("-DCT_ABI_OVERRIDE={n}"));
+    }
     for (src, skel) in SOURCES {
         SkeletonBuilder::new()
             .source(src)
-            .clang_args(["-Ibpf/include", "-mcpu=v3", "-Wall", "-Wno-unused-function"])
+            .clang_args(&args)
             .build_and_generate(out.join(skel))
             .unwrap_or_else(|e| panic!("building {src}: {e:#}"));
         println!("cargo:rerun-if-changed={src}");

@@ -19,6 +19,8 @@ pub struct Layout {
     bpffs: PathBuf,
     run: PathBuf,
     log: PathBuf,
+    /// The ABI version whose pins this layout names.
+    abi: u32,
 }
 
 /// A container id that is safe to use as one path component (see
@@ -86,6 +88,16 @@ impl Layout {
             bpffs: bpffs.to_owned(),
             run: run.to_owned(),
             log: log.to_owned(),
+            abi: ABI_VERSION,
+        }
+    }
+
+    /// The same roots, naming the pins of another ABI version: a container
+    /// started under an older ctraudit is read where it was registered.
+    pub fn with_abi(&self, abi: u32) -> Layout {
+        Layout {
+            abi,
+            ..self.clone()
         }
     }
 
@@ -100,7 +112,7 @@ impl Layout {
 
     /// `<bpffs>/ctraudit/v<ABI>`: everything this ABI version pinned.
     pub fn abi_dir(&self) -> PathBuf {
-        self.abi_root().join(format!("v{ABI_VERSION}"))
+        self.abi_root().join(format!("v{}", self.abi))
     }
 
     pub fn global_maps_dir(&self) -> PathBuf {

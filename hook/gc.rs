@@ -60,14 +60,7 @@ pub fn run(cfg: &Config, dry_run: bool) -> Result<Vec<String>> {
         if cgroup::alive(&meta.cgroup.path, meta.cgroup.id) {
             continue; // still running
         }
-        if meta.abi != bpf::ABI_VERSION {
-            report.push(format!(
-                "skip container {id}: audited under ABI v{}, which this ctraudit (v{}) cannot read",
-                meta.abi,
-                bpf::ABI_VERSION
-            ));
-            continue;
-        }
+
         report.push(format!(
             "{would}finalise container {id}: its cgroup {} is gone and poststop never ran",
             meta.cgroup.path

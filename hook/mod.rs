@@ -18,6 +18,7 @@ pub mod state;
 pub mod summary;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::config::{Config, ConfigError, OnError};
 
@@ -98,7 +99,8 @@ pub fn run(stage: &str, hc: HookConfig) -> i32 {
     };
     // until `auto` knows its stage, failing follows prestart's rules
     let provisional = fixed.unwrap_or(Stage::Prestart);
-    watchdog(provisional, cfg);
+    RESOLVED.store(provisional as u8, Ordering::Relaxed);
+    watchdog(cfg);
     let state = match (fixed, &hc.error) {
         // a broken config is the first thing a prestart reports
         (Some(Stage::Prestart | Stage::CreateRuntime), Some(_)) => None,
@@ -118,6 +120,7 @@ pub fn run(stage: &str, hc: HookConfig) -> i32 {
         },
         (None, None) => provisional,
     };
+    RESOLVED.store(stage as u8, Ordering::Relaxed);
     match stage {
         Stage::Prestart | Stage::CreateRuntime => {
             let result = match &state {
@@ -162,25 +165,38 @@ fn fail(stage: Stage, cfg: &Config, e: &anyhow::Error) -> i32 {
 /// timeout would: a hook the runtime kills fails the container even under
 /// `on_error = "allow"`. Whatever was half done is found again by poststop
 /// (the meta file is written before the kernel registration).
-fn watchdog(stage: Stage, cfg: &Config) {
+fn watchdog(cfg: &Config) {
     let ms = cfg.hooks.deadline_ms;
+    let cfg = cfg.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        // the stage known by now (`auto` resolves it from the state)
+        let stage = match RESOLVED.load(Ordering::Relaxed) {
+            s if s == Stage::Poststop as u8 => Stage::Poststop,
+            s if s == Stage::CreateRuntime as u8 => Stage::CreateRuntime,
+            _ => Stage::Prestart,
+        };
+        give_up(stage, &cfg, ms);
+    });
+}
+
+/// The stage the hook runs, for the watchdog (an `auto` hook learns it late).
+static RESOLVED: AtomicU8 = AtomicU8::new(Stage::Prestart as u8);
+
+fn give_up(stage: Stage, cfg: &Config, ms: u64) -> ! {
     let (code, verdict) = match (stage, cfg.on_error) {
         (Stage::Poststop, _) => (0, "container state kept for `ctraudit gc`"),
         (_, OnError::Allow) => (0, "container runs unaudited (on_error = \"allow\")"),
         (_, OnError::Deny) => (1, "container start refused (on_error = \"deny\")"),
     };
-    let cfg = cfg.clone();
-    std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(ms));
-        log::problem(
-            &cfg,
-            &format!(
-                "{}: gave up after {ms} ms (hooks.deadline_ms); {verdict}",
-                stage.name()
-            ),
-        );
-        std::process::exit(code);
-    });
+    log::problem(
+        cfg,
+        &format!(
+            "{}: gave up after {ms} ms (hooks.deadline_ms); {verdict}",
+            stage.name()
+        ),
+    );
+    std::process::exit(code);
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory

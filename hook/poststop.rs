@@ -44,7 +44,9 @@ pub fn finalise(
     by: &'static str,
     mut notes: Vec<String>,
 ) -> Result<()> {
-    let layout = cfg.layout();
+    // the pins of the ABI the container was registered under, which an
+    // upgrade since may have replaced for new containers
+    let layout = cfg.layout().with_abi(meta.abi);
     let snapshot = bpf::read_container(&layout, id).unwrap_or_else(|e| {
         notes.push(format!("kernel maps not read: {e}"));
         bpf::Snapshot::default()

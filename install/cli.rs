@@ -9,8 +9,8 @@ use super::{apply, containerd, docker, podman, restart_containerd, sibling};
 
 #[derive(Subcommand)]
 pub enum InstallTarget {
-    /// containerd's CRI plugin (Kubernetes): a drop-in defining the runtime
-    /// handler "ctraudit", imported by /etc/containerd/config.toml
+    /// containerd's CRI plugin (Kubernetes): the runtime handler "ctraudit"
+    /// in /etc/containerd/config.toml
     Containerd(ContainerdInstall),
     /// Docker: runtimes.ctraudit in /etc/docker/daemon.json
     Docker(DockerInstall),
@@ -21,7 +21,7 @@ pub enum InstallTarget {
 
 #[derive(Subcommand)]
 pub enum UninstallTarget {
-    /// containerd: take the import and the drop-in out again
+    /// containerd: take the runtime handler out again
     Containerd(ContainerdArgs),
     /// Docker: take runtimes.ctraudit (and default-runtime) out of daemon.json
     Docker(DockerUninstall),
@@ -58,7 +58,7 @@ pub struct ContainerdArgs {
     /// containerd without systemd (containers keep running)
     #[arg(long)]
     restart: bool,
-    /// Print the drop-in and the new config.toml and change nothing
+    /// Print the new config.toml and change nothing
     #[arg(long)]
     dry_run: bool,
     #[arg(long, value_name = "FILE", default_value = containerd::CONFIG_TOML)]
@@ -133,14 +133,12 @@ fn install_containerd(a: ContainerdInstall) -> Result<()> {
         print!("{}", String::from_utf8_lossy(&out.preview));
         return Ok(());
     }
-    let drop_in = containerd::drop_in_path(&c.config_toml);
     if out.changed {
         println!(
             "{}: runtime handler \"ctraudit\" -> {}",
-            drop_in.display(),
+            c.config_toml.display(),
             runtime.display()
         );
-        println!("{}: imports it", c.config_toml.display());
     } else {
         println!(
             "{}: already set up, nothing changed",
@@ -158,7 +156,7 @@ fn uninstall_containerd(c: ContainerdArgs) -> Result<()> {
     }
     if out.changed {
         println!(
-            "{}: ctraudit's import and drop-in removed",
+            "{}: runtime handler \"ctraudit\" removed",
             c.config_toml.display()
         );
     } else {

@@ -1,30 +1,27 @@
 //! `ctraudit install containerd` / `uninstall containerd`: the CRI route
-//! (Kubernetes). A drop-in defines the runtime handler `ctraudit`
-//! (`runtime_type = "io.containerd.runc.v2"`, `options.BinaryName` =
-//! ctraudit-runc, the existing runc runtime's options copied), and the main
-//! config.toml imports it. config.toml is edited with toml_edit, so its
-//! comments, order and formatting stay; a backup is kept; uninstall takes
-//! the import out again and, when nothing else changed, puts back the
-//! original bytes.
+//! (Kubernetes). config.toml gets the runtime handler `ctraudit`:
+//! `runtime_type = "io.containerd.runc.v2"`, `options.BinaryName` =
+//! ctraudit-runc, and the existing runc runtime's options copied.
+//!
+//! Written into config.toml itself, not into an imported drop-in: containerd
+//! 1.6 and 1.7 replace a plugin's whole section with an import's
+//! (`mergeConfig`: `to.Plugins[k] = v`), so a drop-in defining
+//! `plugins."io.containerd.grpc.v1.cri"` would silently drop the operator's
+//! CRI settings (sandbox_image, runc's SystemdCgroup, registries, CNI).
+//! The edit goes through toml_edit, so comments and layout stay; a backup is
+//! kept; uninstall removes exactly the table it added and, when nothing
+//! else changed, puts back the original bytes.
 
 use std::path::{Path, PathBuf};
 
-use toml_edit::{Array, DocumentMut, Item, Value};
+use toml_edit::{DocumentMut, Item, Table};
 
 use super::{InstallError, Outcome};
 
 pub const CONFIG_TOML: &str = "/etc/containerd/config.toml";
 pub const CRI: &str = "io.containerd.grpc.v1.cri";
-const HEADER: &str = "# Written by `ctraudit install containerd`";
-
-/// `<dir of config.toml>/conf.d/ctraudit.toml`.
-pub fn drop_in_path(config: &Path) -> PathBuf {
-    config
-        .parent()
-        .unwrap_or(Path::new("/"))
-        .join("conf.d")
-        .join("ctraudit.toml")
-}
+const MARK: &str =
+    "# added by `ctraudit install containerd`; `ctraudit uninstall containerd` removes it";
 
 fn backup_path(config: &Path) -> PathBuf {
     let mut name = config.file_name().unwrap_or_default().to_owned();
@@ -62,103 +59,115 @@ fn check_version(path: &Path, doc: &DocumentMut, text: &str) -> Result<(), Insta
         }),
         None => Err(InstallError::Shape {
             path: path.to_owned(),
-            message: "no `version = 2`: a version 1 config cannot import drop-ins; \
+            message: "no `version = 2`: a version 1 config has another layout; \
                       migrate it first (`containerd config migrate`)"
                 .into(),
         }),
     }
 }
 
-/// The drop-in, with the options of the existing `runc` runtime copied.
-pub fn drop_in(config: &DocumentMut, runtime_path: &Path) -> Result<String, InstallError> {
-    let path = runtime_path
-        .to_str()
-        .ok_or_else(|| InstallError::Other(format!("{}: not UTF-8", runtime_path.display())))?;
-    let runc_options = config
-        .get("plugins")
-        .and_then(|p| p.get(CRI))
-        .and_then(|c| c.get("containerd"))
-        .and_then(|c| c.get("runtimes"))
+/// `plugins."io.containerd.grpc.v1.cri".containerd.runtimes`, if present.
+fn runtimes(doc: &DocumentMut) -> Option<&Item> {
+    doc.get("plugins")?
+        .get(CRI)?
+        .get("containerd")?
+        .get("runtimes")
+}
+
+/// The `ctraudit` runtime table: runc's options copied, BinaryName ours.
+fn ctraudit_table(doc: &DocumentMut, runtime_path: &str) -> Table {
+    let mut options = Table::new();
+    let runc_options = runtimes(doc)
         .and_then(|r| r.get("runc"))
-        .and_then(|r| r.get("options"));
-    let mut options = vec![format!("BinaryName = {}", Value::from(path))];
-    if let Some(t) = runc_options.and_then(Item::as_table_like) {
+        .and_then(|r| r.get("options"))
+        .and_then(Item::as_table_like);
+    if let Some(t) = runc_options {
         for (k, v) in t.iter() {
-            if k == "BinaryName" {
-                continue;
-            }
             if let Some(v) = v.as_value() {
-                let v = v.clone().decorated("", "");
-                options.push(format!("{} = {v}", toml_edit::Key::new(k)));
+                options.insert(k, toml_edit::value(v.clone().decorated("", "")));
             }
         }
     }
-    let base = format!("plugins.\"{CRI}\".containerd.runtimes.ctraudit");
-    Ok(format!(
-        "{HEADER}: the CRI runtime handler\n\
-         # \"ctraudit\" (RuntimeClass handler ctraudit). `ctraudit uninstall containerd` removes it.\n\
-         version = 2\n\n[{base}]\n  runtime_type = \"io.containerd.runc.v2\"\n\n[{base}.options]\n{}\n",
-        options.iter().map(|o| format!("  {o}")).collect::<Vec<_>>().join("\n")
-    ))
+    options.insert("BinaryName", toml_edit::value(runtime_path));
+    let mut t = Table::new();
+    t.decor_mut().set_prefix(format!("\n{MARK}\n"));
+    t.insert("runtime_type", toml_edit::value("io.containerd.runc.v2"));
+    t.insert("options", Item::Table(options));
+    t
 }
 
-/// config.toml with the drop-in imported; None when it is there already.
-pub fn with_import(
+/// config.toml with the ctraudit runtime; None when it is there already.
+pub fn with_runtime(
     path: &Path,
     text: &str,
-    drop_in: &Path,
+    runtime_path: &Path,
 ) -> Result<Option<String>, InstallError> {
+    let runtime = runtime_path
+        .to_str()
+        .ok_or_else(|| InstallError::Other(format!("{}: not UTF-8", runtime_path.display())))?;
     let mut doc = parse(path, text)?;
     check_version(path, &doc, text)?;
     if doc.get("version").is_none() {
         doc.insert("version", toml_edit::value(2));
     }
-    let want = drop_in.to_string_lossy().into_owned();
-    let imports = doc
-        .entry("imports")
-        .or_insert(toml_edit::value(Array::new()));
-    let arr = imports.as_array_mut().ok_or_else(|| InstallError::Shape {
-        path: path.to_owned(),
-        message: "field `imports` is not an array".into(),
-    })?;
-    if arr.iter().any(|v| v.as_str() == Some(want.as_str())) {
+    let want = ctraudit_table(&doc, runtime);
+    let same = |t: &Table| {
+        t.get("runtime_type").and_then(Item::as_str) == Some("io.containerd.runc.v2")
+            && t.get("options")
+                .and_then(|o| o.get("BinaryName"))
+                .and_then(Item::as_str)
+                == Some(runtime)
+    };
+    let existing = runtimes(&doc)
+        .and_then(|r| r.get("ctraudit"))
+        .and_then(Item::as_table);
+    if existing.is_some_and(same) {
         return Ok(None);
     }
-    arr.push(want);
+    // walk down, creating implicit tables (no headers of their own) as needed
+    let mut table = doc.as_table_mut();
+    for key in ["plugins", CRI, "containerd", "runtimes"] {
+        let entry = table.entry(key).or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        });
+        table = entry.as_table_mut().ok_or_else(|| InstallError::Shape {
+            path: path.to_owned(),
+            message: format!(
+                "`{key}` on the way to plugins.\"{CRI}\".containerd.runtimes is not a table"
+            ),
+        })?;
+    }
+    table.insert("ctraudit", Item::Table(want));
     Ok(Some(doc.to_string()))
 }
 
-/// config.toml without the import; `original` is the backup.
-pub fn without_import(
+/// config.toml without the ctraudit runtime; `original` is the backup.
+pub fn without_runtime(
     path: &Path,
     text: &str,
-    drop_in: &Path,
     original: Option<&str>,
 ) -> Result<Option<String>, InstallError> {
     let mut doc = parse(path, text)?;
-    let want = drop_in.to_string_lossy().into_owned();
-    let Some(arr) = doc.get_mut("imports").and_then(Item::as_array_mut) else {
+    let removed = doc
+        .get_mut("plugins")
+        .and_then(|p| p.get_mut(CRI))
+        .and_then(|c| c.get_mut("containerd"))
+        .and_then(|c| c.get_mut("runtimes"))
+        .and_then(Item::as_table_like_mut)
+        .and_then(|r| r.remove("ctraudit"))
+        .is_some();
+    if !removed {
         return Ok(Some(text.to_owned()));
-    };
-    let before = arr.len();
-    arr.retain(|v| v.as_str() != Some(want.as_str()));
-    if arr.len() == before {
-        return Ok(Some(text.to_owned()));
-    }
-    let had_imports = original
-        .and_then(|o| o.parse::<DocumentMut>().ok())
-        .is_some_and(|d| d.contains_key("imports"));
-    if arr.is_empty() && !had_imports {
-        doc.remove("imports");
     }
     let new = doc.to_string();
+    let normalised = |t: &str| t.parse::<DocumentMut>().map(|d| d.to_string()).ok();
     Ok(match original {
+        // back to the operator's own file, byte for byte
         Some(o)
-            if o.parse::<DocumentMut>()
-                .map(|d| d.to_string())
-                .ok()
-                .as_deref()
-                == Some(new.as_str()) =>
+            if normalised(o).as_deref() == Some(new.as_str())
+                || normalised(o) == normalised(&new) =>
         {
             Some(o.to_owned())
         }
@@ -186,36 +195,24 @@ pub fn install(config: &Path, runtime_path: &Path, dry_run: bool) -> Result<Outc
         }
     };
     let current = text.as_deref().unwrap_or("");
-    let doc = parse(config, current)?;
-    let drop_in_file = drop_in_path(config);
-    let new_drop_in = drop_in(&doc, runtime_path)?;
-    let new_config = with_import(config, current, &drop_in_file)?;
-    let drop_in_same =
-        std::fs::read_to_string(&drop_in_file).ok().as_deref() == Some(new_drop_in.as_str());
-    let preview = format!(
-        "# {}\n{}\n# {}\n{}",
-        drop_in_file.display(),
-        new_drop_in,
-        config.display(),
-        new_config.as_deref().unwrap_or(current)
-    )
-    .into_bytes();
-    if dry_run || (new_config.is_none() && drop_in_same) {
+    let new = with_runtime(config, current, runtime_path)?;
+    let preview = new
+        .clone()
+        .unwrap_or_else(|| current.to_owned())
+        .into_bytes();
+    let Some(new) = new.filter(|_| !dry_run) else {
         return Ok(Outcome {
             changed: false,
             preview,
         });
-    }
-    super::write_file(&drop_in_file, new_drop_in.as_bytes())?;
-    if let Some(new) = new_config {
-        if let Some(t) = &text {
-            let backup = backup_path(config);
-            if !backup.exists() {
-                super::write_file(&backup, t.as_bytes())?;
-            }
+    };
+    if let Some(t) = &text {
+        let backup = backup_path(config);
+        if !backup.exists() {
+            super::write_file(&backup, t.as_bytes())?;
         }
-        super::write_file(config, new.as_bytes())?;
     }
+    super::write_file(config, new.as_bytes())?;
     Ok(Outcome {
         changed: true,
         preview,
@@ -223,38 +220,30 @@ pub fn install(config: &Path, runtime_path: &Path, dry_run: bool) -> Result<Outc
 }
 
 pub fn uninstall(config: &Path, dry_run: bool) -> Result<Outcome, InstallError> {
-    let drop_in_file = drop_in_path(config);
-    let ours = std::fs::read_to_string(&drop_in_file).is_ok_and(|t| t.starts_with(HEADER));
-    let text = std::fs::read_to_string(config).ok();
+    let Ok(text) = std::fs::read_to_string(config) else {
+        return Ok(Outcome {
+            changed: false,
+            preview: Vec::new(),
+        });
+    };
     let backup = backup_path(config);
     let original = std::fs::read_to_string(&backup).ok();
-    let new = match &text {
-        Some(t) => without_import(config, t, &drop_in_file, original.as_deref())?,
-        None => None,
-    };
-    let config_changes = new.as_deref() != text.as_deref();
-    if dry_run || (!config_changes && !ours) {
+    let new = without_runtime(config, &text, original.as_deref())?;
+    let changed = new.as_deref() != Some(text.as_str());
+    if dry_run || !changed {
         return Ok(Outcome {
             changed: false,
             preview: new.unwrap_or_default().into_bytes(),
         });
     }
-    if config_changes {
-        match &new {
-            Some(n) => super::write_file(config, n.as_bytes())?,
-            None => std::fs::remove_file(config).map_err(|source| InstallError::Io {
-                path: config.to_owned(),
-                source,
-            })?,
-        }
-        let _ = std::fs::remove_file(&backup);
-    }
-    if ours {
-        std::fs::remove_file(&drop_in_file).map_err(|source| InstallError::Io {
-            path: drop_in_file.clone(),
+    match &new {
+        Some(n) => super::write_file(config, n.as_bytes())?,
+        None => std::fs::remove_file(config).map_err(|source| InstallError::Io {
+            path: config.to_owned(),
             source,
-        })?;
+        })?,
     }
+    let _ = std::fs::remove_file(&backup);
     Ok(Outcome {
         changed: true,
         preview: new.unwrap_or_default().into_bytes(),
@@ -280,70 +269,69 @@ oom_score = -999
 "#;
 
     #[test]
-    fn the_drop_in_copies_runcs_options_and_sets_binary_name() {
-        let doc: DocumentMut = CONFIG.parse().unwrap();
-        let d = drop_in(&doc, Path::new("/usr/bin/ctraudit-runc")).unwrap();
-        let parsed: toml::Table = d.parse().unwrap();
-        let rt = &parsed["plugins"][CRI]["containerd"]["runtimes"]["ctraudit"];
+    fn the_runtime_copies_runcs_options_and_keeps_everything_else() {
+        let p = Path::new("/etc/containerd/config.toml");
+        let new = with_runtime(p, CONFIG, Path::new("/usr/bin/ctraudit-runc"))
+            .unwrap()
+            .unwrap();
+        assert!(
+            new.starts_with(CONFIG),
+            "the operator's text is untouched: {new}"
+        );
+        let parsed: toml::Table = new.parse().unwrap();
+        let cri = &parsed["plugins"][CRI];
+        assert_eq!(
+            cri["sandbox_image"].as_str(),
+            Some("registry.local/pause:3.9")
+        );
+        let rt = &cri["containerd"]["runtimes"]["ctraudit"];
         assert_eq!(rt["runtime_type"].as_str(), Some("io.containerd.runc.v2"));
         assert_eq!(
             rt["options"]["BinaryName"].as_str(),
             Some("/usr/bin/ctraudit-runc")
         );
         assert_eq!(rt["options"]["SystemdCgroup"].as_bool(), Some(true));
-        assert_eq!(parsed["version"].as_integer(), Some(2));
-    }
-
-    #[test]
-    fn import_is_added_once_and_removed_back_to_the_original_bytes() {
-        let p = Path::new("/etc/containerd/config.toml");
-        let d = drop_in_path(p);
-        assert_eq!(d, Path::new("/etc/containerd/conf.d/ctraudit.toml"));
-        let new = with_import(p, CONFIG, &d).unwrap().unwrap();
-        assert!(
-            new.starts_with("# operator's notes stay\nversion = 2\noom_score = -999\n"),
-            "{new}"
-        );
-        assert!(
-            new.contains(r#"imports = ["/etc/containerd/conf.d/ctraudit.toml"]"#),
-            "{new}"
-        );
-        assert!(new.contains("sandbox_image = \"registry.local/pause:3.9\""));
+        assert!(new.contains(MARK));
         assert_eq!(
-            with_import(p, &new, &d).unwrap(),
+            with_runtime(p, &new, Path::new("/usr/bin/ctraudit-runc")).unwrap(),
             None,
             "a second install changes nothing"
         );
         assert_eq!(
-            without_import(p, &new, &d, Some(CONFIG))
-                .unwrap()
-                .as_deref(),
-            Some(CONFIG)
+            without_runtime(p, &new, Some(CONFIG)).unwrap().as_deref(),
+            Some(CONFIG),
+            "byte for byte"
         );
     }
 
     #[test]
-    fn a_created_file_goes_away_and_other_imports_stay() {
+    fn a_created_file_goes_away_and_a_file_without_ctraudit_stays() {
         let p = Path::new("/c/config.toml");
-        let d = drop_in_path(p);
-        let created = with_import(p, "", &d).unwrap().unwrap();
-        assert_eq!(without_import(p, &created, &d, None).unwrap(), None);
-        let with_other = "version = 2\nimports = [\"/x.toml\"]\n";
-        let new = with_import(p, with_other, &d).unwrap().unwrap();
+        let created = with_runtime(p, "", Path::new("/x/ctraudit-runc"))
+            .unwrap()
+            .unwrap();
+        let parsed: toml::Table = created.parse().unwrap();
+        assert_eq!(parsed["version"].as_integer(), Some(2));
+        assert_eq!(without_runtime(p, &created, None).unwrap(), None);
+        let other = "version = 2\n# mine\n";
         assert_eq!(
-            without_import(p, &new, &d, Some(with_other))
-                .unwrap()
-                .as_deref(),
-            Some(with_other)
+            without_runtime(p, other, None).unwrap().as_deref(),
+            Some(other)
         );
     }
 
     #[test]
     fn version_1_and_broken_files_are_refused() {
         let p = Path::new("/c/config.toml");
-        let e = with_import(p, "root = \"/var/lib/containerd\"\n", &drop_in_path(p)).unwrap_err();
+        let e = with_runtime(
+            p,
+            "root = \"/var/lib/containerd\"\n",
+            Path::new("/x/ctraudit-runc"),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("no `version = 2`"), "{e}");
-        let e = with_import(p, "version = 2\n[plugins\n", &drop_in_path(p)).unwrap_err();
+        let e =
+            with_runtime(p, "version = 2\n[plugins\n", Path::new("/x/ctraudit-runc")).unwrap_err();
         assert!(
             e.to_string()
                 .starts_with("/c/config.toml:2:9: not valid TOML"),

@@ -185,7 +185,7 @@ pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>
     ] {
         if loss[field].as_u64().unwrap_or(0) > 0 {
             notes.push(format!(
-                "{what}: the workload made {why}, which this x86_64 profile does not list"
+                "{what}: the workload made {why}: the audit has them counted, not named, so the profile cannot list them"
             ));
         }
     }

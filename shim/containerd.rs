@@ -18,8 +18,21 @@ const RUNC_SHIM: &str = "containerd-shim-runc-v2";
 const SEARCH: &[&str] = &["/usr/bin", "/usr/local/bin", "/usr/sbin", "/usr/local/sbin"];
 
 fn real_shim(cfg: &Config) -> Result<PathBuf, String> {
+    // never this binary under another name: that would answer containerd
+    // with clap's usage text
+    let me = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.canonicalize().ok());
+    let not_me = |p: &PathBuf| p.canonicalize().ok().is_some_and(|c| Some(c) != me);
     if let Some(p) = &cfg.containerd.shim {
-        return Ok(p.clone());
+        return if not_me(p) {
+            Ok(p.clone())
+        } else {
+            Err(format!(
+                "containerd.shim {} is ctraudit itself or missing",
+                p.display()
+            ))
+        };
     }
     let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
@@ -28,7 +41,7 @@ fn real_shim(cfg: &Config) -> Result<PathBuf, String> {
         .into_iter()
         .chain(SEARCH.iter().map(PathBuf::from))
         .map(|d| d.join(RUNC_SHIM))
-        .find(|p| p.is_file())
+        .find(|p| p.is_file() && not_me(p))
         .ok_or_else(|| {
             format!(
                 "{RUNC_SHIM} not found in PATH or {} (set containerd.shim in config.toml)",
@@ -37,9 +50,13 @@ fn real_shim(cfg: &Config) -> Result<PathBuf, String> {
         })
 }
 
-fn report(cfg: &Config, msg: &str) {
-    // containerd keeps a shim's stderr in its own log
-    eprintln!("containerd-shim-ctraudit-v2: {msg}");
+/// containerd reads everything `start` prints, stdout and stderr together,
+/// as the shim's address: while the container can still start, problems
+/// go to syslog only; stderr too when the shim is about to fail anyway.
+fn report(cfg: &Config, msg: &str, failing: bool) {
+    if failing {
+        eprintln!("containerd-shim-ctraudit-v2: {msg}");
+    }
     crate::hook::log::syslog(cfg, true, &format!("containerd-shim-ctraudit-v2: {msg}"));
 }
 
@@ -57,37 +74,66 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     };
 
     // containerd's flag syntax (Go's flag package), parsed by the crate
-    // made for it; a parse failure is the real shim's to report
-    if let Ok(flags) = containerd_shim::parse(&argv) {
-        if flags.action == "start" {
-            let bundle = if flags.bundle.is_empty() {
-                PathBuf::from(".")
-            } else {
-                PathBuf::from(&flags.bundle)
-            };
-            let result = match &cfg_error {
-                Some(e) => Err(format!("config: {e}")),
-                None => std::env::current_exe()
-                    .map_err(|e| format!("cannot find the ctraudit binary: {e}"))
-                    .and_then(|binary| {
-                        let spec = HookSpec {
-                            binary,
-                            stage: cfg.hooks.stage,
-                            timeout: cfg.hooks.timeout,
-                            config: None,
-                            env: super::runc::ctraudit_env(),
-                        };
-                        inject_bundle(&bundle, &spec).map_err(|e| e.to_string())
-                    }),
-            };
-            if let Err(msg) = result {
-                let id = &flags.id;
-                match cfg.on_error {
-                    OnError::Allow => report(&cfg, &format!("container {id}: {msg}; container runs unaudited (on_error = \"allow\")")),
-                    OnError::Deny => {
-                        report(&cfg, &format!("container {id}: {msg}; container start refused (on_error = \"deny\")"));
-                        return 1;
-                    }
+    // made for it. Unparsable flags (a newer containerd's?) may hide a
+    // start: on_error decides, and the real shim reports the flags.
+    let (start, id, bundle) = match containerd_shim::parse(&argv) {
+        Ok(f) => (f.action == "start", f.id, f.bundle),
+        Err(e) => {
+            if cfg.on_error == OnError::Deny {
+                report(
+                    &cfg,
+                    &format!("arguments not understood ({e}); refused (on_error = \"deny\")"),
+                    true,
+                );
+                return 1;
+            }
+            report(
+                &cfg,
+                &format!("arguments not understood ({e}); not audited (on_error = \"allow\")"),
+                false,
+            );
+            (false, String::new(), String::new())
+        }
+    };
+    if start {
+        let bundle = if bundle.is_empty() {
+            PathBuf::from(".")
+        } else {
+            PathBuf::from(&bundle)
+        };
+        let result = match &cfg_error {
+            Some(e) => Err(format!("config: {e}")),
+            None => std::env::current_exe()
+                .map_err(|e| format!("cannot find the ctraudit binary: {e}"))
+                .and_then(|binary| {
+                    let spec = HookSpec {
+                        binary,
+                        stage: cfg.hooks.stage,
+                        timeout: cfg.hooks.timeout,
+                        config: None,
+                        env: super::runc::ctraudit_env(),
+                    };
+                    inject_bundle(&bundle, &spec).map_err(|e| e.to_string())
+                }),
+        };
+        if let Err(msg) = result {
+            match cfg.on_error {
+                OnError::Allow => report(
+                    &cfg,
+                    &format!(
+                        "container {id}: {msg}; container runs unaudited (on_error = \"allow\")"
+                    ),
+                    false,
+                ),
+                OnError::Deny => {
+                    report(
+                        &cfg,
+                        &format!(
+                            "container {id}: {msg}; container start refused (on_error = \"deny\")"
+                        ),
+                        true,
+                    );
+                    return 1;
                 }
             }
         }
@@ -96,7 +142,7 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     let shim = match real_shim(&cfg) {
         Ok(p) => p,
         Err(msg) => {
-            report(&cfg, &msg);
+            report(&cfg, &msg, true);
             return 127;
         }
     };
@@ -104,6 +150,6 @@ pub fn main(argv: Vec<OsString>) -> i32 {
         .arg0(RUNC_SHIM)
         .args(&argv)
         .exec();
-    report(&cfg, &format!("exec {}: {err}", shim.display()));
+    report(&cfg, &format!("exec {}: {err}", shim.display()), true);
     126
 }

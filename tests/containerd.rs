@@ -154,8 +154,12 @@ fn containerd_binary_name_route_and_cri_annotations() {
 fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working() {
     let env = Env::new("");
     let c = Containerd::start(&env, "");
-    let original = std::fs::read(&c.config).unwrap();
-    let drop_in = c.dir.join("conf.d/ctraudit.toml");
+    // an operator's CRI settings, which the install must keep
+    let mut original = std::fs::read_to_string(&c.config).unwrap();
+    original.push_str(
+        "[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"registry.local/pause:3.9\"\n",
+    );
+    std::fs::write(&c.config, &original).unwrap();
     let ct = |args: &[&str]| {
         std::process::Command::new(common::BIN)
             .args(args)
@@ -176,11 +180,10 @@ fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working(
     ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("BinaryName = "));
     assert_eq!(
-        std::fs::read(&c.config).unwrap(),
+        std::fs::read_to_string(&c.config).unwrap(),
         original,
         "--dry-run changes nothing"
     );
-    assert!(!drop_in.exists());
 
     let old = c.daemons();
     let out = ct(&[
@@ -196,15 +199,9 @@ fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working(
     c.wait_up();
     assert_ne!(c.daemons(), old, "a new containerd process");
     let config = std::fs::read_to_string(&c.config).unwrap();
-    // exactly one line more: the import, among the top-level keys
-    let import = format!("imports = [\"{}\"]\n", drop_in.display());
-    assert_eq!(
-        config.replace(&import, ""),
-        String::from_utf8(original.clone()).unwrap(),
-        "{config}"
-    );
+    assert!(config.starts_with(&original), "only added to: {config}");
 
-    // containerd itself merges the drop-in into its configuration (checked
+    // containerd itself reads both the operator's setting and ours (checked
     // on a copy with the CRI plugin enabled: a disabled plugin's section is
     // left out of the dump)
     let check = c.dir.join("check.toml");
@@ -220,6 +217,10 @@ fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working(
         .output()
         .unwrap();
     let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(
+        dump.contains("sandbox_image = \"registry.local/pause:3.9\""),
+        "{dump}"
+    );
     assert!(
         dump.contains("[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.ctraudit]"),
         "{dump}"
@@ -248,7 +249,10 @@ fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working(
     let out = ct(&["uninstall", "containerd", "--restart"]);
     ok(&out);
     c.wait_up();
-    assert_eq!(std::fs::read(&c.config).unwrap(), original, "byte for byte");
-    assert!(!drop_in.exists());
+    assert_eq!(
+        std::fs::read_to_string(&c.config).unwrap(),
+        original,
+        "byte for byte"
+    );
     assert_eq!(env.leftovers(), Vec::<String>::new());
 }
