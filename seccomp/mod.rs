@@ -81,6 +81,8 @@ pub struct Profile {
 pub struct Rule {
     pub names: Vec<String>,
     pub action: String,
+    #[serde(default, rename = "errnoRet", skip_serializing_if = "Option::is_none")]
+    pub errno_ret: Option<u32>,
     /// Conditions of rules in profiles read from elsewhere (kept as they are).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub args: Option<Value>,
@@ -102,20 +104,63 @@ pub enum SeccompError {
     },
 }
 
+/// ENOSYS: what a refused clone3 must return for glibc to fall back to clone.
+const ENOSYS: u32 = 38;
+
+impl Rule {
+    fn new(names: Vec<String>, action: &str, errno_ret: Option<u32>) -> Rule {
+        Rule {
+            names,
+            action: action.into(),
+            errno_ret,
+            args: None,
+            includes: None,
+            excludes: None,
+        }
+    }
+
+    /// Whether the rule applies only under conditions (empty ones count as
+    /// none: older Docker profiles write `"args": [], "includes": {}`).
+    fn conditional(&self) -> bool {
+        let set = |v: &Option<Value>| match v {
+            None | Some(Value::Null) => false,
+            Some(Value::Array(a)) => !a.is_empty(),
+            Some(Value::Object(o)) => !o.is_empty(),
+            Some(_) => true,
+        };
+        set(&self.args) || set(&self.includes) || set(&self.excludes)
+    }
+}
+
 impl Profile {
-    /// Allows `names` (sorted, deduplicated) and refuses the rest with EPERM.
+    /// Allows `names` (sorted, deduplicated) and refuses the rest with
+    /// EPERM; clone3, when not allowed, with ENOSYS so glibc falls back to
+    /// clone (as Docker's default profile does).
     pub fn allowing(names: BTreeSet<String>) -> Profile {
+        Self::with_rules(names, Vec::new())
+    }
+
+    fn with_rules(names: BTreeSet<String>, mut extra: Vec<Rule>) -> Profile {
+        let clone3 =
+            names.contains("clone3") || extra.iter().any(|r| r.names.iter().any(|n| n == "clone3"));
+        let mut syscalls = vec![Rule::new(
+            names.into_iter().collect(),
+            "SCMP_ACT_ALLOW",
+            None,
+        )];
+        syscalls.append(&mut extra);
+        if !clone3 {
+            syscalls.push(Rule::new(
+                vec!["clone3".into()],
+                "SCMP_ACT_ERRNO",
+                Some(ENOSYS),
+            ));
+        }
         Profile {
             default_action: "SCMP_ACT_ERRNO".into(),
             default_errno_ret: Some(1),
             architectures: ARCHITECTURES.iter().map(|a| a.to_string()).collect(),
-            syscalls: vec![Rule {
-                names: names.into_iter().collect(),
-                action: "SCMP_ACT_ALLOW".into(),
-                args: None,
-                includes: None,
-                excludes: None,
-            }],
+            syscalls,
         }
     }
 
@@ -123,12 +168,7 @@ impl Profile {
     pub fn allowed(&self) -> BTreeSet<String> {
         self.syscalls
             .iter()
-            .filter(|r| {
-                r.action == "SCMP_ACT_ALLOW"
-                    && r.args.is_none()
-                    && r.includes.is_none()
-                    && r.excludes.is_none()
-            })
+            .filter(|r| r.action == "SCMP_ACT_ALLOW" && !r.conditional())
             .flat_map(|r| r.names.iter().cloned())
             .collect()
     }
@@ -213,17 +253,39 @@ pub fn merge(profiles: &[Profile]) -> Profile {
     Profile::allowing(profiles.iter().flat_map(Profile::allowed).collect())
 }
 
-/// `profile` without what `base` blocks.
+/// `profile` without what `base` blocks. A name the base allows only under
+/// conditions (Docker's default: clone without namespace flags, ...) or
+/// refuses in its own way (clone3 with ENOSYS) takes the base's rules.
 pub fn within(profile: &Profile, base: &Profile) -> (Profile, Vec<String>) {
-    let (kept, dropped): (BTreeSet<String>, BTreeSet<String>) = profile
-        .allowed()
-        .into_iter()
-        .partition(|n| base.lets_through(n));
-    let notes = dropped
-        .into_iter()
-        .map(|n| format!("{n}: blocked by the base profile, left out"))
-        .collect();
-    (Profile::allowing(kept), notes)
+    let mut kept = BTreeSet::new();
+    let mut copied: Vec<Rule> = Vec::new();
+    let mut notes = Vec::new();
+    for name in profile.allowed() {
+        if base.lets_through(&name) {
+            kept.insert(name);
+            continue;
+        }
+        let rules: Vec<Rule> = base
+            .syscalls
+            .iter()
+            .filter(|r| {
+                r.names.contains(&name) && (r.action == "SCMP_ACT_ALLOW" || r.errno_ret.is_some())
+            })
+            .map(|r| Rule {
+                names: vec![name.clone()],
+                ..r.clone()
+            })
+            .collect();
+        if rules.is_empty() {
+            notes.push(format!("{name}: blocked by the base profile, left out"));
+        } else {
+            notes.push(format!(
+                "{name}: only as the base profile allows it (its conditions kept)"
+            ));
+            copied.extend(rules);
+        }
+    }
+    (Profile::with_rules(kept, copied), notes)
 }
 
 #[cfg(test)]
@@ -246,7 +308,11 @@ mod tests {
             p.architectures,
             ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
         );
-        assert_eq!(p.syscalls.len(), 1);
+        assert_eq!(
+            p.syscalls.len(),
+            2,
+            "the allow list and clone3 refused with ENOSYS"
+        );
         let names = &p.syscalls[0].names;
         assert!(
             names.windows(2).all(|w| w[0] < w[1]),
@@ -286,6 +352,61 @@ mod tests {
         .unwrap();
         let (r, _) = within(&m, &deny_mkdir);
         assert!(!r.allowed().contains("mkdir") && r.allowed().contains("mknodat"));
+    }
+
+    #[test]
+    fn conditional_base_rules_are_kept_and_empty_conditions_are_none() {
+        let (p, _) = from_summary("a", &summary(&["clone", "clone3", "mkdir"])).unwrap();
+        // like Docker's default: clone only without namespace flags, clone3
+        // refused with ENOSYS, an old-style rule with empty conditions
+        let base: Profile = serde_json::from_value(json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [
+                {"names": ["mkdir", "openat"], "action": "SCMP_ACT_ALLOW", "args": [], "includes": {}, "excludes": {}},
+                {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 0, "value": 2114060288u64, "op": "SCMP_CMP_MASKED_EQ"}],
+                 "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+                {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}
+            ]
+        }))
+        .unwrap();
+        assert!(
+            base.allowed().contains("mkdir"),
+            "empty conditions are no conditions"
+        );
+        let (r, notes) = within(&p, &base);
+        assert!(r.allowed().contains("mkdir") && !r.allowed().contains("clone"));
+        let clone = r
+            .syscalls
+            .iter()
+            .find(|x| x.names == ["clone"])
+            .expect("clone's conditional rule");
+        assert!(clone.conditional() && clone.action == "SCMP_ACT_ALLOW");
+        let clone3 = r.syscalls.iter().find(|x| x.names == ["clone3"]).unwrap();
+        assert_eq!(
+            (clone3.action.as_str(), clone3.errno_ret),
+            ("SCMP_ACT_ERRNO", Some(38))
+        );
+        assert!(notes.contains(
+            &"clone: only as the base profile allows it (its conditions kept)".to_string()
+        ));
+        assert_eq!(
+            r.syscalls.iter().filter(|x| x.names == ["clone3"]).count(),
+            1,
+            "no second clone3 rule"
+        );
+    }
+
+    #[test]
+    fn clone3_is_refused_with_enosys_when_not_allowed() {
+        let (p, _) = from_summary("a", &summary(&["write"])).unwrap();
+        let v: Value = serde_json::from_str(&p.to_json()).unwrap();
+        assert_eq!(
+            v["syscalls"][1],
+            json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38})
+        );
+        let (p, _) = from_summary("a", &summary(&["clone3"])).unwrap();
+        assert_eq!(p.syscalls.len(), 1);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde_json::json;
 /// The foundation workload (tests/runc.rs).
 const WORKLOAD: &str = "/bin/ls /etc; /bin/cat /etc/passwd; echo hi > /tmp/f; /usr/bin/rm /tmp/f; \
     /bin/nc -l -p 7777 >/dev/null & \
-    until echo ping | /bin/nc 127.0.0.1 7777; do :; done; wait; \
+    i=0; until echo ping | /bin/nc 127.0.0.1 7777; do i=$((i+1)); [ $i -lt 500 ] || exit 7; done; wait; \
     /bin/mount -t tmpfs none /mnt; true";
 
 fn set(v: Vec<(String, Vec<String>)>) -> BTreeSet<(String, Vec<String>)> {

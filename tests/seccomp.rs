@@ -12,7 +12,8 @@ use common::{Env, BIN};
 /// W1: ls, cat, wc, sort, a write, a delete, a loopback connect.
 const W1: &str = "/bin/ls /etc > /tmp/list; /bin/cat /tmp/list | /bin/sort | /bin/wc -l; \
     echo data > /tmp/w; /usr/bin/rm /tmp/w; \
-    /bin/nc -l -p 7777 >/dev/null & until echo ping | /bin/nc 127.0.0.1 7777 2>/dev/null; do :; done; wait; \
+    /bin/nc -l -p 7777 >/dev/null & i=0; until echo ping | /bin/nc 127.0.0.1 7777 2>/dev/null; \
+    do i=$((i+1)); [ $i -lt 500 ] || exit 7; done; wait; \
     echo done";
 /// W2 needs mknod, which W1 never used.
 const W2: &str = "/bin/mknod /tmp/fifo p && echo made";
@@ -190,7 +191,7 @@ fn seccomp_base_profile_blocks_stay_blocked() {
     let base = dir.path().join("base.json");
     std::fs::write(
         &p,
-        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["mkdir","openat","unshare"],"action":"SCMP_ACT_ALLOW"}]}"#,
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["mkdir","mount","openat","unshare"],"action":"SCMP_ACT_ALLOW"}]}"#,
     )
     .unwrap();
     // like Docker's default: allow by name, unshare only with conditions
@@ -215,8 +216,14 @@ fn seccomp_base_profile_blocks_stay_blocked() {
         v["syscalls"][0]["names"],
         serde_json::json!(["mkdir", "openat"])
     );
+    // unshare keeps the base's condition; mount, which the base never allows, goes
+    assert_eq!(
+        v["syscalls"][1],
+        serde_json::json!({"names": ["unshare"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}})
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "ctraudit seccomp: unshare: blocked by the base profile, left out\n"
+        "ctraudit seccomp: mount: blocked by the base profile, left out\n\
+         ctraudit seccomp: unshare: only as the base profile allows it (its conditions kept)\n"
     );
 }
