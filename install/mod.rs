@@ -167,17 +167,23 @@ fn find_daemon(daemon: &str, flags: &[&str], config_file: &Path, default_config:
 }
 
 /// Restarts containerd, which has no live reload: `systemctl restart` where
-/// systemd runs, else the running containerd that reads `config_file` is
-/// stopped (SIGTERM) and started again with the same argv, environment and
-/// working directory, its stdout/stderr reopened where they were files.
-/// Running containers live on: their shims are separate processes.
+/// systemd runs it (the default config), else the running containerd that
+/// reads `config_file` is stopped (SIGTERM) and started again the way it
+/// ran: same argv, environment, working directory, resource limits,
+/// cgroups, oom_score_adj, stdout/stderr where they were files, in a session
+/// of its own. A containerd whose parent is a supervisor (not PID 1) is left
+/// to it: the supervisor would start a second one. Running containers live
+/// on: their shims are separate processes.
 pub fn restart_containerd(
     config_file: &Path,
     default_config: &str,
 ) -> Result<String, InstallError> {
     use std::os::unix::process::CommandExt;
     use std::time::{Duration, Instant};
-    if Path::new("/run/systemd/system").exists() {
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+    if Path::new("/run/systemd/system").exists()
+        && canon(config_file) == canon(Path::new(default_config))
+    {
         let st = std::process::Command::new("systemctl")
             .args(["restart", "containerd"])
             .status()
@@ -197,15 +203,41 @@ pub fn restart_containerd(
     let mut done = Vec::new();
     for pid in pids {
         let proc_ = |f: &str| format!("/proc/{pid}/{f}");
+        // NUL-separated, NUL-terminated: only the last piece is not an entry
         let split = |b: Vec<u8>| -> Vec<String> {
-            b.split(|&c| c == 0)
-                .filter(|a| !a.is_empty())
+            let mut v: Vec<String> = b
+                .split(|&c| c == 0)
                 .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect()
+                .collect();
+            if v.last().is_some_and(String::is_empty) {
+                v.pop();
+            }
+            v
         };
+        let ppid = std::fs::read_to_string(proc_("stat"))
+            .ok()
+            .and_then(|st| {
+                st.rsplit(')')
+                    .next()?
+                    .split_whitespace()
+                    .nth(1)?
+                    .parse::<i32>()
+                    .ok()
+            })
+            .unwrap_or(0);
+        if ppid != 1 {
+            let parent = std::fs::read_to_string(format!("/proc/{ppid}/comm")).unwrap_or_default();
+            return Err(InstallError::Other(format!(
+                "containerd (pid {pid}) runs under {} (pid {ppid}), which would start it again: restart it through that",
+                parent.trim()
+            )));
+        }
         let argv = split(std::fs::read(proc_("cmdline")).unwrap_or_default());
         let environ = split(std::fs::read(proc_("environ")).unwrap_or_default());
         let cwd = std::fs::read_link(proc_("cwd")).unwrap_or_else(|_| "/".into());
+        let limits = rlimits_of(pid);
+        let oom = std::fs::read_to_string(proc_("oom_score_adj")).unwrap_or_default();
+        let cgroups = std::fs::read_to_string(proc_("cgroup")).unwrap_or_default();
         let output = |fd: u32| -> std::process::Stdio {
             std::fs::read_link(proc_(&format!("fd/{fd}")))
                 .ok()
@@ -222,7 +254,6 @@ pub fn restart_containerd(
             nix::sys::signal::Signal::SIGTERM,
         )
         .map_err(|e| InstallError::Other(format!("stop containerd (pid {pid}): {e}")))?;
-        let deadline = Instant::now() + Duration::from_secs(20);
         // gone, or a zombie its parent has not reaped yet: either way stopped
         let running = || {
             std::fs::read_to_string(proc_("stat")).is_ok_and(|st| {
@@ -231,6 +262,7 @@ pub fn restart_containerd(
                     .is_some_and(|r| !r.trim_start().starts_with('Z'))
             })
         };
+        let deadline = Instant::now() + Duration::from_secs(20);
         while running() {
             if Instant::now() > deadline {
                 return Err(InstallError::Other(format!(
@@ -239,21 +271,102 @@ pub fn restart_containerd(
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let child = std::process::Command::new(exe)
-            .args(args)
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args(args)
             .env_clear()
             .envs(environ.iter().filter_map(|kv| kv.split_once('=')))
             .current_dir(cwd)
             .stdin(std::process::Stdio::null())
             .stdout(out)
-            .stderr(err)
-            .process_group(0)
+            .stderr(err);
+        // SAFETY: between fork and exec only async-signal-safe calls:
+        // setsid(2) and setrlimit(2) on values read before the fork.
+        unsafe {
+            cmd.pre_exec(move || {
+                let _ = nix::unistd::setsid();
+                for (res, lim) in &limits {
+                    libc::setrlimit(*res, lim);
+                }
+                Ok(())
+            });
+        }
+        let child = cmd
             .spawn()
             .map_err(|e| InstallError::Other(format!("start {exe}: {e}")))?;
-        done.push(format!("{pid} -> {}", child.id()));
+        let new = child.id();
+        let _ = std::fs::write(format!("/proc/{new}/oom_score_adj"), oom.trim());
+        join_cgroups(new, &cgroups);
+        done.push(format!("{pid} -> {new}"));
     }
     Ok(format!(
         "restarted containerd (pid {}; no systemd)",
         done.join(", ")
     ))
+}
+
+/// Every resource limit of `pid` (prlimit(2) reads another process's).
+fn rlimits_of(pid: i32) -> Vec<(libc::__rlimit_resource_t, libc::rlimit)> {
+    use libc::*;
+    [
+        RLIMIT_CPU,
+        RLIMIT_FSIZE,
+        RLIMIT_DATA,
+        RLIMIT_STACK,
+        RLIMIT_CORE,
+        RLIMIT_RSS,
+        RLIMIT_NPROC,
+        RLIMIT_NOFILE,
+        RLIMIT_MEMLOCK,
+        RLIMIT_AS,
+        RLIMIT_LOCKS,
+        RLIMIT_SIGPENDING,
+        RLIMIT_MSGQUEUE,
+        RLIMIT_NICE,
+        RLIMIT_RTPRIO,
+        RLIMIT_RTTIME,
+    ]
+    .into_iter()
+    .filter_map(|res| {
+        let mut old = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: a valid resource number and a pointer to a live rlimit;
+        // new_limit is null, so nothing changes.
+        let rc = unsafe { libc::prlimit(pid, res, std::ptr::null(), &mut old) };
+        (rc == 0).then_some((res, old))
+    })
+    .collect()
+}
+
+/// Puts `pid` into the cgroups listed in /proc/<old>/cgroup text (v2 and
+/// v1 hierarchies), so it runs where the old daemon ran. Best effort.
+fn join_cgroups(pid: u32, cgroups: &str) {
+    let v2_root = std::fs::read_to_string("/proc/self/mountinfo")
+        .ok()
+        .and_then(|m| {
+            m.lines().find_map(|l| {
+                let (pre, post) = l.split_once(" - ")?;
+                (post.split_whitespace().next()? == "cgroup2")
+                    .then(|| pre.split_whitespace().nth(4).map(str::to_owned))?
+            })
+        });
+    for line in cgroups.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(ctrl), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let dir = if ctrl.is_empty() {
+            match &v2_root {
+                Some(r) => Path::new(r).join(path.trim_start_matches('/')),
+                None => continue,
+            }
+        } else {
+            let name = ctrl.strip_prefix("name=").unwrap_or(ctrl);
+            Path::new("/sys/fs/cgroup")
+                .join(name)
+                .join(path.trim_start_matches('/'))
+        };
+        let _ = std::fs::write(dir.join("cgroup.procs"), pid.to_string());
+    }
 }

@@ -67,7 +67,10 @@ impl<'a> Containerd<'a> {
             std::env::var("PATH").unwrap_or_default()
         );
         let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
-        let child = Command::new("containerd")
+        // daemonized (setsid --fork: its parent becomes PID 1), as init
+        // starts it, so `install containerd --restart` may restart it
+        let child = Command::new("setsid")
+            .args(["--fork", "containerd"])
             .arg("--config")
             .arg(&config)
             .env("PATH", path)
