@@ -28,6 +28,43 @@ fn text(o: &Output) -> String {
 }
 
 const KEPT: &[&str] = &["/var/log/ctraudit", "/etc/ctraudit"];
+
+/// Both tests install into the real dpkg database: one at a time.
+static SYSTEM: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn build_deb(binary: &str, out: &Path, version: &str) -> PathBuf {
+    let o = Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/packaging/deb/build.sh"
+    ))
+    .args([binary, out.to_str().unwrap()])
+    .env("CTRAUDIT_DEB_VERSION", version)
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    out.join(format!("ctraudit_{version}_amd64.deb"))
+}
+
+/// Registers the installed ctraudit with a private dockerd and waits until
+/// dockerd lists the runtime.
+fn register(d: &Dockerd) {
+    let install = Command::new("/usr/bin/ctraudit")
+        .args(["install", "docker", "--restart", "--daemon-json"])
+        .arg(&d.daemon_json)
+        .arg("--ctraudit-config")
+        .arg(&d.ct_config)
+        .output()
+        .unwrap();
+    assert!(install.status.success(), "{}", text(&install));
+    let mut tries = 0;
+    while !String::from_utf8_lossy(&d.docker(&["info", "--format", "{{json .Runtimes}}"]).stdout)
+        .contains("ctraudit")
+    {
+        tries += 1;
+        assert!(tries < 100, "dockerd did not reload");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
 const PODMAN_HOOK: &str = "/etc/containers/oci/hooks.d/ctraudit.json";
 
 /// Moves what the package's purge would delete out of the way, and puts
@@ -233,4 +270,129 @@ fn deb_builds_installs_audits_and_purges_cleanly() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(!Path::new("/var/log/ctraudit").exists());
     assert!(!Path::new("/etc/ctraudit").exists());
+}
+
+/// Upgrading while a container runs: version A (ABI 1) audits it; version B
+/// (ABI 2, built here) is installed over A; the running container keeps its
+/// audit under v1 and ends with a correct summary from B, new containers
+/// use B's programs under v2, and gc then removes v1.
+#[test]
+fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
+    let _one = SYSTEM.lock().unwrap_or_else(|e| e.into_inner());
+    let env = Env::new("");
+    let deb_a = build_deb(BIN, &env.path("deb-a"), "0.1.0");
+    // B: the same sources with ABI 2, in a target directory of its own
+    let target_b = env.path("target-b");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let b = Command::new(cargo)
+        .args([
+            "build",
+            "--locked",
+            "--bin",
+            "ctraudit",
+            "--manifest-path",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+        ])
+        .env("CARGO_TARGET_DIR", &target_b)
+        .env("CTRAUDIT_ABI", "2")
+        .output()
+        .unwrap();
+    assert!(b.status.success(), "{}", text(&b));
+    let bin_b = target_b.join("debug/ctraudit");
+    let deb_b = build_deb(bin_b.to_str().unwrap(), &env.path("deb-b"), "0.1.1");
+
+    let _machine = Machine::take(&env.path(""));
+    let out = sh("dpkg", &["-i", deb_a.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let d = Dockerd::start_with(&env, "", false);
+    register(&d);
+    let (out, old) = d.run(&[
+        "-d",
+        "--runtime",
+        "ctraudit",
+        "--network",
+        "none",
+        IMAGE,
+        "/bin/sleep",
+        "60",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        env.path(&format!("bpf/ctraudit/v1/containers/{old}"))
+            .is_dir(),
+        "audited under v1"
+    );
+
+    let out = sh("dpkg", &["-i", deb_b.to_str().unwrap()]);
+    assert!(out.status.success(), "upgrade: {}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&sh("dpkg-query", &["-W", "-f=${Version}", "ctraudit"]).stdout)
+            == "0.1.1"
+    );
+
+    // a new container: B's programs, under v2
+    let (out, new) = d.run(&[
+        "--rm",
+        "--runtime",
+        "ctraudit",
+        "--network",
+        "none",
+        IMAGE,
+        "/bin/cat",
+        "/etc/hostname",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let s = env.summary(&new);
+    assert_eq!(s["ctraudit"]["abi"], 2);
+    assert_eq!(
+        executed(&s),
+        [(
+            "/bin/cat".to_owned(),
+            vec!["/bin/cat".to_owned(), "/etc/hostname".to_owned()]
+        )]
+    );
+
+    // the old one is still audited by v1's programs, and B finishes it
+    let out = d.docker(&["exec", &old, "/bin/cat", "/etc/passwd"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(d.docker(&["stop", "-t", "1", &old]).status.success());
+    assert!(d.docker(&["rm", &old]).status.success());
+    let s = env.summary(&old);
+    assert_eq!(s["ctraudit"]["abi"], 1);
+    let mut ex = executed(&s);
+    ex.sort();
+    assert_eq!(
+        ex,
+        [
+            (
+                "/bin/cat".to_owned(),
+                vec!["/bin/cat".to_owned(), "/etc/passwd".to_owned()]
+            ),
+            (
+                "/bin/sleep".to_owned(),
+                vec!["/bin/sleep".to_owned(), "60".to_owned()]
+            ),
+        ]
+    );
+    assert_eq!(s["notes"], serde_json::json!([]));
+
+    // nothing uses v1 any more: gc removes it, and its programs with it
+    let gc = Command::new("/usr/bin/ctraudit")
+        .arg("gc")
+        .env("CTRAUDIT_CONFIG", &d.ct_config)
+        .output()
+        .unwrap();
+    assert!(gc.status.success(), "{}", text(&gc));
+    assert_eq!(
+        String::from_utf8_lossy(&gc.stdout),
+        "remove ABI v1: no container uses it (its programs detach)\n"
+    );
+    assert!(!env.path("bpf/ctraudit/v1").exists());
+    assert!(env.path("bpf/ctraudit/v2/links/ct_sys_enter").exists());
+    let out = Command::new("/usr/bin/ctraudit")
+        .args(["uninstall", "docker", "--daemon-json"])
+        .arg(&d.daemon_json)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
 }
