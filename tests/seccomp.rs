@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Output;
 
 use common::docker::{Dockerd, IMAGE};
-use common::{Env, BIN};
+use common::{ok, Env, BIN};
 
 /// W1: ls, cat, wc, sort, a write, a delete, a loopback connect.
 const W1: &str = "/bin/ls /etc > /tmp/list; /bin/cat /tmp/list | /bin/sort | /bin/wc -l; \
@@ -22,15 +22,6 @@ const W3: &str = "/bin/mkdir /tmp/d && /bin/ls -d /tmp/d";
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        stdout(o),
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 /// Runs `script` audited; returns its output and its profile's path.

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 
+use std::collections::BTreeSet;
+
 use serde_json::{json, Value};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ctraudit");
@@ -384,4 +386,106 @@ pub fn unmount_below(dir: &Path) {
     for p in points {
         let _ = nix::mount::umount2(p.as_str(), nix::mount::MntFlags::MNT_DETACH);
     }
+}
+
+/// The foundation workload (issue 2), run by every route: ls and cat, a
+/// write and delete of /tmp/f (coreutils rm, which calls unlinkat), a
+/// loopback connect to a listener in the same container, a refused mount.
+/// busybox's sh runs applets in-process unless they are named by path, so
+/// every binary meant to be exec'd is named by path; the connect retries
+/// while the listener starts, a bounded number of times.
+pub const WORKLOAD: &str = "/bin/ls /etc; /bin/cat /etc/passwd; echo hi > /tmp/f; /usr/bin/rm /tmp/f; \
+    /bin/nc -l -p 7777 >/dev/null & \
+    i=0; until echo ping | /bin/nc 127.0.0.1 7777; do i=$((i+1)); [ $i -lt 500 ] || exit 7; done; wait; \
+    /bin/mount -t tmpfs none /mnt; true";
+
+pub fn set(v: Vec<(String, Vec<String>)>) -> BTreeSet<(String, Vec<String>)> {
+    v.into_iter().collect()
+}
+
+pub fn argv(path: &str, args: &[&str]) -> (String, Vec<String>) {
+    (
+        path.to_owned(),
+        args.iter().map(|s| s.to_string()).collect(),
+    )
+}
+
+pub fn ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What every route must report for WORKLOAD, exactly.
+pub fn assert_workload_summary(s: &Value) {
+    assert_eq!(
+        set(executed(s)),
+        set(vec![
+            argv("/bin/sh", &["sh", "-c", WORKLOAD]),
+            argv("/bin/ls", &["/bin/ls", "/etc"]),
+            argv("/bin/cat", &["/bin/cat", "/etc/passwd"]),
+            argv("/usr/bin/rm", &["/usr/bin/rm", "/tmp/f"]),
+            argv("/bin/nc", &["/bin/nc", "-l", "-p", "7777"]),
+            argv("/bin/nc", &["/bin/nc", "127.0.0.1", "7777"]),
+            argv("/bin/mount", &["/bin/mount", "-t", "tmpfs", "none", "/mnt"]),
+        ])
+    );
+    // the files, and the dynamic loader of coreutils rm: ld.so.cache, libraries
+    let mut want: Vec<String> = [
+        "/dev/null",
+        "/etc",
+        "/etc/ld.so.cache",
+        "/etc/passwd",
+        "/tmp/f",
+    ]
+    .map(String::from)
+    .to_vec();
+    want.extend(libs_of("/usr/bin/rm"));
+    want.sort();
+    assert_eq!(file_paths(s), want);
+    assert_eq!(strs(&file(s, "/etc/passwd")["access"]), ["read"]);
+    assert_eq!(strs(&file(s, "/etc")["access"]), ["read"]);
+    assert_eq!(
+        strs(&file(s, "/tmp/f")["access"]),
+        ["write", "create", "delete"]
+    );
+    let ops: BTreeSet<(&str, &str, u64)> = s["network"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["op"].as_str().unwrap(),
+                n["proto"].as_str().unwrap(),
+                n["port"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("accept", "tcp", 7777),
+            ("bind", "tcp", 7777),
+            ("connect", "tcp", 7777),
+            ("listen", "tcp", 7777)
+        ]
+        .into()
+    );
+    let pr = s["privileged"].as_array().unwrap();
+    assert_eq!(pr.len(), 1, "{pr:?}");
+    assert_eq!(
+        (pr[0]["kind"].as_str(), pr[0]["last_error"].as_str()),
+        (Some("mount"), Some("EPERM"))
+    );
+    assert_eq!(
+        (
+            pr[0]["args"]["target"].as_str(),
+            pr[0]["args"]["fstype"].as_str()
+        ),
+        (Some("/mnt"), Some("tmpfs"))
+    );
+    assert_eq!(s["syscalls"]["counts"]["unlinkat"], 1, "coreutils rm");
 }
