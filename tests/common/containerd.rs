@@ -69,7 +69,10 @@ impl<'a> Containerd<'a> {
         let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
         // daemonized (setsid --fork: its parent becomes PID 1), as init
         // starts it, so `install containerd --restart` may restart it
+        // its temporary files (stack dumps) stay below our directory
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
         let child = Command::new("setsid")
+            .env("TMPDIR", dir.join("tmp"))
             .args(["--fork", "containerd"])
             .arg("--config")
             .arg(&config)

@@ -51,7 +51,10 @@ impl<'a> Dockerd<'a> {
         .unwrap();
         let sock = dir.join("sock");
         let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
+        // its temporary files (and its containerd's stack dumps) stay ours
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
         let child = Command::new("dockerd")
+            .env("TMPDIR", dir.join("tmp"))
             .arg("--data-root")
             .arg(dir.join("data"))
             .arg("--exec-root")
