@@ -190,6 +190,34 @@ fn pin_variant(layout: &Layout, max_containers: u32, legacy_exit: bool) -> Resul
     Ok(())
 }
 
+/// Unloads the global programs when no container is registered any more:
+/// their links and maps are unpinned, so the programs detach and no task
+/// of the host pays for them until the next container loads them again.
+/// Returns whether it unloaded. Callers hold the global lock.
+pub fn unload_if_idle(layout: &Layout) -> Result<bool> {
+    use libbpf_rs::MapCore;
+    if !fully_pinned(layout) {
+        return Ok(false);
+    }
+    let containers = super::registry::open_pinned(layout.global_map("containers"))?;
+    let registered = containers.keys().next().is_some();
+    let pinned =
+        std::fs::read_dir(layout.containers_pin_dir()).is_ok_and(|mut d| d.next().is_some());
+    if registered || pinned {
+        return Ok(false);
+    }
+    drop(containers);
+    for dir in [
+        layout.global_links_dir(),
+        layout.global_maps_dir(),
+        layout.containers_pin_dir(),
+    ] {
+        remove_pins(&dir)?;
+    }
+    let _ = std::fs::remove_dir(layout.abi_dir());
+    Ok(true)
+}
+
 /// Pins left by a build with another layout under the same ABI number
 /// (a development build, or an ABI bump forgotten) would make every
 /// registration fail with EINVAL: say so instead.

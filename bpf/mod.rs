@@ -17,7 +17,9 @@ mod skel {
 
 use std::path::PathBuf;
 
-pub use loader::{bpffs_mounted, ensure_bpffs, ensure_loaded, GLOBAL_MAPS, PROGRAMS};
+pub use loader::{
+    bpffs_mounted, ensure_bpffs, ensure_loaded, unload_if_idle, GLOBAL_MAPS, PROGRAMS,
+};
 pub use read::{read_container, Snapshot};
 pub use registry::{find_registration, register, unregister, Identity, Registration, SetSizes};
 pub use skel::types;

@@ -50,6 +50,8 @@ pub enum OnError {
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub on_error: OnError,
+    /// Unload the global programs when the last audited container stops.
+    pub detach_when_idle: bool,
     pub syslog: bool,
     /// Datagram socket of the syslog daemon; None tries /dev/log,
     /// /var/run/syslog and /var/run/log.
@@ -154,6 +156,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             on_error: OnError::Allow,
+            detach_when_idle: false,
             syslog: true,
             syslog_socket: None,
             paths: Paths::default(),

@@ -84,5 +84,14 @@ pub fn finalise(
     bpf::unregister(&layout, id, kernel).with_context(|| format!("container {id}: unregister"))?;
     let meta_path = layout.meta_file(id);
     std::fs::remove_file(&meta_path).with_context(|| meta_path.display().to_string())?;
+    if cfg.detach_when_idle
+        && bpf::unload_if_idle(&layout).with_context(|| "detach when idle".to_owned())?
+    {
+        log::syslog(
+            cfg,
+            false,
+            "no container audited any more: programs detached",
+        );
+    }
     Ok(())
 }

@@ -546,3 +546,27 @@ fn runc_many_containers_starting_at_once_share_one_load() {
     );
     assert_eq!(env.leftovers(), Vec::<String>::new());
 }
+
+#[test]
+fn runc_detach_when_idle_unloads_after_the_last_container_and_reloads_for_the_next() {
+    let env = Env::new("detach_when_idle = true\n");
+    let links = env.path("bpf/ctraudit/v1/links");
+    for (i, id) in ["idle-1", "idle-2"].into_iter().enumerate() {
+        let b = Bundle::new(&env, id, &["/bin/cat", "/etc/hostname"]);
+        let out = env.run(&b.dir, id);
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(
+            executed(&env.summary(id)),
+            [argv("/bin/cat", &["/bin/cat", "/etc/hostname"])],
+            "run {i}: audited, after a reload for the second"
+        );
+        assert!(
+            !links.exists(),
+            "run {i}: the programs are detached once idle"
+        );
+    }
+    assert!(env
+        .syslog()
+        .contains(&"no container audited any more: programs detached".to_owned()));
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
