@@ -62,6 +62,31 @@ pub const RUNTIME_SYSCALLS: &[&str] = &[
     "tgkill",
 ];
 
+/// Syscalls that only wait, sleep or yield. Whether a workload makes them
+/// depends on timing, not on what it does: a shell's `wait` calls
+/// rt_sigsuspend only when its child has not exited yet, and refused, the
+/// shell retries forever. They grant no access, so every profile allows
+/// them, whether or not the audited run happened to need them.
+pub const TIMING_SYSCALLS: &[&str] = &[
+    "clock_nanosleep",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "epoll_wait",
+    "futex",
+    "nanosleep",
+    "pause",
+    "poll",
+    "ppoll",
+    "pselect6",
+    "restart_syscall",
+    "rt_sigsuspend",
+    "rt_sigtimedwait",
+    "sched_yield",
+    "select",
+    "wait4",
+    "waitid",
+];
+
 /// Docker's default profile's architectures for an x86_64 host.
 pub const ARCHITECTURES: &[&str] = &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"];
 
@@ -207,7 +232,11 @@ pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>
             field: "syscalls.counts",
             message: "missing".into(),
         })?;
-    let mut names: BTreeSet<String> = RUNTIME_SYSCALLS.iter().map(|s| s.to_string()).collect();
+    let mut names: BTreeSet<String> = RUNTIME_SYSCALLS
+        .iter()
+        .chain(TIMING_SYSCALLS)
+        .map(|s| s.to_string())
+        .collect();
     let mut notes = Vec::new();
     for name in counts.keys() {
         if name.starts_with("syscall_") {
@@ -319,6 +348,10 @@ mod tests {
             "sorted, no duplicates"
         );
         assert!(names.contains(&"openat".to_string()) && names.contains(&"fstatfs".to_string()));
+        assert!(
+            names.contains(&"rt_sigsuspend".to_string()),
+            "timing-dependent waits are always allowed"
+        );
         assert!(!names.iter().any(|n| n.starts_with("syscall_")));
         assert_eq!(
             notes,

@@ -156,8 +156,11 @@ impl<'a> Dockerd<'a> {
         }
     }
 
+    /// A docker CLI call, limited to 120 s: a container that hangs fails
+    /// its test instead of holding up the suite.
     pub fn docker(&self, args: &[&str]) -> Output {
-        Command::new(DOCKER)
+        Command::new("timeout")
+            .args(["--kill-after=5", "120", DOCKER])
             .arg("-H")
             .arg(format!("unix://{}", self.sock.display()))
             .args(args)
