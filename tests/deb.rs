@@ -66,11 +66,15 @@ fn register(d: &Dockerd) {
     }
 }
 const PODMAN_HOOK: &str = "/etc/containers/oci/hooks.d/ctraudit.json";
+/// Directories `install podman` may create, deepest first.
+const PODMAN_DIRS: &[&str] = &["/etc/containers/oci/hooks.d", "/etc/containers/oci"];
 
 /// Moves what the package's purge would delete out of the way, and puts
 /// everything back (package purged) however the test ends.
 struct Machine {
     saved: Vec<(PathBuf, PathBuf)>,
+    /// Directories that did not exist before the test.
+    absent: Vec<&'static str>,
 }
 
 impl Machine {
@@ -90,13 +94,21 @@ impl Machine {
                 saved.push((p, to));
             }
         }
-        Machine { saved }
+        let absent = PODMAN_DIRS
+            .iter()
+            .copied()
+            .filter(|d| !Path::new(d).exists())
+            .collect();
+        Machine { saved, absent }
     }
 }
 
 impl Drop for Machine {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(PODMAN_HOOK);
+        for d in &self.absent {
+            let _ = std::fs::remove_dir(d); // only if empty
+        }
         let _ = sh("dpkg", &["--purge", "ctraudit"]);
         for p in KEPT {
             let _ = std::fs::remove_dir_all(p);
