@@ -121,13 +121,15 @@ pub fn of_pid(pid: i32) -> Result<Cgroup, CgroupError> {
 /// Whether the cgroup at `path` still exists and is the same cgroup (its
 /// inode, the cgroup id, is `id`: a new cgroup at the same path is another).
 pub fn alive(path: &str, id: u64) -> bool {
-    let Some(root) = std::fs::read_to_string("/proc/self/mountinfo")
-        .ok()
-        .and_then(|m| v2_mount(&m))
-    else {
+    let Some(root) = v2_root() else {
         return false;
     };
     std::fs::metadata(root.join(path.trim_start_matches('/'))).is_ok_and(|m| m.ino() == id)
+}
+
+/// Where this host mounts cgroup2 (`/sys/fs/cgroup` or, hybrid, `.../unified`).
+pub fn v2_root() -> Option<PathBuf> {
+    v2_mount(&std::fs::read_to_string("/proc/self/mountinfo").ok()?)
 }
 
 #[cfg(test)]

@@ -131,13 +131,7 @@ fn find_daemon(daemon: &str, flags: &[&str], config_file: &Path, default_config:
     let my_ns = std::fs::metadata("/proc/self/ns/mnt").map(|m| m.ino()).ok();
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
-            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-                return false;
-            };
-            let args: Vec<String> = cmdline
-                .split(|&b| b == 0)
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
+            let args = proc_strings(*pid, "cmdline");
             let name = args
                 .first()
                 .and_then(|a| Path::new(a).file_name())
@@ -203,17 +197,6 @@ pub fn restart_containerd(
     let mut done = Vec::new();
     for pid in pids {
         let proc_ = |f: &str| format!("/proc/{pid}/{f}");
-        // NUL-separated, NUL-terminated: only the last piece is not an entry
-        let split = |b: Vec<u8>| -> Vec<String> {
-            let mut v: Vec<String> = b
-                .split(|&c| c == 0)
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            if v.last().is_some_and(String::is_empty) {
-                v.pop();
-            }
-            v
-        };
         let ppid = std::fs::read_to_string(proc_("stat"))
             .ok()
             .and_then(|st| {
@@ -232,8 +215,8 @@ pub fn restart_containerd(
                 parent.trim()
             )));
         }
-        let argv = split(std::fs::read(proc_("cmdline")).unwrap_or_default());
-        let environ = split(std::fs::read(proc_("environ")).unwrap_or_default());
+        let argv = proc_strings(pid, "cmdline");
+        let environ = proc_strings(pid, "environ");
         let cwd = std::fs::read_link(proc_("cwd")).unwrap_or_else(|_| "/".into());
         let limits = rlimits_of(pid);
         let oom = std::fs::read_to_string(proc_("oom_score_adj")).unwrap_or_default();
@@ -304,6 +287,20 @@ pub fn restart_containerd(
     ))
 }
 
+/// /proc/<pid>/cmdline or environ: NUL-separated and NUL-terminated, so
+/// only the last piece is not an entry (empty arguments are kept).
+fn proc_strings(pid: i32, file: &str) -> Vec<String> {
+    let bytes = std::fs::read(format!("/proc/{pid}/{file}")).unwrap_or_default();
+    let mut v: Vec<String> = bytes
+        .split(|&c| c == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    if v.last().is_some_and(String::is_empty) {
+        v.pop();
+    }
+    v
+}
+
 /// Every resource limit of `pid` (prlimit(2) reads another process's).
 fn rlimits_of(pid: i32) -> Vec<(libc::__rlimit_resource_t, libc::rlimit)> {
     use libc::*;
@@ -342,15 +339,7 @@ fn rlimits_of(pid: i32) -> Vec<(libc::__rlimit_resource_t, libc::rlimit)> {
 /// Puts `pid` into the cgroups listed in /proc/<old>/cgroup text (v2 and
 /// v1 hierarchies), so it runs where the old daemon ran. Best effort.
 fn join_cgroups(pid: u32, cgroups: &str) {
-    let v2_root = std::fs::read_to_string("/proc/self/mountinfo")
-        .ok()
-        .and_then(|m| {
-            m.lines().find_map(|l| {
-                let (pre, post) = l.split_once(" - ")?;
-                (post.split_whitespace().next()? == "cgroup2")
-                    .then(|| pre.split_whitespace().nth(4).map(str::to_owned))?
-            })
-        });
+    let v2_root = crate::hook::cgroup::v2_root();
     for line in cgroups.lines() {
         let mut parts = line.splitn(3, ':');
         let (Some(_), Some(ctrl), Some(path)) = (parts.next(), parts.next(), parts.next()) else {

@@ -11,7 +11,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
 use super::inject::{inject_bundle, HookSpec};
-use crate::config::{self, Config, OnError};
+use crate::config::{Config, OnError};
 
 /// The real shim, unless `containerd.shim` in config.toml says otherwise.
 const RUNC_SHIM: &str = "containerd-shim-runc-v2";
@@ -61,17 +61,8 @@ fn report(cfg: &Config, msg: &str, failing: bool) {
 }
 
 pub fn main(argv: Vec<OsString>) -> i32 {
-    let explicit = std::env::var_os("CTRAUDIT_CONFIG").map(PathBuf::from);
-    let config_path = explicit
-        .clone()
-        .unwrap_or_else(|| config::DEFAULT_PATH.into());
-    let (cfg, cfg_error) = match Config::load(&config_path, explicit.is_some()) {
-        Ok(c) => (c, None),
-        Err(e) => (
-            config::salvage(&std::fs::read_to_string(&config_path).unwrap_or_default()),
-            Some(e),
-        ),
-    };
+    let (cfg, cfg_error) =
+        super::runc::load_config(std::env::var_os("CTRAUDIT_CONFIG").map(PathBuf::from));
 
     // containerd's flag syntax (Go's flag package), parsed by the crate
     // made for it. Unparsable flags (a newer containerd's?) may hide a

@@ -200,6 +200,17 @@ pub(crate) fn ctraudit_env() -> Vec<String> {
         .collect()
 }
 
+/// The configuration (`explicit`, else the default path) the way the hook
+/// reads it: a broken file still says how to fail (`config::salvage`).
+pub(crate) fn load_config(explicit: Option<PathBuf>) -> (Config, Option<config::ConfigError>) {
+    let path = explicit
+        .clone()
+        .unwrap_or_else(|| config::DEFAULT_PATH.into());
+    let hc =
+        crate::hook::HookConfig::load(&path, explicit.is_some(), &config::Overrides::default());
+    (hc.config, hc.error)
+}
+
 /// Runs the wrapper; returns only when the real runtime could not be exec'd.
 pub fn main(argv: Vec<OsString>) -> i32 {
     let call = parse(argv);
@@ -207,16 +218,7 @@ pub fn main(argv: Vec<OsString>) -> i32 {
         .config
         .clone()
         .or_else(|| std::env::var_os("CTRAUDIT_CONFIG").map(PathBuf::from));
-    let config_path = explicit
-        .clone()
-        .unwrap_or_else(|| config::DEFAULT_PATH.into());
-    let (cfg, cfg_error) = match Config::load(&config_path, explicit.is_some()) {
-        Ok(c) => (c, None),
-        Err(e) => {
-            let text = std::fs::read_to_string(&config_path).unwrap_or_default();
-            (config::salvage(&text), Some(e))
-        }
-    };
+    let (cfg, cfg_error) = load_config(explicit);
 
     // runc runs prestart/createRuntime hooks on create, run and restore
     // (`docker start --checkpoint`)
