@@ -56,14 +56,7 @@ fn register(d: &Dockerd) {
         .output()
         .unwrap();
     assert!(install.status.success(), "{}", text(&install));
-    let mut tries = 0;
-    while !String::from_utf8_lossy(&d.docker(&["info", "--format", "{{json .Runtimes}}"]).stdout)
-        .contains("ctraudit")
-    {
-        tries += 1;
-        assert!(tries < 100, "dockerd did not reload");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    d.wait_for_runtime("ctraudit");
 }
 const PODMAN_HOOK: &str = "/etc/containers/oci/hooks.d/ctraudit.json";
 /// Directories `install podman` may create, deepest first.
@@ -208,14 +201,6 @@ fn deb_builds_installs_audits_and_purges_cleanly() {
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&d.daemon_json).unwrap()).unwrap();
     assert_eq!(v["runtimes"]["ctraudit"]["path"], "/usr/bin/ctraudit-runc");
-    let mut tries = 0;
-    while !String::from_utf8_lossy(&d.docker(&["info", "--format", "{{json .Runtimes}}"]).stdout)
-        .contains("ctraudit")
-    {
-        tries += 1;
-        assert!(tries < 100, "dockerd did not reload");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
     let (out, id) = d.run(&[
         "--rm",
         "--runtime",

@@ -294,13 +294,7 @@ fn docker_install_registers_the_runtime_and_reloads_dockerd() {
     assert_eq!(v["runtimes"]["ctraudit"]["path"], rt);
 
     // dockerd picked it up without a restart
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !String::from_utf8_lossy(&d.docker(&["info", "--format", "{{json .Runtimes}}"]).stdout)
-        .contains("ctraudit")
-    {
-        assert!(Instant::now() < deadline, "dockerd did not reload");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    d.wait_for_runtime("ctraudit");
     let (out, id) = d.run(&[
         "--rm",
         "--name",

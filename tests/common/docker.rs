@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{make_rootfs, Env, BIN};
+use super::{import_rootfs, Env, BIN};
 
 pub const DOCKER: &str = "/usr/bin/docker";
 pub const IMAGE: &str = "ctraudit-busybox:test";
@@ -110,28 +110,12 @@ impl<'a> Dockerd<'a> {
     }
 
     fn import_image(&self) {
-        let rootfs = self.dir.join("rootfs");
-        make_rootfs(&rootfs);
-        let mut tar = Command::new("tar")
-            .arg("-C")
-            .arg(&rootfs)
-            .args(["-c", "."])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = Command::new(DOCKER)
+        let mut import = Command::new(DOCKER);
+        import
             .arg("-H")
             .arg(format!("unix://{}", self.sock.display()))
-            .args(["import", "-", IMAGE])
-            .stdin(tar.stdout.take().unwrap())
-            .output()
-            .unwrap();
-        assert!(tar.wait().unwrap().success());
-        assert!(
-            out.status.success(),
-            "docker import: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .args(["import", "-", IMAGE]);
+        import_rootfs(&self.dir, import);
     }
 
     /// Registers another runtime (`docker run --runtime NAME`) and reloads
@@ -143,15 +127,21 @@ impl<'a> Dockerd<'a> {
         std::fs::write(&self.daemon_json, v.to_string()).unwrap();
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+        self.wait_for_runtime(name);
+    }
+
+    /// Waits until dockerd lists runtime `name` (after a reload).
+    pub fn wait_for_runtime(&self, name: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !String::from_utf8_lossy(
-            &self
-                .docker(&["info", "--format", "{{json .Runtimes}}"])
-                .stdout,
-        )
-        .contains(name)
-        {
-            assert!(Instant::now() < deadline, "dockerd did not reload");
+        let listed = || {
+            let out = self.docker(&["info", "--format", "{{json .Runtimes}}"]);
+            String::from_utf8_lossy(&out.stdout).contains(name)
+        };
+        while !listed() {
+            assert!(
+                Instant::now() < deadline,
+                "dockerd did not list runtime {name}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }

@@ -285,6 +285,27 @@ pub fn make_rootfs(rootfs: &Path) {
     std::fs::copy("/etc/ld.so.cache", rootfs.join("etc/ld.so.cache")).unwrap();
 }
 
+/// Builds the test root filesystem at `<dir>/rootfs` and pipes its tar into
+/// `import` (`docker import - IMAGE`, `podman import - IMAGE`).
+pub fn import_rootfs(dir: &Path, mut import: Command) {
+    let rootfs = dir.join("rootfs");
+    make_rootfs(&rootfs);
+    let mut tar = Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .args(["-c", "."])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = import.stdin(tar.stdout.take().unwrap()).output().unwrap();
+    assert!(tar.wait().unwrap().success());
+    assert!(
+        out.status.success(),
+        "{import:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn copy_with_libs(bin: &str, rootfs: &Path) {
     let dest = |p: &str| rootfs.join(p.trim_start_matches('/'));
     let copy = |p: &str| {

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use super::{make_rootfs, unmount_below, Env, BIN};
+use super::{import_rootfs, unmount_below, Env, BIN};
 
 pub const IMAGE: &str = "localhost/ctraudit-busybox:test";
 
@@ -46,26 +46,8 @@ impl<'a> Podman<'a> {
             dir,
             hooks_dir,
         };
-        let rootfs = p.dir.join("rootfs");
-        make_rootfs(&rootfs);
-        let mut tar = Command::new("tar")
-            .arg("-C")
-            .arg(&rootfs)
-            .args(["-c", "."])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = p
-            .command(&["import", "-", IMAGE])
-            .stdin(tar.stdout.take().unwrap())
-            .output()
-            .unwrap();
-        assert!(tar.wait().unwrap().success());
-        assert!(
-            out.status.success(),
-            "podman import: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let import = p.command(&["import", "-", IMAGE]);
+        import_rootfs(&p.dir, import);
         p
     }
 
