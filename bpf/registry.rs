@@ -113,6 +113,30 @@ fn map_err(what: impl Into<String>) -> impl FnOnce(libbpf_rs::Error) -> Error {
     move |source| Error::Map { what, source }
 }
 
+/// Every u32 value of an array map, by index, in one batch.
+fn read_all_u32(map: &MapHandle) -> Result<Vec<u32>> {
+    let mut out = vec![0u32; map.max_entries() as usize];
+    let batch = map
+        .lookup_batch(out.len().max(1) as u32, MapFlags::ANY, MapFlags::ANY)
+        .map_err(map_err("read slot_gen"))?;
+    for (k, v) in batch {
+        let idx = u32::from_ne_bytes(
+            k.get(..4)
+                .and_then(|b| b.try_into().ok())
+                .unwrap_or_default(),
+        );
+        let val = u32::from_ne_bytes(
+            v.get(..4)
+                .and_then(|b| b.try_into().ok())
+                .unwrap_or_default(),
+        );
+        if let Some(slot) = out.get_mut(idx as usize) {
+            *slot = val;
+        }
+    }
+    Ok(out)
+}
+
 fn read_u32(map: &MapHandle, key: u32) -> Result<u32> {
     let v = map
         .lookup(&key.to_ne_bytes(), MapFlags::ANY)
@@ -191,21 +215,21 @@ pub fn register(
         return Err(Error::AlreadyRegistered { id: id.to_string() });
     }
 
-    // the least recently used free slot: a slot just freed is taken last,
-    // so a task still running from its old owner has the longest time to
-    // notice (by generation) that it is gone
+    // A free slot (even generation) that was used before keeps its inner
+    // maps attached (see unregister): taking one of those costs no update
+    // of the outer tables. Among them the least recently used, so a task
+    // still running from an old owner has the longest time to notice (by
+    // generation) that it is gone. A never-used slot (generation 0) only
+    // when no used one is free.
     let slot_gen = open_pinned(layout.global_map("slot_gen"))?;
     let max = slot_gen.max_entries();
-    let mut free: Option<(u32, u32)> = None;
-    for slot in 0..max {
-        let gen = read_u32(&slot_gen, slot)?;
-        if gen % 2 == 0 && free.is_none_or(|(_, g)| gen < g) {
-            free = Some((slot, gen));
-            if gen == 0 {
-                break;
-            }
-        }
-    }
+    let gens = read_all_u32(&slot_gen)?;
+    let free = gens
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| *g % 2 == 0)
+        .min_by_key(|(slot, g)| (**g == 0, **g, *slot))
+        .map(|(slot, g)| (slot as u32, *g));
     let (slot, old_gen) = free.ok_or(Error::NoSlot { max })?;
     let reg = Registration {
         slot,
@@ -245,7 +269,15 @@ fn attach_inner_maps(layout: &Layout, id: &ContainerId, slot: u32, sizes: &SetSi
         sz: std::mem::size_of::<libbpf_rs::libbpf_sys::bpf_map_create_opts>() as _,
         ..Default::default()
     };
+    let mut created = Vec::new();
     for m in inner_maps(sizes) {
+        let path = layout.container_map(id, m.name);
+        if let Some(mut map) = reusable(layout, &m, slot)? {
+            clear(&map, &m)?;
+            map.pin(&path)
+                .map_err(map_err(format!("pin map {}", m.name)))?;
+            continue;
+        }
         let mut map = MapHandle::create(
             m.ty,
             Some(format!("ct_{}", m.name)),
@@ -255,16 +287,95 @@ fn attach_inner_maps(layout: &Layout, id: &ContainerId, slot: u32, sizes: &SetSi
             &opts,
         )
         .map_err(map_err(format!("create map {}", m.name)))?;
-        map.pin(layout.container_map(id, m.name))
+        map.pin(&path)
             .map_err(map_err(format!("pin map {}", m.name)))?;
+        created.push((m, map));
+    }
+    first_error(side_by_side(created, |(m, map)| {
         let outer = open_pinned(layout.global_map(m.outer))?;
         use std::os::fd::{AsFd, AsRawFd};
         let fd = map.as_fd().as_raw_fd() as u32;
         outer
             .update(&slot.to_ne_bytes(), &fd.to_ne_bytes(), MapFlags::ANY)
-            .map_err(map_err(format!("attach map {} to {}", m.name, m.outer)))?;
+            .map_err(map_err(format!("attach map {} to {}", m.name, m.outer)))
+    }))
+}
+
+/// The inner map a previous owner of `slot` left attached, when it has the
+/// shape `m` asks for (set sizes come from the config, which may change).
+fn reusable(layout: &Layout, m: &Inner, slot: u32) -> Result<Option<MapHandle>> {
+    let outer = open_pinned(layout.global_map(m.outer))?;
+    let Some(v) = outer
+        .lookup(&slot.to_ne_bytes(), MapFlags::ANY)
+        .map_err(map_err(format!("read {}", m.outer)))?
+    else {
+        return Ok(None);
+    };
+    let map_id = u32::from_ne_bytes(
+        v.get(..4)
+            .and_then(|b| b.try_into().ok())
+            .unwrap_or_default(),
+    );
+    let Ok(map) = MapHandle::from_map_id(map_id) else {
+        return Ok(None); // freed in between: attach a new one
+    };
+    let same = map.map_type() == m.ty
+        && map.key_size() as usize == m.key
+        && map.value_size() as usize == m.value
+        && map.max_entries() == m.entries;
+    Ok(same.then_some(map))
+}
+
+/// Empties a reused inner map before its new owner's slot goes live: arrays
+/// are zeroed and hash sets emptied, each in one batch.
+fn clear(map: &MapHandle, m: &Inner) -> Result<()> {
+    let what = || format!("clear map {}", m.name);
+    if m.ty == MapType::Array {
+        let n = m.entries;
+        let keys: Vec<u8> = (0..n).flat_map(u32::to_ne_bytes).collect();
+        let values = vec![0u8; m.value * n as usize];
+        return map
+            .update_batch(&keys, &values, n, MapFlags::ANY, MapFlags::ANY)
+            .map_err(map_err(what()));
     }
-    Ok(())
+    let keys: Vec<Vec<u8>> = map.keys().collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    map.delete_batch(
+        &keys.concat(),
+        keys.len() as u32,
+        MapFlags::ANY,
+        MapFlags::ANY,
+    )
+    .map_err(map_err(what()))
+}
+
+/// Runs `f` on every job, each on its own thread, and returns the results
+/// in order. Every update or delete of an outer (map-in-map) table makes
+/// the kernel wait for an RCU grace period before it returns (so that no
+/// program still sees the old inner map); six of them one after another
+/// cost six grace periods, some 70 ms per hook on a 2-CPU VM, where side by
+/// side they share one.
+fn side_by_side<T: Send>(jobs: Vec<T>, f: impl Fn(T) -> Result<()> + Sync) -> Vec<Result<()>> {
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = jobs.into_iter().map(|j| s.spawn(move || f(j))).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(map_err("outer map update")(libbpf_rs::Error::from(
+                        std::io::Error::other("worker thread panicked"),
+                    )))
+                })
+            })
+            .collect()
+    })
+}
+
+fn first_error(results: Vec<Result<()>>) -> Result<()> {
+    results.into_iter().collect()
 }
 
 /// The kernel registration that owns the maps pinned for `id`: the entry of
@@ -342,39 +453,15 @@ pub fn unregister(
             }
             Ok(cur)
         });
-        // ours while live (cur == gen), or a registration that failed
-        // before it was published (cur == gen - 1)
-        if let Some(cur) = keep_ok(&mut keep, cur) {
-            if cur == reg.gen || cur == reg.gen.wrapping_sub(1) {
-                for m in inner_maps(&SetSizes {
-                    execs: 1,
-                    files: 1,
-                    network: 1,
-                    privileged: 1,
-                }) {
-                    keep(open_pinned(layout.global_map(m.outer)).and_then(|outer| {
-                        match outer.delete(&reg.slot.to_ne_bytes()) {
-                            Err(e) if !gone(&e) => Err(map_err(format!("detach {}", m.name))(e)),
-                            _ => Ok(()),
-                        }
-                    }));
-                }
-            }
-        }
+        // The inner maps stay attached to the freed slot for its next
+        // owner, which empties them (register): detaching them here would
+        // make the kernel wait an RCU grace period per outer table. They
+        // are freed with the programs (detach_when_idle, gc).
+        keep(cur.map(|_| ()));
     }
     keep(super::loader::remove_pins(&layout.container_pin_dir(id)));
     match first {
         Some(e) => Err(e),
         None => Ok(()),
-    }
-}
-
-fn keep_ok<T>(keep: &mut impl FnMut(Result<()>), r: Result<T>) -> Option<T> {
-    match r {
-        Ok(v) => Some(v),
-        Err(e) => {
-            keep(Err(e));
-            None
-        }
     }
 }

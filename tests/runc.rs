@@ -570,3 +570,82 @@ fn runc_detach_when_idle_unloads_after_the_last_container_and_reloads_for_the_ne
         .contains(&"no container audited any more: programs detached".to_owned()));
     assert_eq!(env.leftovers(), Vec::<String>::new());
 }
+
+/// The map ids of a running container's pinned maps, by name.
+fn map_ids(env: &Env, id: &str) -> Vec<(String, u32)> {
+    use libbpf_rs::MapCore;
+    let dir = env.path(&format!("bpf/ctraudit/v1/containers/{id}"));
+    let mut ids: Vec<(String, u32)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            let p = e.unwrap().path();
+            let m = libbpf_rs::MapHandle::from_pinned_path(&p).unwrap();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, m.info().unwrap().info.id)
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Waits until the container's init process runs `comm`.
+fn wait_for_comm(env: &Env, id: &str, comm: &str) {
+    let pid = env.init_pid(id);
+    for _ in 0..500 {
+        let now = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if now.trim() == comm {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{id}: its init never became {comm}");
+}
+
+#[test]
+fn runc_a_reused_slot_starts_empty() {
+    // the second container takes over the first one's maps (no outer-table
+    // update at start), which must hold nothing of the first one
+    let env = Env::new("");
+    let a = Bundle::new(
+        &env,
+        "reuse-a",
+        &[
+            "/bin/sh",
+            "-c",
+            "echo a > /tmp/a; /bin/ls /etc >/dev/null; /bin/mount -t tmpfs none /mnt; exec /bin/sleep 1000",
+        ],
+    );
+    env.run_detached(&a.dir, "reuse-a");
+    wait_for_comm(&env, "reuse-a", "sleep");
+    let first = map_ids(&env, "reuse-a");
+    assert_eq!(first.len(), 6, "{first:?}");
+    env.stop("reuse-a");
+    let s = env.summary("reuse-a");
+    assert_eq!(strs(&file(&s, "/tmp/a")["access"]), ["write", "create"]);
+
+    let b = Bundle::new(&env, "reuse-b", &["/bin/sleep", "1000"]);
+    env.run_detached(&b.dir, "reuse-b");
+    wait_for_comm(&env, "reuse-b", "sleep");
+    assert_eq!(
+        map_ids(&env, "reuse-b"),
+        first,
+        "the slot's maps are reused"
+    );
+    env.stop("reuse-b");
+    let s = env.summary("reuse-b");
+    assert_eq!(executed(&s), [argv("/bin/sleep", &["/bin/sleep", "1000"])]);
+    assert_eq!(file_paths(&s), Vec::<String>::new());
+    assert_eq!(s["network"], serde_json::json!([]));
+    assert_eq!(s["privileged"], serde_json::json!([]));
+    assert_eq!(s["processes"]["execs"], 1);
+    assert_eq!(s["processes"]["forks"], 0);
+    let counts = s["syscalls"]["counts"].as_object().unwrap();
+    for name in ["openat", "mount", "write", "wait4"] {
+        assert!(
+            !counts.contains_key(name),
+            "{name} of reuse-a in {counts:?}"
+        );
+    }
+    assert_eq!(s["loss"]["complete"], true);
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
