@@ -112,6 +112,20 @@ struct {
 	__type(value, __u64);
 } cgroup_levels SEC(".maps");
 
+/* Per CPU: whether the task running there has BPF local storage at all
+ * (ours, or any other program's). Kept by the context-switch program and
+ * set by exec when a task enters the audit, so the syscall programs turn
+ * away every other task with one inlined per-CPU load, no helper call.
+ * A stale 1 only sends a task down the exact path; a 0 is never wrong:
+ * task storage is only ever created by exec (for the running task) and
+ * fork (for a child not yet running). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} on_cpu SEC(".maps");
+
 /* Inner map templates: userspace creates one of each per container with the
  * same type, key and value sizes and flags (hash sizes come from config). */
 struct inner_stats {
@@ -213,7 +227,7 @@ static __always_inline void count_syscall(__u32 slot, long nr, bool compat, bool
 	void *inner = bpf_map_lookup_elem(&syscalls_of, &slot);
 	if (!inner)
 		return;
-		__u32 key = denied ? nr + CT_SYSCALL_MAX : nr;
+	__u32 key = denied ? nr + CT_SYSCALL_MAX : nr;
 	__u64 *cnt = bpf_map_lookup_elem(inner, &key);
 	if (cnt)
 		__sync_fetch_and_add(cnt, 1);
@@ -792,16 +806,47 @@ static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 n
 	}
 }
 
+/* The running task's audit state, or NULL. Every syscall of every task
+ * on the host comes here, so tasks without storage leave at the per-CPU
+ * flag (on_cpu), before any helper call. */
+static __always_inline struct ct_task *audited(struct task_struct **t)
+{
+	__u32 zero = 0;
+	__u64 *maybe = bpf_map_lookup_elem(&on_cpu, &zero);
+
+	if (!maybe || !*maybe)
+		return NULL;
+	*t = bpf_get_current_task_btf();
+	return bpf_task_storage_get(&task_state, *t, 0, 0);
+}
+
+static __always_inline void set_on_cpu(__u64 v)
+{
+	__u32 zero = 0;
+	__u64 *flag = bpf_map_lookup_elem(&on_cpu, &zero);
+
+	if (flag)
+		*flag = v;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(ct_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	set_on_cpu(next->bpf_storage != NULL);
+	return 0;
+}
+
 SEC("raw_tp/sys_enter")
 int ct_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct ct_task *ts = bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0, 0);
+	struct task_struct *t;
+	struct ct_task *ts = audited(&t);
 
 	if (!ts || !slot_live(ts))
 		return 0;
 	long nr = ctx->args[1];
-	bool compat = compat_syscall(bpf_get_current_task_btf());
-		ts->pending = !compat && is_decoded(nr) ? nr : CT_ENTERED;
+	bool compat = compat_syscall(t);
+	ts->pending = !compat && is_decoded(nr) ? nr : CT_ENTERED;
 	count_syscall(ts->slot, nr, compat, false);
 	return 0;
 }
@@ -809,9 +854,10 @@ int ct_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tp/sys_exit")
 int ct_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct ct_task *ts = bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0, 0);
+	struct task_struct *t;
+	struct ct_task *ts = audited(&t);
 
-		if (!ts)
+	if (!ts)
 		return 0;
 	__u32 nr = ts->pending;
 	ts->pending = CT_NO_PENDING;
@@ -823,7 +869,7 @@ int ct_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		/* no sys_enter: refused before it ran (a seccomp filter's
 		 * errno). An attempt is worth recording, apart from use. */
 		long denied = BPF_CORE_READ(regs, orig_ax);
-		bool compat = compat_syscall(bpf_get_current_task_btf());
+		bool compat = compat_syscall(t);
 		count_syscall(ts->slot, denied, compat, true);
 		if (compat || !is_decoded(denied))
 			return 0;
@@ -956,7 +1002,8 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		STAT_ADD(c->slot, tasks_lost);
 		return 0;
 	}
-		ts->slot = c->slot;
+	set_on_cpu(1); /* p is the running task, and has storage now */
+	ts->slot = c->slot;
 	ts->gen = c->gen;
 	ts->pending = CT_ENTERED; /* the exec's own sys_exit is still to come */
 	if (!slot_live(ts))
@@ -977,7 +1024,7 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	bool compat = compat_syscall(p);
 	/* the exec that brings a task into the audit was not seen at
 	 * sys_enter (the task was not audited yet): count it here */
-		if (entering)
+	if (entering)
 		count_syscall(slot, nr, compat, false);
 	exec_record(ts, p, bprm, now);
 	exec_priv(ts, bprm, compat ? -1 : nr);
