@@ -201,7 +201,18 @@ fn give_up(stage: Stage, cfg: &Config, ms: u64) -> ! {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory
 /// and a rename, so readers see the old file or the new one, never half.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Whether a rewritten file is flushed to its device before it replaces the
+/// old one. Summaries and the daemons' configs must survive a crash; the
+/// per-container state under /run and a bundle's config.json live no longer
+/// than the container (and /run no longer than the boot), so their fsync
+/// would only add to every container start.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Persist {
+    Durable,
+    Volatile,
+}
+
+pub fn write_atomic(path: &Path, bytes: &[u8], persist: Persist) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("/"));
@@ -215,7 +226,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             .mode(0o640)
             .open(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if persist == Persist::Durable {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -228,7 +241,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// daemon.json) atomically: through a symlink to its target, keeping its
 /// mode and owner, via a temporary file created exclusively (never one
 /// already sitting at that name) in the same directory.
-pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub fn replace_file(path: &Path, bytes: &[u8], persist: Persist) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
     let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
@@ -251,7 +264,9 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             std::os::unix::fs::fchown(&f, Some(m.uid()), Some(m.gid()))?;
             f.set_permissions(std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
         }
-        f.sync_all()?;
+        if persist == Persist::Durable {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, &target)
     })();
     if result.is_err() {
@@ -300,7 +315,7 @@ mod tests {
         std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
         let link = dir.path().join("config.json");
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        replace_file(&link, b"new").unwrap();
+        replace_file(&link, b"new", Persist::Durable).unwrap();
         assert!(
             std::fs::symlink_metadata(&link)
                 .unwrap()
@@ -324,8 +339,8 @@ mod tests {
     fn atomic_write_replaces_whole_file_and_leaves_no_temp() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("summary.json");
-        write_atomic(&p, b"one").unwrap();
-        write_atomic(&p, b"two").unwrap();
+        write_atomic(&p, b"one", Persist::Durable).unwrap();
+        write_atomic(&p, b"two", Persist::Volatile).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use super::meta::Meta;
 use super::state::HookState;
 use super::summary::{self, Summary};
-use super::{clock, lock, log, make_dir, meta, write_atomic, HookConfig};
+use super::{clock, lock, log, make_dir, meta, write_atomic, HookConfig, Persist};
 use crate::bpf;
 use crate::config::paths::ContainerId;
 use crate::config::Config;
@@ -57,7 +57,7 @@ pub fn finalise(
         .and_then(|()| {
             let mut json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
             json.push(b'\n');
-            write_atomic(&path, &json)
+            write_atomic(&path, &json, Persist::Durable)
         })
         // the pins stay: nothing is lost, `ctraudit gc` can finish the job
         .with_context(|| format!("{}: summary not written; kernel state kept", path.display()))?;
@@ -68,7 +68,7 @@ pub fn finalise(
         .and_then(|v| crate::seccomp::from_summary(id.as_str(), &v).ok())
         .map(|(p, _)| p.to_json());
     if let Some(json) = profile {
-        if let Err(e) = write_atomic(&profile_path, json.as_bytes()) {
+        if let Err(e) = write_atomic(&profile_path, json.as_bytes(), Persist::Durable) {
             log::problem(cfg, &format!("{by}: {}: {e}", profile_path.display()));
         }
     }

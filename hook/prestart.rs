@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use super::meta::{self, CgroupMeta, Meta};
 use super::state::HookState;
 use super::{
-    cgroup, clock, identity, lock, log, make_dir, write_atomic, HookConfig, Stage,
+    cgroup, clock, identity, lock, log, make_dir, write_atomic, HookConfig, Persist, Stage,
     ENABLE_ANNOTATION,
 };
 use crate::bpf;
@@ -87,7 +87,13 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
     };
     let path = layout.meta_file(id);
     make_dir(&layout.meta_dir())
-        .and_then(|()| write_atomic(&path, &serde_json::to_vec_pretty(&meta).unwrap_or_default()))
+        .and_then(|()| {
+            write_atomic(
+                &path,
+                &serde_json::to_vec_pretty(&meta).unwrap_or_default(),
+                Persist::Volatile,
+            )
+        })
         .with_context(|| path.display().to_string())?;
 
     let sizes = bpf::SetSizes {

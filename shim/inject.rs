@@ -161,7 +161,7 @@ pub fn inject_bundle(bundle: &Path, spec: &HookSpec) -> Result<(), InjectError> 
         path: path.clone(),
         source,
     })?;
-    crate::hook::replace_file(&path, &out).map_err(io)
+    crate::hook::replace_file(&path, &out, crate::hook::Persist::Volatile).map_err(io)
 }
 
 #[cfg(test)]
