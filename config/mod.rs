@@ -156,7 +156,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             on_error: OnError::Allow,
-            detach_when_idle: false,
+            detach_when_idle: true,
             syslog: true,
             syslog_socket: None,
             paths: Paths::default(),

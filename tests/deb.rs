@@ -301,7 +301,9 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
     let _machine = Machine::take(&env.path(""));
     let out = sh("dpkg", &["-i", deb_a.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
-    let d = Dockerd::start_with(&env, "", false);
+    // programs stay loaded when idle, so the old ABI's are left for gc to
+    // remove (with the default, the last v1 poststop unloads them itself)
+    let d = Dockerd::start_with(&env, "detach_when_idle = false", false);
     register(&d);
     let (out, old) = d.run(&[
         "-d",

@@ -161,9 +161,11 @@ fn runc_workload_summary_has_exact_content_and_nothing_from_the_host() {
     );
     assert_eq!(s["loss"]["complete"], true);
 
-    // syslog: one line at start, one at stop
+    // syslog: one line at start, one at stop, and the unload (the default
+    // detach_when_idle: it was the only container)
     let log = env.syslog();
-    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert_eq!(log[2], "no container audited any more: programs detached");
     assert!(
         log[0].starts_with("container work audited: cgroup /work ("),
         "{log:?}"
@@ -495,7 +497,8 @@ fn runc_host_process_placed_in_the_cgroup_counts_only_once_inside_the_container(
 
 #[test]
 fn runc_many_containers_starting_at_once_share_one_load() {
-    let env = Env::new("");
+    // programs kept loaded when idle, to count the links afterwards
+    let env = Env::new("detach_when_idle = false\n");
     let ids: Vec<String> = (0..8).map(|i| format!("par-{i}")).collect();
     let bundles: Vec<Bundle> = ids
         .iter()
@@ -605,8 +608,9 @@ fn wait_for_comm(env: &Env, id: &str, comm: &str) {
 #[test]
 fn runc_a_reused_slot_starts_empty() {
     // the second container takes over the first one's maps (no outer-table
-    // update at start), which must hold nothing of the first one
-    let env = Env::new("");
+    // update at start), which must hold nothing of the first one; with the
+    // programs kept loaded in between, as while any other container runs
+    let env = Env::new("detach_when_idle = false\n");
     let a = Bundle::new(
         &env,
         "reuse-a",
