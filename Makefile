@@ -4,7 +4,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 PREFIX ?= /usr/local
 
-.PHONY: setup build deb install uninstall demo demo-runc test
+.PHONY: setup build deb install uninstall demo demo-runc test bench-setup bench bench-quick
 
 setup:
 	.ci/setup
@@ -42,3 +42,15 @@ test: setup
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
 	cargo test --locked
+
+# The benchmark harness (bench/, not part of `make test`): ratios measured
+# side by side in one run, written to BENCHMARKS.md. Root; about 20 minutes,
+# or under 5 with bench-quick. `cargo bench --bench overhead -- --help`.
+bench-setup: setup
+	bench/setup.sh
+
+bench: bench-setup
+	cargo bench --locked --bench overhead
+
+bench-quick: bench-setup
+	cargo bench --locked --bench overhead -- --quick

@@ -306,7 +306,8 @@ pub fn import_rootfs(dir: &Path, mut import: Command) {
     );
 }
 
-fn copy_with_libs(bin: &str, rootfs: &Path) {
+/// Copies `bin` into `rootfs` at the same path, with the libraries ldd lists.
+pub fn copy_with_libs(bin: &str, rootfs: &Path) {
     let dest = |p: &str| rootfs.join(p.trim_start_matches('/'));
     let copy = |p: &str| {
         let d = dest(p);

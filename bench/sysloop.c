@@ -1,0 +1,61 @@
+/* The syscall loops of the benchmark harness (bench/main.rs), built static
+ * so the same binary runs on the host and in a busybox container.
+ *
+ *   sysloop getppid N            N getppid(2)
+ *   sysloop open N [PATH]        N open+close of PATH (default /etc/hostname)
+ *   sysloop open-distinct N DIR  N opens of DIR/0 .. DIR/N-1 (need not exist)
+ *
+ * Prints the mean nanoseconds per iteration on stdout. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: sysloop getppid|open|open-distinct N [PATH]\n");
+		return 2;
+	}
+	const char *mode = argv[1];
+	long n = atol(argv[2]);
+	const char *path = argc > 3 ? argv[3] : "/etc/hostname";
+	char name[4096];
+	long long t0 = now_ns();
+
+	if (!strcmp(mode, "getppid")) {
+		for (long i = 0; i < n; i++)
+			syscall(SYS_getppid);
+	} else if (!strcmp(mode, "open")) {
+		for (long i = 0; i < n; i++) {
+			int fd = open(path, O_RDONLY);
+			if (fd >= 0)
+				close(fd);
+		}
+	} else if (!strcmp(mode, "open-distinct")) {
+		for (long i = 0; i < n; i++) {
+			snprintf(name, sizeof(name), "%s/%ld", path, i);
+			int fd = open(name, O_RDONLY);
+			if (fd >= 0)
+				close(fd);
+		}
+	} else {
+		fprintf(stderr, "sysloop: unknown mode %s\n", mode);
+		return 2;
+	}
+	long long t1 = now_ns();
+	printf("%.2f\n", n ? (double)(t1 - t0) / n : 0.0);
+	return 0;
+}
