@@ -601,10 +601,10 @@ fn section_hooks(lab: &Lab, rep: &mut Report, o: &Opts) {
             let (k, v) = kv.split_once('=').unwrap();
             cmd.env(k, v);
         }
-        timed_with_rss(&mut cmd, state.to_string().as_bytes())
+        timed_with_rss(&lab.sysloop(), &cmd, state.to_string().as_bytes())
     };
-    let mut results: BTreeMap<&str, (Vec<f64>, i64)> = BTreeMap::new();
-    let mut record = |key: &'static str, (d, rss): (Duration, i64)| {
+    let mut results: BTreeMap<&str, (Vec<f64>, u64)> = BTreeMap::new();
+    let mut record = |key: &'static str, (d, rss): (Duration, u64)| {
         let e = results.entry(key).or_default();
         e.0.push(ms(d));
         e.1 = e.1.max(rss);
@@ -658,7 +658,8 @@ fn section_hooks(lab: &Lab, rep: &mut Report, o: &Opts) {
     }
     let mut t = String::from(
         "Each hook run by hand on a `runc create`d container, stdin the OCI state, \
-         as the runtime runs it. Milliseconds of wall time; peak RSS from wait4.\n\n\
+         as the runtime runs it (through `sysloop rss`, which adds a fork). \
+         Milliseconds of wall time; peak RSS of the hook process.\n\n\
          | hook | p50 ms | p95 ms | max ms | peak RSS |\n|---|---|---|---|---|\n",
     );
     for (k, (v, rss)) in &results {

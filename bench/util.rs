@@ -23,32 +23,35 @@ pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// A hook run: wall time and the child's peak RSS (KiB), from wait4.
-pub fn timed_with_rss(cmd: &mut Command, stdin: &[u8]) -> (Duration, i64) {
+/// A hook run under `sysloop rss`: wall time and the hook's peak RSS (KiB).
+pub fn timed_with_rss(sysloop: &std::path::Path, cmd: &Command, stdin: &[u8]) -> (Duration, u64) {
+    let mut run = Command::new(sysloop);
+    run.arg("rss").arg(cmd.get_program()).args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            run.env(k, v);
+        }
+    }
     let t = Instant::now();
-    // reaped below by wait4, which std's Child does not know about
-    #[allow(clippy::zombie_processes)]
-    let mut child = cmd
+    let mut child = run
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+        .unwrap_or_else(|e| panic!("{run:?}: {e}"));
     child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: the pid is our unreaped child; status and usage outlive the call.
-    let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let out = child.wait_with_output().unwrap();
     let elapsed = t.elapsed();
-    let mut err = String::new();
-    let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
     assert!(
-        r > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{cmd:?} failed: {err}"
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    (elapsed, usage.ru_maxrss)
+    let rss = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    (elapsed, rss)
 }
 
 /// Nearest-rank percentile of `v` (0 < q <= 100).
