@@ -44,7 +44,7 @@ test: setup
 	cargo test --locked
 
 # The benchmark harness (bench/, not part of `make test`): ratios measured
-# side by side in one run, written to BENCHMARKS.md. Root; about 20 minutes,
+# side by side in one run, written to BENCHMARKS.md. Root; about 11 minutes,
 # or under 5 with bench-quick. `cargo bench --bench overhead -- --help`.
 bench-setup: setup
 	bench/setup.sh
