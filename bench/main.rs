@@ -715,7 +715,11 @@ enum Held {
 fn enter(lab: &Lab, s: Setup) -> Held {
     match s {
         Setup::Idle => {
-            assert!(!programs_loaded(), "ctraudit is loaded while idle");
+            assert!(
+                !programs_loaded(),
+                "ctraudit's programs are attached while the harness audits nothing: \
+                 run it on a host where no other container is audited"
+            );
             Held::None
         }
         Setup::Floor => Held::Floor(Floor::start(&lab.dir)),
