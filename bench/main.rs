@@ -747,14 +747,23 @@ fn section_syscalls(lab: &Lab, rep: &mut Report, o: &Opts) {
         for k in 0..SETUPS.len() {
             let s = SETUPS[(k + r) % SETUPS.len()];
             let held = enter(lab, s);
+            // what starting the setup left behind (exiting hook and runtime
+            // processes, a daemon's start-up) settles before measuring
+            std::thread::sleep(Duration::from_millis(500));
             for (mode, n) in [("getppid", n_ppid), ("open", n_open)] {
                 let key = |w| (format!("{s:?}"), w, mode);
-                m.entry(key("host"))
-                    .or_default()
-                    .push(lab.host_loop(mode, n));
-                m.entry(key("container"))
-                    .or_default()
-                    .push(lab.ct_loop(&plain, mode, n));
+                // host and container loops alternate which goes first
+                for w in if r % 2 == 0 {
+                    ["host", "container"]
+                } else {
+                    ["container", "host"]
+                } {
+                    let ns = match w {
+                        "host" => lab.host_loop(mode, n),
+                        _ => lab.ct_loop(&plain, mode, n),
+                    };
+                    m.entry(key(w)).or_default().push(ns);
+                }
                 if let Held::Keeper(id) = &held {
                     m.entry(key("audited"))
                         .or_default()
