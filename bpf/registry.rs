@@ -113,6 +113,13 @@ fn map_err(what: impl Into<String>) -> impl FnOnce(libbpf_rs::Error) -> Error {
     move |source| Error::Map { what, source }
 }
 
+/// The u32 at the start of a map key or value (0 when it is shorter).
+fn u32_of(bytes: &[u8]) -> u32 {
+    bytes
+        .get(..4)
+        .map_or(0, |b| u32::from_ne_bytes(b.try_into().unwrap_or_default()))
+}
+
 /// Every u32 value of an array map, by index, in one batch.
 fn read_all_u32(map: &MapHandle) -> Result<Vec<u32>> {
     let mut out = vec![0u32; map.max_entries() as usize];
@@ -120,18 +127,8 @@ fn read_all_u32(map: &MapHandle) -> Result<Vec<u32>> {
         .lookup_batch(out.len().max(1) as u32, MapFlags::ANY, MapFlags::ANY)
         .map_err(map_err("read slot_gen"))?;
     for (k, v) in batch {
-        let idx = u32::from_ne_bytes(
-            k.get(..4)
-                .and_then(|b| b.try_into().ok())
-                .unwrap_or_default(),
-        );
-        let val = u32::from_ne_bytes(
-            v.get(..4)
-                .and_then(|b| b.try_into().ok())
-                .unwrap_or_default(),
-        );
-        if let Some(slot) = out.get_mut(idx as usize) {
-            *slot = val;
+        if let Some(slot) = out.get_mut(u32_of(&k) as usize) {
+            *slot = u32_of(&v);
         }
     }
     Ok(out)
@@ -142,8 +139,7 @@ fn read_u32(map: &MapHandle, key: u32) -> Result<u32> {
         .lookup(&key.to_ne_bytes(), MapFlags::ANY)
         .map_err(map_err(format!("read slot_gen[{key}]")))?
         .unwrap_or_default();
-    Ok(v.get(..4)
-        .map_or(0, |b| u32::from_ne_bytes(b.try_into().unwrap_or_default())))
+    Ok(u32_of(&v))
 }
 
 /// The cgroup and namespace a container is known by in the kernel.
@@ -291,14 +287,14 @@ fn attach_inner_maps(layout: &Layout, id: &ContainerId, slot: u32, sizes: &SetSi
             .map_err(map_err(format!("pin map {}", m.name)))?;
         created.push((m, map));
     }
-    first_error(side_by_side(created, |(m, map)| {
+    side_by_side(created, |(m, map)| {
         let outer = open_pinned(layout.global_map(m.outer))?;
         use std::os::fd::{AsFd, AsRawFd};
         let fd = map.as_fd().as_raw_fd() as u32;
         outer
             .update(&slot.to_ne_bytes(), &fd.to_ne_bytes(), MapFlags::ANY)
             .map_err(map_err(format!("attach map {} to {}", m.name, m.outer)))
-    }))
+    })
 }
 
 /// The inner map a previous owner of `slot` left attached, when it has the
@@ -311,12 +307,7 @@ fn reusable(layout: &Layout, m: &Inner, slot: u32) -> Result<Option<MapHandle>> 
     else {
         return Ok(None);
     };
-    let map_id = u32::from_ne_bytes(
-        v.get(..4)
-            .and_then(|b| b.try_into().ok())
-            .unwrap_or_default(),
-    );
-    let Ok(map) = MapHandle::from_map_id(map_id) else {
+    let Ok(map) = MapHandle::from_map_id(u32_of(&v)) else {
         return Ok(None); // freed in between: attach a new one
     };
     let same = map.map_type() == m.ty
@@ -351,13 +342,13 @@ fn clear(map: &MapHandle, m: &Inner) -> Result<()> {
     .map_err(map_err(what()))
 }
 
-/// Runs `f` on every job, each on its own thread, and returns the results
-/// in order. Every update or delete of an outer (map-in-map) table makes
-/// the kernel wait for an RCU grace period before it returns (so that no
-/// program still sees the old inner map); six of them one after another
-/// cost six grace periods, some 70 ms per hook on a 2-CPU VM, where side by
-/// side they share one.
-fn side_by_side<T: Send>(jobs: Vec<T>, f: impl Fn(T) -> Result<()> + Sync) -> Vec<Result<()>> {
+/// Runs `f` on every job, each on its own thread; the first error, in job
+/// order. Every update of an outer (map-in-map) table makes the kernel wait
+/// for an RCU grace period before it returns (so that no program still
+/// sees the old inner map); six of them one after another cost six grace
+/// periods, some 70 ms per hook on a 2-CPU VM, where side by side they
+/// share one.
+fn side_by_side<T: Send>(jobs: Vec<T>, f: impl Fn(T) -> Result<()> + Sync) -> Result<()> {
     let f = &f;
     std::thread::scope(|s| {
         let handles: Vec<_> = jobs.into_iter().map(|j| s.spawn(move || f(j))).collect();
@@ -370,12 +361,11 @@ fn side_by_side<T: Send>(jobs: Vec<T>, f: impl Fn(T) -> Result<()> + Sync) -> Ve
                     )))
                 })
             })
+            // join them all: a panicked thread left unjoined panics the scope
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect()
     })
-}
-
-fn first_error(results: Vec<Result<()>>) -> Result<()> {
-    results.into_iter().collect()
 }
 
 /// The kernel registration that owns the maps pinned for `id`: the entry of
@@ -392,10 +382,7 @@ pub fn find_registration(layout: &Layout, id: &ContainerId) -> Result<Option<(u6
         let inner = stats_of
             .lookup(&c.slot.to_ne_bytes(), MapFlags::ANY)
             .map_err(map_err("read stats_of"))?
-            .and_then(|v| {
-                v.get(..4)
-                    .map(|b| u32::from_ne_bytes(b.try_into().unwrap_or_default()))
-            });
+            .map(|v| u32_of(&v));
         if inner == Some(ours) {
             return Ok(Some((
                 cgroup_id,
@@ -441,9 +428,12 @@ pub fn unregister(
             }
             refresh_levels(layout, &m)
         }));
-        let cur = open_pinned(layout.global_map("slot_gen")).and_then(|m| {
-            let cur = read_u32(&m, reg.slot)?;
-            if cur == reg.gen {
+        // The inner maps stay attached to the freed slot for its next
+        // owner, which empties them (register): detaching them here would
+        // make the kernel wait an RCU grace period per outer table. They
+        // are freed with the programs (detach_when_idle, gc).
+        keep(open_pinned(layout.global_map("slot_gen")).and_then(|m| {
+            if read_u32(&m, reg.slot)? == reg.gen {
                 m.update(
                     &reg.slot.to_ne_bytes(),
                     &reg.gen.wrapping_add(1).to_ne_bytes(),
@@ -451,13 +441,8 @@ pub fn unregister(
                 )
                 .map_err(map_err("free slot"))?;
             }
-            Ok(cur)
-        });
-        // The inner maps stay attached to the freed slot for its next
-        // owner, which empties them (register): detaching them here would
-        // make the kernel wait an RCU grace period per outer table. They
-        // are freed with the programs (detach_when_idle, gc).
-        keep(cur.map(|_| ()));
+            Ok(())
+        }));
     }
     keep(super::loader::remove_pins(&layout.container_pin_dir(id)));
     match first {
