@@ -199,8 +199,6 @@ fn give_up(stage: Stage, cfg: &Config, ms: u64) -> ! {
     std::process::exit(code);
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory
-/// and a rename, so readers see the old file or the new one, never half.
 /// Whether a rewritten file is flushed to its device before it replaces the
 /// old one. Summaries and the daemons' configs must survive a crash; the
 /// per-container state under /run and a bundle's config.json live no longer
@@ -212,6 +210,8 @@ pub enum Persist {
     Volatile,
 }
 
+/// Writes `bytes` to `path` through a temporary file in the same directory
+/// and a rename, so readers see the old file or the new one, never half.
 pub fn write_atomic(path: &Path, bytes: &[u8], persist: Persist) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
