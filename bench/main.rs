@@ -347,10 +347,6 @@ impl<'a> Lab<'a> {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-
-    fn summary(&self, id: &str) -> Value {
-        self.env.summary(id)
-    }
 }
 
 impl Drop for Lab<'_> {
@@ -413,11 +409,9 @@ fn pinned_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
-fn abi_dir(env: &Env) -> PathBuf {
-    env.path(&format!(
-        "bpf/ctraudit/v{}",
-        ctraudit::bpf::types::ct_const::CT_ABI_VERSION.0
-    ))
+/// The pin layout the hooks use, on the harness's roots.
+fn layout(env: &Env) -> ctraudit::config::paths::Layout {
+    ctraudit::config::paths::Layout::new(&env.path("bpf"), &env.path("run"), &env.path("log"))
 }
 
 fn kib(b: u64) -> String {
@@ -446,7 +440,8 @@ fn section_start(lab: &Lab, rep: &mut Report, o: &Opts) {
             common::ok(&out);
             ms(e)
         };
-        start_pairs(lab, rep, "docker run --rm", warm_n, cold_n, &run);
+        let runtimes = ("ctraudit", "runc");
+        pairs(lab, rep, "docker run --rm", runtimes, warm_n, cold_n, &run);
         let summaries = std::fs::read_dir(lab.env.path("log")).map_or(0, |d| d.count());
         rep.check(
             format!(
@@ -469,37 +464,9 @@ fn section_start(lab: &Lab, rep: &mut Report, o: &Opts) {
             common::ok(&out);
             ms(e)
         };
-        start_pairs_ctr(lab, rep, warm_n, cold_n, &run);
+        let runtimes = ("io.containerd.ctraudit.v2", "io.containerd.runc.v2");
+        pairs(lab, rep, "ctr run --rm", runtimes, warm_n, cold_n, &run);
     }
-}
-
-fn start_pairs(
-    lab: &Lab,
-    rep: &mut Report,
-    what: &str,
-    warm_n: usize,
-    cold_n: usize,
-    run: &dyn Fn(&str) -> f64,
-) {
-    pairs(lab, rep, what, ("ctraudit", "runc"), warm_n, cold_n, run)
-}
-
-fn start_pairs_ctr(
-    lab: &Lab,
-    rep: &mut Report,
-    warm_n: usize,
-    cold_n: usize,
-    run: &dyn Fn(&str) -> f64,
-) {
-    pairs(
-        lab,
-        rep,
-        "ctr run --rm",
-        ("io.containerd.ctraudit.v2", "io.containerd.runc.v2"),
-        warm_n,
-        cold_n,
-        run,
-    )
 }
 
 /// Interleaved start pairs: warm (a keeper container holds the programs
@@ -1079,12 +1046,12 @@ fn section_scale(lab: &Lab, rep: &mut Report, o: &Opts) {
                 }
             }
         }
-        let dir = abi_dir(lab.env);
+        let layout = layout(lab.env);
         let per: Vec<u64> = keepers
             .iter()
-            .map(|k| pinned_bytes(&dir.join("containers").join(k)))
+            .map(|k| pinned_bytes(&layout.containers_pin_dir().join(k)))
             .collect();
-        let global = pinned_bytes(&dir.join("maps"));
+        let global = pinned_bytes(&layout.global_maps_dir());
         let total = global + per.iter().sum::<u64>();
         writeln!(
             t,
@@ -1240,7 +1207,7 @@ fn run_audited(lab: &Lab, args: &[&str]) -> (f64, Value) {
     let t = Instant::now();
     common::ok(&lab.env.runc(&["run", "--bundle", b.to_str().unwrap(), &id]));
     let secs = t.elapsed().as_secs_f64();
-    (secs, lab.summary(&id))
+    (secs, lab.env.summary(&id))
 }
 
 fn storm_rows(
