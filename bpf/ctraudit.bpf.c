@@ -10,7 +10,8 @@
  * below one), and its children inherit it at fork. runc's own setup work in
  * the container's cgroup happens before the workload's first exec, so it is
  * never recorded; `runc exec` sessions enter the cgroup and exec, so they are.
- * Every other task costs one task-storage lookup that finds nothing.
+ * Every other task is turned away at one load from its own task_struct
+ * (audited(), below).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -111,20 +112,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } cgroup_levels SEC(".maps");
-
-/* Per CPU: whether the task running there has BPF local storage at all
- * (ours, or any other program's). Kept by the context-switch program and
- * set by exec when a task enters the audit, so the syscall programs turn
- * away every other task with one inlined per-CPU load, no helper call.
- * A stale 1 only sends a task down the exact path; a 0 is never wrong:
- * task storage is only ever created by exec (for the running task) and
- * fork (for a child not yet running). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} on_cpu SEC(".maps");
 
 /* Inner map templates: userspace creates one of each per container with the
  * same type, key and value sizes and flags (hash sizes come from config). */
@@ -806,41 +793,26 @@ static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 n
 	}
 }
 
-/* The running task's audit state, or NULL. Every syscall of every task
- * on the host comes here, so tasks without storage leave at the per-CPU
- * flag (on_cpu), before any helper call. */
-static __always_inline struct ct_task *audited(struct task_struct **t)
+/* The audit state of task `t`, or NULL. Every syscall of every task on
+ * the host comes here, so a task without any BPF local storage (ours or
+ * another program's) leaves at one load from its own task_struct, before
+ * any map lookup. This reads the truth at the moment of the call: no flag
+ * kept elsewhere can go stale (docs/design.md, "The gate"). Storage is only
+ * ever created by exec (for the running task) and fork (for a child not yet
+ * running), so a task that has ours has a non-NULL bpf_storage before it
+ * makes its next syscall. */
+static __always_inline struct ct_task *audited(struct task_struct *t)
 {
-	__u32 zero = 0;
-	__u64 *maybe = bpf_map_lookup_elem(&on_cpu, &zero);
-
-	if (!maybe || !*maybe)
+	if (!t->bpf_storage)
 		return NULL;
-	*t = bpf_get_current_task_btf();
-	return bpf_task_storage_get(&task_state, *t, 0, 0);
-}
-
-static __always_inline void set_on_cpu(__u64 v)
-{
-	__u32 zero = 0;
-	__u64 *flag = bpf_map_lookup_elem(&on_cpu, &zero);
-
-	if (flag)
-		*flag = v;
-}
-
-SEC("tp_btf/sched_switch")
-int BPF_PROG(ct_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	set_on_cpu(next->bpf_storage != NULL);
-	return 0;
+	return bpf_task_storage_get(&task_state, t, 0, 0);
 }
 
 SEC("raw_tp/sys_enter")
 int ct_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct task_struct *t;
-	struct ct_task *ts = audited(&t);
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct ct_task *ts = audited(t);
 
 	if (!ts || !slot_live(ts))
 		return 0;
@@ -854,8 +826,8 @@ int ct_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tp/sys_exit")
 int ct_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct task_struct *t;
-	struct ct_task *ts = audited(&t);
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct ct_task *ts = audited(t);
 
 	if (!ts)
 		return 0;
@@ -977,7 +949,7 @@ static __noinline void exec_priv(struct ct_task *ts, struct linux_binprm *bprm,
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	struct ct_task *ts = bpf_task_storage_get(&task_state, p, 0, 0);
+	struct ct_task *ts = audited(p);
 	struct ct_container *c = find_container(p);
 
 	if (!c) {
@@ -1002,7 +974,6 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		STAT_ADD(c->slot, tasks_lost);
 		return 0;
 	}
-	set_on_cpu(1); /* p is the running task, and has storage now */
 	ts->slot = c->slot;
 	ts->gen = c->gen;
 	ts->pending = CT_ENTERED; /* the exec's own sys_exit is still to come */
@@ -1034,7 +1005,7 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct ct_task *pts = bpf_task_storage_get(&task_state, parent, 0, 0);
+	struct ct_task *pts = audited(parent);
 
 	if (!pts || !slot_live(pts))
 		return 0;
@@ -1045,7 +1016,7 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 		STAT_ADD(slot, tasks_lost);
 		return 0;
 	}
-		cts->slot = slot;
+	cts->slot = slot;
 	cts->gen = gen;
 	cts->pending = CT_ENTERED; /* the child returns from the parent's fork */
 	if (BPF_CORE_READ(child, pid) == BPF_CORE_READ(child, tgid))
@@ -1057,7 +1028,7 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 
 static __always_inline void count_exit(struct task_struct *p, bool process_done)
 {
-	struct ct_task *ts = bpf_task_storage_get(&task_state, p, 0, 0);
+	struct ct_task *ts = audited(p);
 
 	if (!ts || !slot_live(ts) || !process_done)
 		return;

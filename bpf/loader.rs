@@ -34,7 +34,6 @@ pub const PROGRAMS: &[&str] = &[
     "ct_exec",
     "ct_fork",
     "ct_exit",
-    "ct_switch",
 ];
 
 /// Whether a bpffs instance is mounted at `root`.
@@ -181,7 +180,6 @@ fn pin_variant(layout: &Layout, max_containers: u32, legacy_exit: bool) -> Resul
         ("ct_exec", &p.ct_exec),
         ("ct_fork", &p.ct_fork),
         ("ct_exit", exit),
-        ("ct_switch", &p.ct_switch),
     ] {
         let mut link = prog
             .attach()

@@ -12,6 +12,10 @@ use std::process::{Command, Output};
 use common::docker::{Dockerd, IMAGE};
 use common::{executed, Env, BIN};
 
+/// The ABI of this build (package A) and of the upgrade built here (B).
+const ABI_A: u32 = ctraudit::bpf::ABI_VERSION;
+const ABI_B: u32 = ABI_A + 1;
+
 fn sh(cmd: &str, args: &[&str]) -> Output {
     Command::new(cmd)
         .args(args)
@@ -269,16 +273,17 @@ fn deb_builds_installs_audits_and_purges_cleanly() {
     assert!(!Path::new("/etc/ctraudit").exists());
 }
 
-/// Upgrading while a container runs: version A (ABI 1) audits it; version B
-/// (ABI 2, built here) is installed over A; the running container keeps its
-/// audit under v1 and ends with a correct summary from B, new containers
-/// use B's programs under v2, and gc then removes v1.
+/// Upgrading while a container runs: version A (this build's ABI) audits
+/// it; version B (the next ABI, built here) is installed over A; the running
+/// container keeps its audit under A's ABI and ends with a correct summary
+/// from B, new containers use B's programs under B's ABI, and gc then
+/// removes A's.
 #[test]
 fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
     let _one = SYSTEM.lock().unwrap_or_else(|e| e.into_inner());
     let env = Env::new("");
     let deb_a = build_deb(BIN, &env.path("deb-a"), "0.1.0");
-    // B: the same sources with ABI 2, in a target directory of its own
+    // B: the same sources with the next ABI, in a target directory of its own
     let target_b = env.path("target-b");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let b = Command::new(cargo)
@@ -291,7 +296,7 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
             concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
         ])
         .env("CARGO_TARGET_DIR", &target_b)
-        .env("CTRAUDIT_ABI", "2")
+        .env("CTRAUDIT_ABI", ABI_B.to_string())
         .output()
         .unwrap();
     assert!(b.status.success(), "{}", text(&b));
@@ -302,7 +307,7 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
     let out = sh("dpkg", &["-i", deb_a.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
     // programs stay loaded when idle, so the old ABI's are left for gc to
-    // remove (with the default, the last v1 poststop unloads them itself)
+    // remove (with the default, the last poststop of A's ABI unloads them)
     let d = Dockerd::start_with(&env, "detach_when_idle = false", false);
     register(&d);
     let (out, old) = d.run(&[
@@ -317,9 +322,9 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
     ]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        env.path(&format!("bpf/ctraudit/v1/containers/{old}"))
+        env.path(&format!("bpf/ctraudit/v{ABI_A}/containers/{old}"))
             .is_dir(),
-        "audited under v1"
+        "audited under A's ABI"
     );
 
     let out = sh("dpkg", &["-i", deb_b.to_str().unwrap()]);
@@ -329,7 +334,7 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
             == "0.1.1"
     );
 
-    // a new container: B's programs, under v2
+    // a new container: B's programs, under B's ABI
     let (out, new) = d.run(&[
         "--rm",
         "--runtime",
@@ -342,7 +347,7 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
     ]);
     assert!(out.status.success(), "{}", text(&out));
     let s = env.summary(&new);
-    assert_eq!(s["ctraudit"]["abi"], 2);
+    assert_eq!(s["ctraudit"]["abi"], ABI_B);
     assert_eq!(
         executed(&s),
         [(
@@ -351,13 +356,14 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
         )]
     );
 
-    // the old one is still audited by v1's programs, and B finishes it
+    // the old one is still audited by A's programs, and B finishes it
     let out = d.docker(&["exec", &old, "/bin/cat", "/etc/passwd"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(d.docker(&["stop", "-t", "1", &old]).status.success());
     assert!(d.docker(&["rm", &old]).status.success());
     let s = env.summary(&old);
-    assert_eq!(s["ctraudit"]["abi"], 1);
+    assert_eq!(s["ctraudit"]["abi"], ABI_A);
+    assert_eq!(s["loss"]["complete"], true, "{}", s["loss"]);
     let mut ex = executed(&s);
     ex.sort();
     assert_eq!(
@@ -375,7 +381,7 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
     );
     assert_eq!(s["notes"], serde_json::json!([]));
 
-    // nothing uses v1 any more: gc removes it, and its programs with it
+    // nothing uses A's ABI any more: gc removes it, and its programs with it
     let gc = Command::new("/usr/bin/ctraudit")
         .arg("gc")
         .env("CTRAUDIT_CONFIG", &d.ct_config)
@@ -384,10 +390,12 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
     assert!(gc.status.success(), "{}", text(&gc));
     assert_eq!(
         String::from_utf8_lossy(&gc.stdout),
-        "remove ABI v1: no container uses it (its programs detach)\n"
+        format!("remove ABI v{ABI_A}: no container uses it (its programs detach)\n")
     );
-    assert!(!env.path("bpf/ctraudit/v1").exists());
-    assert!(env.path("bpf/ctraudit/v2/links/ct_sys_enter").exists());
+    assert!(!env.path(&format!("bpf/ctraudit/v{ABI_A}")).exists());
+    assert!(env
+        .path(&format!("bpf/ctraudit/v{ABI_B}/links/ct_sys_enter"))
+        .exists());
     let out = Command::new("/usr/bin/ctraudit")
         .args(["uninstall", "docker", "--daemon-json"])
         .arg(&d.daemon_json)

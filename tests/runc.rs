@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::{
     argv, assert_workload_summary, executed, file, file_paths, set, strs, Bundle, Env, WORKLOAD,
 };
+use ctraudit::bpf::ABI_VERSION as ABI;
 use serde_json::Value;
 
 #[test]
@@ -525,7 +526,7 @@ fn runc_many_containers_starting_at_once_share_one_load() {
         assert_eq!(s["processes"]["execs"], 1, "{id}");
     }
     // one set of global programs: every hook found them or loaded them alone
-    let mut links: Vec<String> = std::fs::read_dir(env.path("bpf/ctraudit/v1/links"))
+    let mut links: Vec<String> = std::fs::read_dir(env.path(&format!("bpf/ctraudit/v{ABI}/links")))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
@@ -536,7 +537,6 @@ fn runc_many_containers_starting_at_once_share_one_load() {
             "ct_exec",
             "ct_exit",
             "ct_fork",
-            "ct_switch",
             "ct_sys_enter",
             "ct_sys_exit"
         ]
@@ -554,7 +554,7 @@ fn runc_many_containers_starting_at_once_share_one_load() {
 #[test]
 fn runc_detach_when_idle_unloads_after_the_last_container_and_reloads_for_the_next() {
     let env = Env::new("detach_when_idle = true\n");
-    let links = env.path("bpf/ctraudit/v1/links");
+    let links = env.path(&format!("bpf/ctraudit/v{ABI}/links"));
     for (i, id) in ["idle-1", "idle-2"].into_iter().enumerate() {
         let b = Bundle::new(&env, id, &["/bin/cat", "/etc/hostname"]);
         let out = env.run(&b.dir, id);
@@ -578,7 +578,7 @@ fn runc_detach_when_idle_unloads_after_the_last_container_and_reloads_for_the_ne
 /// The map ids of a running container's pinned maps, by name.
 fn map_ids(env: &Env, id: &str) -> Vec<(String, u32)> {
     use libbpf_rs::MapCore;
-    let dir = env.path(&format!("bpf/ctraudit/v1/containers/{id}"));
+    let dir = env.path(&format!("bpf/ctraudit/v{ABI}/containers/{id}"));
     let mut ids: Vec<(String, u32)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| {
@@ -590,19 +590,6 @@ fn map_ids(env: &Env, id: &str) -> Vec<(String, u32)> {
         .collect();
     ids.sort();
     ids
-}
-
-/// Waits until the container's init process runs `comm`.
-fn wait_for_comm(env: &Env, id: &str, comm: &str) {
-    let pid = env.init_pid(id);
-    for _ in 0..500 {
-        let now = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if now.trim() == comm {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("{id}: its init never became {comm}");
 }
 
 #[test]
@@ -621,7 +608,7 @@ fn runc_a_reused_slot_starts_empty() {
         ],
     );
     env.run_detached(&a.dir, "reuse-a");
-    wait_for_comm(&env, "reuse-a", "sleep");
+    env.wait_for_comm("reuse-a", "sleep");
     let first = map_ids(&env, "reuse-a");
     assert_eq!(first.len(), 6, "{first:?}");
     env.stop("reuse-a");
@@ -630,7 +617,7 @@ fn runc_a_reused_slot_starts_empty() {
 
     let b = Bundle::new(&env, "reuse-b", &["/bin/sleep", "1000"]);
     env.run_detached(&b.dir, "reuse-b");
-    wait_for_comm(&env, "reuse-b", "sleep");
+    env.wait_for_comm("reuse-b", "sleep");
     assert_eq!(
         map_ids(&env, "reuse-b"),
         first,

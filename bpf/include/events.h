@@ -15,14 +15,14 @@
 /* A different number for tests of upgrades across ABI versions only
  * (build.rs passes CTRAUDIT_ABI through); releases bump the default. */
 #ifndef CT_ABI_OVERRIDE
-#define CT_ABI_OVERRIDE 1
+#define CT_ABI_OVERRIDE 2
 #endif
 
 /* Limits and versions, as an enum so they reach Rust through BTF. */
 enum ct_const {
 	/* version of this contract: pins live under ctraudit/v<CT_ABI_VERSION> */
 	CT_ABI_VERSION = CT_ABI_OVERRIDE,
-		/* syscall numbers 0..CT_SYSCALL_MAX-1 are counted one by one; higher
+	/* syscall numbers 0..CT_SYSCALL_MAX-1 are counted one by one; higher
 	 * ones (none on x86_64 today) go to ct_stats.syscalls_unknown. The
 	 * per-container array has two halves: [nr] syscalls that ran,
 	 * [CT_SYSCALL_MAX + nr] syscalls refused before they ran (seccomp) */

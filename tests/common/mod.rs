@@ -8,6 +8,7 @@
 pub mod containerd;
 pub mod docker;
 pub mod podman;
+pub mod work;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -170,7 +171,7 @@ impl Env {
     pub fn leftovers(&self) -> Vec<String> {
         let mut left = Vec::new();
         for d in [
-            self.path("bpf/ctraudit/v1/containers"),
+            self.abi_dir().join("containers"),
             self.path("run/containers"),
         ] {
             if let Ok(rd) = std::fs::read_dir(&d) {
@@ -208,6 +209,24 @@ impl Env {
         self.meta(id)["pid"].as_i64().unwrap()
     }
 
+    /// Waits until the container's init process runs `comm`.
+    pub fn wait_for_comm(&self, id: &str, comm: &str) {
+        let pid = self.init_pid(id);
+        for _ in 0..500 {
+            let now = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if now.trim() == comm {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("{id}: its init never became {comm}");
+    }
+
+    /// The pin directory of this build's ABI, `<bpffs>/ctraudit/v<ABI>`.
+    pub fn abi_dir(&self) -> PathBuf {
+        self.path(&format!("bpf/ctraudit/v{}", ctraudit::bpf::ABI_VERSION))
+    }
+
     pub fn bpffs_mounted(&self) -> bool {
         nix::sys::statfs::statfs(&self.path("bpf"))
             .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::BPF_FS_MAGIC)
@@ -222,6 +241,15 @@ impl Drop for Env {
         }
         let _ = std::fs::remove_dir_all(self.path("bpf/ctraudit"));
         let _ = nix::mount::umount2(&self.path("bpf"), nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+impl Bundle {
+    /// A bundle whose root also holds `work` (work::build) at /work.
+    pub fn with_work(env: &Env, name: &str, work: &Path, args: &[&str]) -> Bundle {
+        let b = Bundle::new(env, name, args);
+        std::fs::copy(work, b.dir.join("rootfs/work")).unwrap();
+        b
     }
 }
 
@@ -285,11 +313,14 @@ pub fn make_rootfs(rootfs: &Path) {
     std::fs::copy("/etc/ld.so.cache", rootfs.join("etc/ld.so.cache")).unwrap();
 }
 
-/// Builds the test root filesystem at `<dir>/rootfs` and pipes its tar into
+/// Builds the test root filesystem at `<dir>/rootfs` (with `work` at /work)
+/// and pipes its tar into
 /// `import` (`docker import - IMAGE`, `podman import - IMAGE`).
 pub fn import_rootfs(dir: &Path, mut import: Command) {
     let rootfs = dir.join("rootfs");
     make_rootfs(&rootfs);
+    // images carry the exactness workload too, at /work
+    std::fs::copy(work::build(dir), rootfs.join("work")).unwrap();
     let mut tar = Command::new("tar")
         .arg("-C")
         .arg(&rootfs)
