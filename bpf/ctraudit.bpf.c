@@ -52,7 +52,10 @@ enum {
 #define AF_INET6 10
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
+#define EFAULT 14
 #define EEXIST 17
+#define E2BIG 7
+#define SECCOMP_MODE_FILTER 2
 #define EINPROGRESS 115
 /* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK: the call is restarted and seen again */
 #define ERESTART_FIRST 512
@@ -112,6 +115,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } cgroup_levels SEC(".maps");
+
+/* slot -> events that found none of the slot's own maps (taken away by
+ * hand: nothing of ctraudit's detaches a live slot's maps), so not even its
+ * stats could count them. Zeroed at registration, read at poststop. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CT_DEFAULT_MAX_CONTAINERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} slot_lost SEC(".maps");
 
 /* Inner map templates: userspace creates one of each per container with the
  * same type, key and value sizes and flags (hash sizes come from config). */
@@ -177,12 +190,24 @@ static __always_inline bool slot_live(const struct ct_task *ts)
 	return gen && *gen != 0 && *gen == ts->gen;
 }
 
+/* An event of `slot` with nowhere to go: counted where poststop looks. */
+static __noinline void slot_lost_add(__u32 slot)
+{
+	__u64 *n = bpf_map_lookup_elem(&slot_lost, &slot);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
 static __always_inline struct ct_stats *stats_for(__u32 slot)
 {
 	__u32 zero = 0;
 	void *inner = bpf_map_lookup_elem(&stats_of, &slot);
+	struct ct_stats *st = inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
 
-	return inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
+	if (!st)
+		slot_lost_add(slot);
+	return st;
 }
 
 #define STAT_ADD(slot, field)                                                  \
@@ -191,6 +216,27 @@ static __always_inline struct ct_stats *stats_for(__u32 slot)
 		if (__st)                                                      \
 			__sync_fetch_and_add(&__st->field, 1);                 \
 	} while (0)
+
+/* A set that is not there any more loses the event: say so. */
+static __always_inline void *inner_of(void *outer, __u32 slot)
+{
+	void *inner = bpf_map_lookup_elem(outer, &slot);
+
+	if (!inner)
+		STAT_ADD(slot, map_errors);
+	return inner;
+}
+
+/* A user argument that could not be read. When the call itself failed
+ * with EFAULT the kernel could not read it either: there is nothing to
+ * record, and nothing was lost. Otherwise the event's detail is lost. */
+static __always_inline void unreadable(__u32 slot, long ret)
+{
+	if (ret == -EFAULT)
+		STAT_ADD(slot, faults);
+	else
+		STAT_ADD(slot, read_errors);
+}
 
 /* 32-bit syscalls (int 0x80) use the i386 numbering: never read them
  * through the x86_64 table. */
@@ -211,7 +257,7 @@ static __always_inline void count_syscall(__u32 slot, long nr, bool compat, bool
 		STAT_ADD(slot, syscalls_unknown);
 		return;
 	}
-	void *inner = bpf_map_lookup_elem(&syscalls_of, &slot);
+	void *inner = inner_of(&syscalls_of, slot);
 	if (!inner)
 		return;
 	__u32 key = denied ? nr + CT_SYSCALL_MAX : nr;
@@ -244,23 +290,40 @@ static __always_inline bool is_decoded(long nr)
 	}
 }
 
+/* Which overflow counter upsert() charges when a set is full. */
+enum { SET_EXECS, SET_FILES, SET_NET, SET_PRIV };
+
 /*
- * Find-or-create an aggregate entry and return it; NULL when the set is
- * full (counted by the caller as overflow) or the map is gone.
+ * Find-or-create an aggregate entry and return it, or NULL with the loss
+ * counted: as the set's overflow when it is full, as a map error when the
+ * insert failed otherwise (the bucket lock could not be taken, say).
  */
-static __always_inline void *upsert(void *map, const void *key, const void *init,
-				    bool *full)
+static __always_inline void *upsert(__u32 slot, void *map, const void *key,
+				    const void *init, int set)
 {
 	void *v = bpf_map_lookup_elem(map, key);
 
 	if (v)
 		return v;
 	long err = bpf_map_update_elem(map, key, init, BPF_NOEXIST);
-	if (err && err != -EEXIST) {
-		*full = true;
+	if (!err || err == -EEXIST) /* ours, or another CPU's just now */
+		v = bpf_map_lookup_elem(map, key);
+	if (v)
+		return v;
+	struct ct_stats *st = stats_for(slot);
+	if (!st)
 		return NULL;
-	}
-	return bpf_map_lookup_elem(map, key);
+	if (err != -E2BIG)
+		__sync_fetch_and_add(&st->map_errors, 1);
+	else if (set == SET_EXECS)
+		__sync_fetch_and_add(&st->execs_overflow, 1);
+	else if (set == SET_FILES)
+		__sync_fetch_and_add(&st->files_overflow, 1);
+	else if (set == SET_NET)
+		__sync_fetch_and_add(&st->net_overflow, 1);
+	else
+		__sync_fetch_and_add(&st->priv_overflow, 1);
+	return NULL;
 }
 
 static __always_inline void event_hit(struct ct_event_val *v, long ret, __u64 now,
@@ -281,17 +344,13 @@ static __noinline void file_commit(struct ct_task *ts, __u32 kind, long ret)
 	__u32 slot = ts->slot;
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct ct_file_val init = { .first_ns = now };
-	bool full = false;
 
-	void *files = bpf_map_lookup_elem(&files_of, &slot);
+	void *files = inner_of(&files_of, slot);
 	if (!files)
 		return;
-	struct ct_file_val *v = upsert(files, &ts->scratch.file, &init, &full);
-	if (!v) {
-		if (full)
-			STAT_ADD(slot, files_overflow);
+	struct ct_file_val *v = upsert(slot, files, &ts->scratch.file, &init, SET_FILES);
+	if (!v)
 		return;
-	}
 	__sync_fetch_and_add(&v->count, 1);
 	if (ret < 0) {
 		__sync_fetch_and_add(&v->failed, 1);
@@ -310,7 +369,7 @@ static __noinline void file_path(struct ct_task *ts, const char *upath, __u32 ki
 
 	__builtin_memset(k, 0, sizeof(*k));
 	if (bpf_probe_read_user_str(k->path, sizeof(k->path), upath) <= 0) {
-		STAT_ADD(ts->slot, read_errors);
+		unreadable(ts->slot, ret);
 		return;
 	}
 	file_commit(ts, kind, ret);
@@ -337,8 +396,13 @@ static __noinline void file_fd(struct ct_task *ts, long fd, __u32 kind, long ret
 	struct file *f = file_of_fd(fd);
 
 	__builtin_memset(k, 0, sizeof(*k));
-	if (!f)
+	if (!f) {
+		/* no such descriptor: the call failed (EBADF) and touched no
+		 * file; a call that worked on a file not found here is lost */
+		if (ret >= 0)
+			STAT_ADD(ts->slot, read_errors);
 		return;
+	}
 	const unsigned char *name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
 	if (bpf_probe_read_kernel_str(k->path, sizeof(k->path), name) <= 0) {
 		STAT_ADD(ts->slot, read_errors);
@@ -389,20 +453,16 @@ static __noinline void net_commit(struct ct_task *ts, long ret)
 	__u32 slot = ts->slot;
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct ct_event_val init = { .first_ns = now };
-	bool full = false;
 	struct ct_net_key *k = &ts->scratch.net;
 
 	if (k->op == CT_NET_CONNECT)
 		STAT_ADD(slot, connects);
-	void *net = bpf_map_lookup_elem(&net_of, &slot);
+	void *net = inner_of(&net_of, slot);
 	if (!net)
 		return;
-	struct ct_event_val *v = upsert(net, k, &init, &full);
-	if (!v) {
-		if (full)
-			STAT_ADD(slot, net_overflow);
+	struct ct_event_val *v = upsert(slot, net, k, &init, SET_NET);
+	if (!v)
 		return;
-	}
 	/* a non-blocking connect in progress is not a failure */
 	event_hit(v, ret, now, ret >= 0 || ret == -EINPROGRESS);
 }
@@ -416,7 +476,7 @@ static __always_inline void net_user(struct ct_task *ts, __u16 op, long fd,
 
 	__builtin_memset(k, 0, sizeof(*k));
 	if (bpf_probe_read_user(&family, sizeof(family), uaddr)) {
-		STAT_ADD(ts->slot, read_errors);
+		unreadable(ts->slot, ret);
 		return;
 	}
 	if (family == AF_INET) {
@@ -465,7 +525,7 @@ static __always_inline void net_user(struct ct_task *ts, __u16 op, long fd,
 	net_commit(ts, ret);
 	return;
 fault:
-	STAT_ADD(ts->slot, read_errors);
+	unreadable(ts->slot, ret);
 }
 
 /* listen, accept: the address comes from the kernel socket. For listen it
@@ -476,11 +536,14 @@ static __noinline void net_sock(struct ct_task *ts, __u16 op, long fd, long ret)
 	struct socket *sock = socket_of_fd(fd);
 
 	__builtin_memset(k, 0, sizeof(*k));
-	if (!sock)
+	/* not a socket: the call failed (ENOTSOCK, EBADF) and there is no
+	 * endpoint; a call that worked on a socket not found here is lost */
+	struct sock *sk = sock ? BPF_CORE_READ(sock, sk) : NULL;
+	if (!sk) {
+		if (ret >= 0)
+			STAT_ADD(ts->slot, read_errors);
 		return;
-	struct sock *sk = BPF_CORE_READ(sock, sk);
-	if (!sk)
-		return;
+	}
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	bool peer = op == CT_NET_ACCEPT;
 
@@ -532,17 +595,13 @@ static __noinline void priv_commit(struct ct_task *ts, long ret)
 	__u32 slot = ts->slot;
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct ct_event_val init = { .first_ns = now };
-	bool full = false;
 
-	void *priv = bpf_map_lookup_elem(&priv_of, &slot);
+	void *priv = inner_of(&priv_of, slot);
 	if (!priv)
 		return;
-	struct ct_event_val *v = upsert(priv, &ts->scratch.priv, &init, &full);
-	if (!v) {
-		if (full)
-			STAT_ADD(slot, priv_overflow);
+	struct ct_event_val *v = upsert(slot, priv, &ts->scratch.priv, &init, SET_PRIV);
+	if (!v)
 		return;
-	}
 	event_hit(v, ret, now, ret >= 0);
 }
 
@@ -555,6 +614,16 @@ static __always_inline struct ct_priv_key *priv_begin(struct ct_task *ts, __u32 
 	return k;
 }
 
+/* A string argument of a privileged call into its key. NULL is a value of
+ * its own (mount's fstype for a bind mount, init_module's params); any
+ * other pointer that cannot be read is counted (unreadable()). */
+static __noinline void priv_str(struct ct_task *ts, char *dst, __u32 size,
+				const void *src, long ret)
+{
+	if (src && bpf_probe_read_user_str(dst, size, src) < 0)
+		unreadable(ts->slot, ret);
+}
+
 /* ---- the dispatcher ------------------------------------------------------ */
 
 static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 nr,
@@ -563,8 +632,10 @@ static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 n
 	struct pt_regs regs = {};
 	struct ct_priv_key *p;
 
-	if (bpf_probe_read_kernel(&regs, sizeof(regs), uregs))
+	if (bpf_probe_read_kernel(&regs, sizeof(regs), uregs)) {
+		STAT_ADD(ts->slot, read_errors);
 		return;
+	}
 	/* x86_64 syscall arguments: di, si, dx, r10, r8, r9 */
 	__u64 a0 = regs.di, a1 = regs.si, a2 = regs.dx, a3 = regs.r10;
 
@@ -584,7 +655,7 @@ static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 n
 	case NR_openat2: {
 		__u64 flags = 0; /* struct open_how starts with flags */
 		if (bpf_probe_read_user(&flags, sizeof(flags), (const void *)a2))
-			STAT_ADD(ts->slot, read_errors);
+			unreadable(ts->slot, ret);
 		STAT_ADD(ts->slot, opens);
 		file_path(ts, (const char *)a1, open_kinds(flags), ret);
 		break;
@@ -658,13 +729,14 @@ static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 n
 		__u32 data[6] = {};
 		__u32 version = 0;
 		p = priv_begin(ts, nr);
-		bpf_probe_read_user(&version, sizeof(version), (const void *)a0);
+		if (bpf_probe_read_user(&version, sizeof(version), (const void *)a0))
+			unreadable(ts->slot, ret);
 		/* version 1 passes one struct (32 bits), 2 and 3 pass two */
 		long size = version == CAP_V1 ? 12 : 24;
-		if (a1 && !bpf_probe_read_user(data, size & 31, (const void *)a1)) {
-			p->args[0] = data[0] | ((__u64)data[3] << 32);
-			p->args[1] = data[1] | ((__u64)data[4] << 32);
-		}
+		if (a1 && bpf_probe_read_user(data, size & 31, (const void *)a1))
+			unreadable(ts->slot, ret);
+		p->args[0] = data[0] | ((__u64)data[3] << 32);
+		p->args[1] = data[1] | ((__u64)data[4] << 32);
 		priv_commit(ts, ret);
 		break;
 	}
@@ -678,35 +750,35 @@ static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 n
 		/* mount(source, target, fstype, flags, data) */
 		p = priv_begin(ts, nr);
 		p->args[0] = a3;
-		bpf_probe_read_user_str(p->detail, sizeof(p->detail), (const void *)a1);
-		bpf_probe_read_user_str(p->aux, sizeof(p->aux), (const void *)a2);
+		priv_str(ts, p->detail, sizeof(p->detail), (const void *)a1, ret);
+		priv_str(ts, p->aux, sizeof(p->aux), (const void *)a2, ret);
 		priv_commit(ts, ret);
 		break;
 	case NR_umount2:
 	case NR_chroot:
 		p = priv_begin(ts, nr);
 		p->args[0] = nr == NR_umount2 ? a1 : 0;
-		bpf_probe_read_user_str(p->detail, sizeof(p->detail), (const void *)a0);
+		priv_str(ts, p->detail, sizeof(p->detail), (const void *)a0, ret);
 		priv_commit(ts, ret);
 		break;
 	case NR_pivot_root:
 		p = priv_begin(ts, nr);
-		bpf_probe_read_user_str(p->detail, sizeof(p->detail), (const void *)a0);
-		bpf_probe_read_user_str(p->aux, sizeof(p->aux), (const void *)a1);
+		priv_str(ts, p->detail, sizeof(p->detail), (const void *)a0, ret);
+		priv_str(ts, p->aux, sizeof(p->aux), (const void *)a1, ret);
 		priv_commit(ts, ret);
 		break;
 	case NR_init_module:
 		/* init_module(image, len, params) */
 		p = priv_begin(ts, nr);
 		p->args[0] = a1;
-		bpf_probe_read_user_str(p->detail, sizeof(p->detail), (const void *)a2);
+		priv_str(ts, p->detail, sizeof(p->detail), (const void *)a2, ret);
 		priv_commit(ts, ret);
 		break;
 	case NR_finit_module:
 		/* finit_module(fd, params, flags) */
 		p = priv_begin(ts, nr);
 		p->args[0] = a2;
-		bpf_probe_read_user_str(p->detail, sizeof(p->detail), (const void *)a1);
+		priv_str(ts, p->detail, sizeof(p->detail), (const void *)a1, ret);
 		priv_commit(ts, ret);
 		break;
 	case NR_bpf:
@@ -723,7 +795,7 @@ static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 n
 	case NR_memfd_create:
 		p = priv_begin(ts, nr);
 		p->args[0] = a1; /* flags */
-		bpf_probe_read_user_str(p->detail, sizeof(p->detail), (const void *)a0);
+		priv_str(ts, p->detail, sizeof(p->detail), (const void *)a0, ret);
 		priv_commit(ts, ret);
 		break;
 	case NR_io_uring_setup:
@@ -736,21 +808,21 @@ static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 n
 	case NR_open_tree:
 		p = priv_begin(ts, nr);
 		p->args[0] = a2; /* flags */
-		bpf_probe_read_user_str(p->detail, sizeof(p->detail), (const void *)a1);
+		priv_str(ts, p->detail, sizeof(p->detail), (const void *)a1, ret);
 		priv_commit(ts, ret);
 		break;
 	case NR_move_mount:
 		/* move_mount(from_dfd, from_path, to_dfd, to_path, flags) */
 		p = priv_begin(ts, nr);
 		p->args[0] = regs.r8;
-		bpf_probe_read_user_str(p->detail, sizeof(p->detail), (const void *)a3);
-		bpf_probe_read_user_str(p->aux, sizeof(p->aux), (const void *)a1);
+		priv_str(ts, p->detail, sizeof(p->detail), (const void *)a3, ret);
+		priv_str(ts, p->aux, sizeof(p->aux), (const void *)a1, ret);
 		priv_commit(ts, ret);
 		break;
 	case NR_fsopen:
 		p = priv_begin(ts, nr);
 		p->args[0] = a1;
-		bpf_probe_read_user_str(p->aux, sizeof(p->aux), (const void *)a0);
+		priv_str(ts, p->aux, sizeof(p->aux), (const void *)a0, ret);
 		priv_commit(ts, ret);
 		break;
 	case NR_fsmount:
@@ -787,7 +859,7 @@ static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 n
 			break;
 		p = priv_begin(ts, nr);
 		p->args[0] = regs.r8; /* flags */
-		bpf_probe_read_user_str(p->detail, sizeof(p->detail), (const void *)a1);
+		priv_str(ts, p->detail, sizeof(p->detail), (const void *)a1, ret);
 		priv_commit(ts, ret);
 		break;
 	}
@@ -838,14 +910,19 @@ int ct_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	long ret = ctx->args[1];
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	if (nr == CT_NO_PENDING) {
-		/* no sys_enter: refused before it ran (a seccomp filter's
-		 * errno). An attempt is worth recording, apart from use. */
-		long denied = BPF_CORE_READ(regs, orig_ax);
+		long skipped = BPF_CORE_READ(regs, orig_ax);
 		bool compat = compat_syscall(t);
-		count_syscall(ts->slot, denied, compat, true);
-		if (compat || !is_decoded(denied))
+		/* No sys_enter. The kernel skips the enter tracepoint only for
+		 * a call a seccomp filter refused or a tracer cancelled (it
+		 * never ran), so in a task with neither the enter was missed:
+		 * the call ran, and the miss is counted, never hidden. */
+		bool refused = t->seccomp.mode == SECCOMP_MODE_FILTER || t->ptrace;
+		if (!refused)
+			STAT_ADD(ts->slot, enters_missed);
+		count_syscall(ts->slot, skipped, compat, refused);
+		if (compat || !is_decoded(skipped))
 			return 0;
-		nr = denied;
+		nr = skipped;
 	}
 	/* interrupted and restarted: the restarted call is the one to record */
 	if (ret <= -ERESTART_FIRST && ret >= -ERESTART_LAST)
@@ -890,10 +967,11 @@ static __noinline void exec_record(struct ct_task *ts, struct task_struct *p,
 	struct ct_exec_key *k = &ts->scratch.exec;
 	struct ct_exec_val init = {};
 	__u32 slot = ts->slot;
-	bool full = false;
 
 	__builtin_memset(k, 0, sizeof(*k));
-	bpf_probe_read_kernel_str(k->path, sizeof(k->path), BPF_CORE_READ(bprm, filename));
+	if (bpf_probe_read_kernel_str(k->path, sizeof(k->path),
+				      BPF_CORE_READ(bprm, filename)) <= 0)
+		STAT_ADD(slot, read_errors);
 	unsigned long start = BPF_CORE_READ(p, mm, arg_start);
 	unsigned long end = BPF_CORE_READ(p, mm, arg_end);
 	unsigned long len = end - start;
@@ -910,15 +988,12 @@ static __noinline void exec_record(struct ct_task *ts, struct task_struct *p,
 	init.uid = bpf_get_current_uid_gid();
 	init.pid = BPF_CORE_READ(p, tgid);
 	init.ppid = BPF_CORE_READ(p, real_parent, tgid);
-	void *execs = bpf_map_lookup_elem(&execs_of, &slot);
+	void *execs = inner_of(&execs_of, slot);
 	if (!execs)
 		return;
-	struct ct_exec_val *v = upsert(execs, k, &init, &full);
-	if (!v) {
-		if (full)
-			STAT_ADD(slot, execs_overflow);
+	struct ct_exec_val *v = upsert(slot, execs, k, &init, SET_EXECS);
+	if (!v)
 		return;
-	}
 	__sync_fetch_and_add(&v->count, 1);
 	v->last_ns = now;
 }

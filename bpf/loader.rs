@@ -25,6 +25,7 @@ pub const GLOBAL_MAPS: &[&str] = &[
     "files_of",
     "net_of",
     "priv_of",
+    "slot_lost",
 ];
 
 /// Programs, each attached once and its link pinned under the same name.
@@ -147,6 +148,7 @@ fn pin_variant(layout: &Layout, max_containers: u32, legacy_exit: bool) -> Resul
         &mut m.files_of,
         &mut m.net_of,
         &mut m.priv_of,
+        &mut m.slot_lost,
     ] {
         map.set_max_entries(max_containers)
             .map_err(|e| load_error("max_containers", e))?;
@@ -164,6 +166,7 @@ fn pin_variant(layout: &Layout, max_containers: u32, legacy_exit: bool) -> Resul
         ("files_of", &mut m.files_of),
         ("net_of", &mut m.net_of),
         ("priv_of", &mut m.priv_of),
+        ("slot_lost", &mut m.slot_lost),
     ] {
         map.pin(layout.global_map(name))
             .map_err(|e| load_error(&format!("pin map {name}"), e))?;
@@ -271,4 +274,88 @@ fn take_libbpf_log() -> String {
     } else {
         format!(" (libbpf: {})", log.trim_end_matches("; "))
     }
+}
+
+/// One global program as it is attached: what every audit depends on. Kept
+/// in a container's meta at prestart and compared at poststop, so a program
+/// detached (its pin removed, bpffs unmounted) or skipped by the kernel
+/// while the container ran shows in its summary.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attached {
+    pub program: String,
+    pub link_id: u32,
+    pub prog_id: u32,
+    /// The kernel's count of runs it skipped (`recursion_misses`): an event
+    /// the program never saw. Global: any task's miss counts.
+    pub misses: u64,
+}
+
+/// The global programs attached now, in `PROGRAMS` order.
+pub fn attached(layout: &Layout) -> Result<Vec<Attached>> {
+    let mut out = PROGRAMS
+        .iter()
+        .map(|name| link_of(layout, name))
+        .collect::<Result<Vec<_>>>()?;
+    add_misses(&mut out);
+    Ok(out)
+}
+
+/// The link pinned for program `name`, with the program it runs.
+fn link_of(layout: &Layout, name: &str) -> Result<Attached> {
+    let path = layout.global_link(name);
+    let err = |what: &str| {
+        let what = format!("{what} {}", path.display());
+        move |source| Error::Map { what, source }
+    };
+    let mut link = libbpf_rs::Link::open(&path).map_err(err("open link"))?;
+    let info = link.info();
+    // closing our descriptor must never detach the pinned link
+    link.disconnect();
+    let info = info.map_err(err("link info"))?;
+    Ok(Attached {
+        program: name.to_owned(),
+        link_id: info.id,
+        prog_id: info.prog_id,
+        misses: 0,
+    })
+}
+
+/// Fills in each program's recursion_misses, from the kernel's list.
+fn add_misses(out: &mut [Attached]) {
+    for prog in libbpf_rs::query::ProgInfoIter::default() {
+        if let Some(a) = out.iter_mut().find(|a| a.prog_id == prog.id) {
+            a.misses = prog.recursion_misses;
+        }
+    }
+}
+
+/// What the programs lost while a container ran, against what was attached
+/// at its start: the runs they skipped, and one line naming the programs
+/// that were detached since (their events are missing from then on).
+pub fn losses_since(layout: &Layout, at_start: &[Attached]) -> (u64, Option<String>) {
+    // each link on its own: one that is gone says nothing of the others
+    let mut now: Vec<Attached> = at_start
+        .iter()
+        .filter_map(|a| link_of(layout, &a.program).ok())
+        .collect();
+    add_misses(&mut now);
+    let mut misses = 0;
+    let mut gone = Vec::new();
+    for start in at_start {
+        match now.iter().find(|n| n.program == start.program) {
+            Some(n) if n.link_id == start.link_id => {
+                misses += n.misses.saturating_sub(start.misses);
+            }
+            _ => gone.push(start.program.as_str()),
+        }
+    }
+    let problem = (!gone.is_empty()).then(|| {
+        format!(
+            "programs detached while the container ran (their pins under {} were removed, or bpffs was unmounted): {}; what they would have seen since is missing",
+            layout.global_links_dir().display(),
+            gone.join(", ")
+        )
+    });
+    (misses, problem)
 }

@@ -18,10 +18,14 @@ mod skel {
 use std::path::PathBuf;
 
 pub use loader::{
-    bpffs_mounted, ensure_bpffs, ensure_loaded, unload_if_idle, GLOBAL_MAPS, PROGRAMS,
+    attached, bpffs_mounted, ensure_bpffs, ensure_loaded, losses_since, unload_if_idle, Attached,
+    GLOBAL_MAPS, PROGRAMS,
 };
 pub use read::{read_container, Snapshot};
-pub use registry::{find_registration, register, unregister, Identity, Registration, SetSizes};
+pub use registry::{
+    find_registration, register, registration_of_cgroup, slot_lost, unregister, Identity,
+    Registration, SetSizes,
+};
 pub use skel::types;
 
 /// Version of the kernel/user contract (`CT_ABI_VERSION` in events.h).
@@ -212,7 +216,7 @@ mod tests {
         ];
         assert_eq!(
             (ABI_VERSION, sizes),
-            (2, [16, 128, 520, 40, 256, 48, 136, 40, 192, 536])
+            (2, [16, 152, 520, 40, 256, 48, 136, 40, 192, 536])
         );
     }
 
@@ -223,7 +227,7 @@ mod tests {
         use std::mem::size_of;
         use types::*;
         assert_eq!(size_of::<ct_container>(), 4 * 4);
-        assert_eq!(size_of::<ct_stats>(), 16 * 8);
+        assert_eq!(size_of::<ct_stats>(), 19 * 8);
         assert_eq!(size_of::<ct_exec_key>(), 256 + 256 + 4 + 4);
         assert_eq!(size_of::<ct_exec_val>(), 3 * 8 + 4 * 4);
         assert_eq!(size_of::<ct_file_key>(), 256);

@@ -21,6 +21,31 @@ pub struct Snapshot {
     pub files: Vec<(types::ct_file_key, types::ct_file_val)>,
     pub net: Vec<(types::ct_net_key, types::ct_event_val)>,
     pub privileged: Vec<(types::ct_priv_key, types::ct_event_val)>,
+    /// Events that found none of the container's maps (`slot_lost`).
+    pub without_maps: u64,
+    /// One line per part of the kernel's record that could not be read:
+    /// what is missing from the fields above. Empty when all was read.
+    pub problems: Vec<String>,
+    /// How many of the container's maps were read (of `MAPS`).
+    pub maps_read: usize,
+    /// Runs ctraudit's programs skipped while the container ran (the
+    /// kernel's recursion_misses, which are global to the host).
+    pub program_misses: u64,
+}
+
+/// The per-container maps a snapshot reads.
+const MAPS: usize = 6;
+
+impl Snapshot {
+    /// How much of the kernel's record was read: `complete`, `partial`, or
+    /// `missing` (nothing of it: the summary holds what prestart knew).
+    pub fn kernel_data(&self) -> &'static str {
+        match (self.maps_read, self.problems.is_empty()) {
+            (0, _) => "missing",
+            (MAPS, true) => "complete",
+            _ => "partial",
+        }
+    }
 }
 
 fn open(path: PathBuf) -> Result<MapHandle> {
@@ -50,13 +75,23 @@ fn entries<K: Pod, V: Pod>(map: &MapHandle, what: &'static str) -> Result<Vec<(K
     Ok(out)
 }
 
-/// Reads the maps pinned for `id`.
-pub fn read_container(layout: &Layout, id: &ContainerId) -> Result<Snapshot> {
-    let stats_map = open(layout.container_map(id, STATS))?;
-    let stats = match lookup(&stats_map, "stats", &0u32.to_ne_bytes())? {
-        Some(v) => from_bytes("stats", &v)?,
-        None => types::ct_stats::default(),
+/// Size of `ct_stats` under ABI 1, whose counters are the first ones of
+/// today's layout (later ABIs only appended): a container that ran under
+/// ABI 1 programs is still read exactly after an upgrade.
+const STATS_V1_SIZE: usize = 128;
+
+fn stats(layout: &Layout, id: &ContainerId) -> Result<types::ct_stats> {
+    let map = open(layout.container_map(id, STATS))?;
+    let Some(mut v) = lookup(&map, "stats", &0u32.to_ne_bytes())? else {
+        return Ok(types::ct_stats::default());
     };
+    if layout.abi() == 1 && v.len() == STATS_V1_SIZE {
+        v.resize(std::mem::size_of::<types::ct_stats>(), 0);
+    }
+    from_bytes("stats", &v)
+}
+
+fn syscall_counts(layout: &Layout, id: &ContainerId) -> Result<Vec<u64>> {
     let sys = open(layout.container_map(id, SYSCALLS))?;
     let mut counts = vec![0u64; types::ct_const::CT_SYSCALL_SLOTS.0 as usize];
     for (nr, slot) in counts.iter_mut().enumerate() {
@@ -66,14 +101,63 @@ pub fn read_container(layout: &Layout, id: &ContainerId) -> Result<Snapshot> {
                 .map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap_or_default()));
         }
     }
-    let denied = counts.split_off(super::SYSCALL_MAX as usize);
-    Ok(Snapshot {
-        stats,
-        syscalls: counts,
-        denied,
-        execs: entries(&open(layout.container_map(id, EXECS))?, "execs")?,
-        files: entries(&open(layout.container_map(id, FILES))?, "files")?,
-        net: entries(&open(layout.container_map(id, NET))?, "net")?,
-        privileged: entries(&open(layout.container_map(id, PRIV))?, "privileged")?,
-    })
+    Ok(counts)
+}
+
+fn keep(r: Result<()>, snap: &mut Snapshot) {
+    match r {
+        Ok(()) => snap.maps_read += 1,
+        Err(e) => snap.problems.push(e.to_string()),
+    }
+}
+
+/// Reads the maps pinned for `id`. Each map is read on its own: what can
+/// be read is kept, and every map that cannot is named in `problems`, so a
+/// summary never passes an empty record off as a quiet container.
+pub fn read_container(layout: &Layout, id: &ContainerId) -> Snapshot {
+    let mut snap = Snapshot::default();
+    let sys_max = super::SYSCALL_MAX as usize;
+    snap.syscalls.resize(sys_max, 0);
+    snap.denied.resize(sys_max, 0);
+    if !super::bpffs_mounted(layout.bpffs()) {
+        snap.problems.push(format!(
+            "no bpffs at {}: the kernel's record of this container went with it (unmounted while the container ran?)",
+            layout.bpffs().display()
+        ));
+        return snap;
+    }
+    let dir = layout.container_pin_dir(id);
+    if !dir.is_dir() {
+        snap.problems.push(format!(
+            "{}: not found: the container's maps were unpinned while it ran",
+            dir.display()
+        ));
+        return snap;
+    }
+    let r = stats(layout, id).map(|s| snap.stats = s);
+    keep(r, &mut snap);
+    let r = syscall_counts(layout, id).map(|mut counts| {
+        snap.denied = counts.split_off(super::SYSCALL_MAX as usize);
+        snap.syscalls = counts;
+    });
+    keep(r, &mut snap);
+    let r = open(layout.container_map(id, EXECS))
+        .and_then(|m| entries(&m, "execs"))
+        .map(|e| snap.execs = e);
+    keep(r, &mut snap);
+    let r = open(layout.container_map(id, FILES))
+        .and_then(|m| entries(&m, "files"))
+        .map(|e| snap.files = e);
+    keep(r, &mut snap);
+    let r = open(layout.container_map(id, NET))
+        .and_then(|m| entries(&m, "net"))
+        .map(|e| snap.net = e);
+    keep(r, &mut snap);
+    let r = open(layout.container_map(id, PRIV))
+        .and_then(|m| entries(&m, "privileged"))
+        .map(|e| snap.privileged = e);
+    keep(r, &mut snap);
+    snap.syscalls.resize(sys_max, 0);
+    snap.denied.resize(sys_max, 0);
+    snap
 }

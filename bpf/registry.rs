@@ -233,6 +233,10 @@ pub fn register(
     };
 
     let result = attach_inner_maps(layout, id, slot, sizes).and_then(|()| {
+        // a previous owner's lost events are not this container's
+        open_pinned(layout.global_map("slot_lost"))?
+            .update(&slot.to_ne_bytes(), &0u64.to_ne_bytes(), MapFlags::ANY)
+            .map_err(map_err("write slot_lost"))?;
         slot_gen
             .update(&slot.to_ne_bytes(), &reg.gen.to_ne_bytes(), MapFlags::ANY)
             .map_err(map_err("write slot_gen"))?;
@@ -394,6 +398,46 @@ pub fn find_registration(layout: &Layout, id: &ContainerId) -> Result<Option<(u6
         }
     }
     Ok(None)
+}
+
+/// The registration of cgroup `cgroup_id`, for a container whose pins are
+/// gone (so `find_registration` has no map id to go by). cgroup ids are
+/// never reused on a 64-bit kernel, so the entry is the container's own.
+pub fn registration_of_cgroup(
+    layout: &Layout,
+    cgroup_id: u64,
+) -> Result<Option<(u64, Registration)>> {
+    let containers = open_pinned(layout.global_map("containers"))?;
+    let v = containers
+        .lookup(&cgroup_id.to_ne_bytes(), MapFlags::ANY)
+        .map_err(map_err("read containers"))?;
+    v.map(|v| {
+        let c = from_bytes::<types::ct_container>("containers", &v)?;
+        Ok((
+            cgroup_id,
+            Registration {
+                slot: c.slot,
+                gen: c.gen,
+            },
+        ))
+    })
+    .transpose()
+}
+
+/// Events of a registered container that found none of its maps (they
+/// were taken away while it ran), counted in the global `slot_lost`. ABI 1
+/// programs kept no such count.
+pub fn slot_lost(layout: &Layout, reg: Registration) -> Result<u64> {
+    if layout.abi() < 2 {
+        return Ok(0);
+    }
+    let map = open_pinned(layout.global_map("slot_lost"))?;
+    let v = map
+        .lookup(&reg.slot.to_ne_bytes(), MapFlags::ANY)
+        .map_err(map_err(format!("read slot_lost[{}]", reg.slot)))?
+        .unwrap_or_default();
+    Ok(v.get(..8)
+        .map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap_or_default())))
 }
 
 /// Removes a container from the kernel tables (when `kernel` names its

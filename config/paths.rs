@@ -105,6 +105,11 @@ impl Layout {
         &self.bpffs
     }
 
+    /// The ABI version whose pins this layout names.
+    pub fn abi(&self) -> u32 {
+        self.abi
+    }
+
     /// `<bpffs>/ctraudit`: one directory per ABI version below it.
     pub fn abi_root(&self) -> PathBuf {
         self.bpffs.join("ctraudit")

@@ -37,6 +37,10 @@ pub struct Meta {
     pub registered_boot_ns: u64,
     /// Problems met at prestart that did not stop the audit.
     pub notes: Vec<String>,
+    /// The global programs as attached when the container was registered
+    /// (absent in the meta of ABI 1 containers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub programs: Vec<crate::bpf::Attached>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

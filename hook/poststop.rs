@@ -42,16 +42,14 @@ pub fn finalise(
     meta: &Meta,
     stopped_ns: u64,
     by: &'static str,
-    mut notes: Vec<String>,
+    notes: Vec<String>,
 ) -> Result<()> {
     // the pins of the ABI the container was registered under, which an
     // upgrade since may have replaced for new containers
     let layout = cfg.layout().with_abi(meta.abi);
-    let snapshot = bpf::read_container(&layout, id).unwrap_or_else(|e| {
-        notes.push(format!("kernel maps not read: {e}"));
-        bpf::Snapshot::default()
-    });
-    let summary: Summary = summary::build(meta, &snapshot, stopped_ns, by, notes);
+    let snapshot = collect(&layout, id, meta);
+    let kernel = snapshot.registration;
+    let summary: Summary = summary::build(meta, &snapshot.data, stopped_ns, by, notes);
     let path = layout.summary_file(id);
     make_dir(&layout.log_dir(id))
         .and_then(|()| {
@@ -74,13 +72,6 @@ pub fn finalise(
     }
     log::syslog(cfg, false, &summary::syslog_line(&summary));
 
-    let kernel = bpf::find_registration(&layout, id).unwrap_or_else(|e| {
-        log::problem(
-            cfg,
-            &format!("{by}: container {id}: registration not found: {e}"),
-        );
-        None
-    });
     bpf::unregister(&layout, id, kernel).with_context(|| format!("container {id}: unregister"))?;
     let meta_path = layout.meta_file(id);
     std::fs::remove_file(&meta_path).with_context(|| meta_path.display().to_string())?;
@@ -94,4 +85,48 @@ pub fn finalise(
         );
     }
     Ok(())
+}
+
+/// The kernel's record of a container, and where it sat in the tables.
+struct Collected {
+    data: bpf::Snapshot,
+    registration: Option<(u64, bpf::Registration)>,
+}
+
+/// Reads everything the kernel kept for the container. Whatever could not
+/// be read, or was taken away while the container ran, is named in
+/// `problems`: the summary then says it is incomplete, never that a
+/// silent container did nothing.
+fn collect(layout: &crate::config::Layout, id: &ContainerId, meta: &Meta) -> Collected {
+    let mut data = bpf::read_container(layout, id);
+    if data.maps_read == 0 {
+        // nothing of it is left to read (the problem is named); its entry
+        // in the kernel tables, if any, is still freed
+        let registration = bpf::registration_of_cgroup(layout, meta.cgroup.id)
+            .ok()
+            .flatten();
+        return Collected { data, registration };
+    }
+    let registration = match bpf::find_registration(layout, id) {
+        Ok(r) => r,
+        Err(e) => {
+            data.problems.push(format!("registration not found: {e}"));
+            None
+        }
+    };
+    match registration {
+        Some((_, reg)) => match bpf::slot_lost(layout, reg) {
+            Ok(n) => data.without_maps = n,
+            Err(e) => data.problems.push(e.to_string()),
+        },
+        // the maps are there but the kernel no longer attributed anything
+        // to them (its entry in `containers` was removed)
+        None => data.problems.push(format!(
+            "container {id}: no entry in the kernel's containers table at stop: its tasks were not attributed after the entry went"
+        )),
+    }
+    let (misses, detached) = bpf::losses_since(layout, &meta.programs);
+    data.program_misses = misses;
+    data.problems.extend(detached);
+    Collected { data, registration }
 }

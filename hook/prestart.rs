@@ -63,6 +63,9 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
     let _lock = lock::acquire(&layout.lock_file(), cfg.hooks.lock_timeout_ms)?;
     bpf::ensure_bpffs(layout.bpffs())?;
     bpf::ensure_loaded(&layout, cfg.limits.max_containers)?;
+    // what poststop compares against: a program detached or skipping runs
+    // while the container runs must show in its summary
+    let programs = bpf::attached(&layout)?;
 
     let now = clock::boot_ns();
     let meta = Meta {
@@ -84,6 +87,7 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
         registered_at: clock::rfc3339_of_boot_ns(now),
         registered_boot_ns: now,
         notes,
+        programs,
     };
     let path = layout.meta_file(id);
     make_dir(&layout.meta_dir())

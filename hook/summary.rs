@@ -146,6 +146,9 @@ pub struct Syscalls {
     /// Numbers used that the syscall table does not name (counted in
     /// `counts` as `syscall_<nr>`).
     pub unnamed: Vec<u32>,
+    /// Calls the kernel failed with EFAULT: their path or address was
+    /// unreadable to the kernel too (counted in `counts`; not a loss).
+    pub faulted: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -157,8 +160,15 @@ pub struct Alert {
 
 #[derive(Debug, Serialize)]
 pub struct Loss {
-    /// True when nothing was lost: every set had room and every syscall number was counted.
+    /// True when nothing was lost: the kernel's whole record was read, every
+    /// set had room, every syscall number was counted, and no kernel
+    /// mechanism failed.
     pub complete: bool,
+    /// How much of the kernel's record was read: `complete`, `partial`, or
+    /// `missing` (the summary then holds only what prestart knew).
+    pub kernel_data: &'static str,
+    /// What could not be read, or was taken away while the container ran.
+    pub problems: Vec<String>,
     pub execs_overflow: u64,
     pub files_overflow: u64,
     pub network_overflow: u64,
@@ -170,6 +180,16 @@ pub struct Loss {
     /// their children went unaudited.
     pub tasks_lost: u64,
     pub read_errors: u64,
+    /// Inserts into a set that failed although it was not full, and events
+    /// that found one of the container's maps missing.
+    pub map_errors: u64,
+    /// Events that found none of the container's maps, not even its stats.
+    pub events_without_maps: u64,
+    /// Syscalls whose sys_enter was missed (counted as run).
+    pub enters_missed: u64,
+    /// Runs the kernel skipped of ctraudit's programs while the container
+    /// ran (recursion_misses; host-wide, so any task's miss counts here).
+    pub program_misses: u64,
 }
 
 fn errno_name(e: i32) -> String {
@@ -435,15 +455,22 @@ pub fn build(
             ),
         })
         .collect();
+    let counted = st.execs_overflow
+        + st.files_overflow
+        + st.net_overflow
+        + st.priv_overflow
+        + st.syscalls_unknown
+        + st.syscalls_compat
+        + st.tasks_lost
+        + st.read_errors
+        + st.map_errors
+        + st.enters_missed
+        + snap.without_maps
+        + snap.program_misses;
     let loss = Loss {
-        complete: st.execs_overflow
-            + st.files_overflow
-            + st.net_overflow
-            + st.priv_overflow
-            + st.syscalls_unknown
-            + st.syscalls_compat
-            + st.tasks_lost
-            == 0,
+        complete: counted == 0 && snap.kernel_data() == "complete",
+        kernel_data: snap.kernel_data(),
+        problems: snap.problems.clone(),
         execs_overflow: st.execs_overflow,
         files_overflow: st.files_overflow,
         network_overflow: st.net_overflow,
@@ -452,8 +479,23 @@ pub fn build(
         syscalls_compat: st.syscalls_compat,
         tasks_lost: st.tasks_lost,
         read_errors: st.read_errors,
+        map_errors: st.map_errors,
+        events_without_maps: snap.without_maps,
+        enters_missed: st.enters_missed,
+        program_misses: snap.program_misses,
     };
-    if !loss.complete {
+    if !loss.problems.is_empty() {
+        alerts.push(Alert {
+            rule: "audit.kernel_data".into(),
+            severity: "high",
+            message: format!(
+                "the kernel's record of this container is {}: {}",
+                loss.kernel_data,
+                loss.problems.join("; ")
+            ),
+        });
+    }
+    if counted > 0 {
         alerts.push(Alert {
             rule: "audit.incomplete".into(),
             severity: "medium",
@@ -519,6 +561,7 @@ pub fn build(
             counts,
             denied,
             unnamed,
+            faulted: st.faults,
         },
         alerts,
         loss,
@@ -590,6 +633,7 @@ mod tests {
             registered_at: "2026-01-01T00:00:00.000Z".into(),
             registered_boot_ns: 1_000_000_000,
             notes: vec![],
+            programs: vec![],
         }
     }
 
@@ -711,6 +755,8 @@ mod tests {
                 },
                 val(1, 1, 1),
             )],
+            maps_read: 6,
+            ..Default::default()
         }
     }
 
@@ -816,6 +862,131 @@ mod tests {
             "container c1 stopped: 2 execs, 1 files, 2 endpoints, 1 privileged events, \
              12 syscalls (3 distinct), 2 alerts, INCOMPLETE (see loss)"
         );
+    }
+
+    fn loss_of(snap: &Snapshot) -> (Value, Vec<String>) {
+        let s = build(&meta(), snap, 5_000_000_000, "poststop", vec![]);
+        let v = serde_json::to_value(&s).unwrap();
+        let rules = v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["rule"].as_str().unwrap().to_owned())
+            .filter(|r| r.starts_with("audit."))
+            .collect();
+        (v["loss"].clone(), rules)
+    }
+
+    #[test]
+    fn a_quiet_complete_record_is_complete() {
+        let snap = Snapshot {
+            maps_read: 6,
+            syscalls: vec![0; 512],
+            denied: vec![0; 512],
+            ..Default::default()
+        };
+        let (loss, rules) = loss_of(&snap);
+        assert_eq!(
+            (&loss["complete"], &loss["kernel_data"]),
+            (&json!(true), &json!("complete"))
+        );
+        assert_eq!(rules, Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_kernel_failure_makes_the_record_incomplete() {
+        let base = || Snapshot {
+            maps_read: 6,
+            ..Default::default()
+        };
+        let cases: Vec<(&str, Snapshot)> = vec![
+            ("read_errors", {
+                let mut s = base();
+                s.stats.read_errors = 1;
+                s
+            }),
+            ("map_errors", {
+                let mut s = base();
+                s.stats.map_errors = 1;
+                s
+            }),
+            ("enters_missed", {
+                let mut s = base();
+                s.stats.enters_missed = 1;
+                s
+            }),
+            ("tasks_lost", {
+                let mut s = base();
+                s.stats.tasks_lost = 1;
+                s
+            }),
+            ("events_without_maps", {
+                let mut s = base();
+                s.without_maps = 1;
+                s
+            }),
+            ("program_misses", {
+                let mut s = base();
+                s.program_misses = 1;
+                s
+            }),
+        ];
+        for (field, snap) in cases {
+            let (loss, rules) = loss_of(&snap);
+            assert_eq!(
+                (&loss["complete"], &loss[field]),
+                (&json!(false), &json!(1)),
+                "{field}"
+            );
+            assert_eq!(rules, ["audit.incomplete"], "{field}");
+        }
+    }
+
+    #[test]
+    fn a_record_not_read_whole_says_what_is_missing() {
+        let snap = Snapshot {
+            maps_read: 5,
+            problems: vec!["open /b/files: No such file or directory (os error 2)".into()],
+            ..Default::default()
+        };
+        let s = build(&meta(), &snap, 5_000_000_000, "poststop", vec![]);
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            (&v["loss"]["complete"], &v["loss"]["kernel_data"]),
+            (&json!(false), &json!("partial"))
+        );
+        assert_eq!(
+            v["alerts"],
+            json!([{
+                "rule": "audit.kernel_data",
+                "severity": "high",
+                "message": "the kernel's record of this container is partial: open /b/files: No such file or directory (os error 2)"
+            }])
+        );
+        assert_eq!(v["notes"], json!([]));
+        let none = Snapshot {
+            problems: vec!["no bpffs at /b".into()],
+            ..Default::default()
+        };
+        let (loss, rules) = loss_of(&none);
+        assert_eq!(
+            (&loss["complete"], &loss["kernel_data"]),
+            (&json!(false), &json!("missing"))
+        );
+        assert_eq!(rules, ["audit.kernel_data"]);
+    }
+
+    #[test]
+    fn calls_failed_with_efault_are_not_a_loss() {
+        let mut snap = Snapshot {
+            maps_read: 6,
+            ..Default::default()
+        };
+        snap.stats.faults = 3;
+        let s = build(&meta(), &snap, 5_000_000_000, "poststop", vec![]);
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["syscalls"]["faulted"], 3);
+        assert_eq!(v["loss"]["complete"], true);
     }
 
     #[test]

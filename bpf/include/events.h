@@ -99,10 +99,23 @@ struct ct_stats {
 	__u64 files_overflow;
 	__u64 net_overflow;
 	__u64 priv_overflow;
-	__u64 read_errors; /* a user string or sockaddr could not be read */
+	/* an argument the kernel itself could read (the call did not fail
+	 * with EFAULT) could not be read here: the event's detail is lost */
+	__u64 read_errors;
 	__u64 tasks_lost; /* no task storage could be made: task not audited */
 	__u64 first_exec_ns; /* CLOCK_BOOTTIME of the workload's first exec */
 	__u64 last_event_ns;
+	/* an entry could not be added to a set that was not full, or one of
+	 * the container's maps was not there: the event is lost */
+	__u64 map_errors;
+	/* a sys_exit with no sys_enter in a task that no seccomp filter or
+	 * tracer could have stopped first: the call is counted as run, and
+	 * its sys_enter was missed */
+	__u64 enters_missed;
+	/* calls the kernel failed with EFAULT: their pointer argument was
+	 * unreadable to the kernel too, so they have no path or address.
+	 * Counted in the syscall counts; not a loss. */
+	__u64 faults;
 };
 
 struct ct_exec_key {

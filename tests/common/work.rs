@@ -165,6 +165,8 @@ impl Plan {
 pub fn no_loss() -> Value {
     json!({
         "complete": true,
+        "kernel_data": "complete",
+        "problems": [],
         "execs_overflow": 0,
         "files_overflow": 0,
         "network_overflow": 0,
@@ -172,7 +174,11 @@ pub fn no_loss() -> Value {
         "syscalls_unknown": 0,
         "syscalls_compat": 0,
         "tasks_lost": 0,
-        "read_errors": 0
+        "read_errors": 0,
+        "map_errors": 0,
+        "events_without_maps": 0,
+        "enters_missed": 0,
+        "program_misses": 0
     })
 }
 
