@@ -80,6 +80,15 @@ fn entries<K: Pod, V: Pod>(map: &MapHandle, what: &'static str) -> Result<Vec<(K
 /// ABI 1 programs is still read exactly after an upgrade.
 const STATS_V1_SIZE: usize = 128;
 
+/// Every entry of one of the container's bounded sets (pin name `name`).
+fn set<K: Pod, V: Pod>(
+    layout: &Layout,
+    id: &ContainerId,
+    name: &'static str,
+) -> Result<Vec<(K, V)>> {
+    entries(&open(layout.container_map(id, name))?, name)
+}
+
 fn stats(layout: &Layout, id: &ContainerId) -> Result<types::ct_stats> {
     let map = open(layout.container_map(id, STATS))?;
     let Some(mut v) = lookup(&map, "stats", &0u32.to_ne_bytes())? else {
@@ -141,21 +150,13 @@ pub fn read_container(layout: &Layout, id: &ContainerId) -> Snapshot {
         snap.syscalls = counts;
     });
     keep(r, &mut snap);
-    let r = open(layout.container_map(id, EXECS))
-        .and_then(|m| entries(&m, "execs"))
-        .map(|e| snap.execs = e);
+    let r = set(layout, id, EXECS).map(|e| snap.execs = e);
     keep(r, &mut snap);
-    let r = open(layout.container_map(id, FILES))
-        .and_then(|m| entries(&m, "files"))
-        .map(|e| snap.files = e);
+    let r = set(layout, id, FILES).map(|e| snap.files = e);
     keep(r, &mut snap);
-    let r = open(layout.container_map(id, NET))
-        .and_then(|m| entries(&m, "net"))
-        .map(|e| snap.net = e);
+    let r = set(layout, id, NET).map(|e| snap.net = e);
     keep(r, &mut snap);
-    let r = open(layout.container_map(id, PRIV))
-        .and_then(|m| entries(&m, "privileged"))
-        .map(|e| snap.privileged = e);
+    let r = set(layout, id, PRIV).map(|e| snap.privileged = e);
     keep(r, &mut snap);
     snap.syscalls.resize(sys_max, 0);
     snap.denied.resize(sys_max, 0);
