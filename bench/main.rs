@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use common::{Env, BIN};
-use peers::{Auditd, Bpftrace, Floor};
+use peers::{Auditd, Bpftrace, Floor, Probe};
 use servers::Server;
 use util::{median, median_delta, median_ratio, ms, must, pct, timed_with_rss, Knob};
 
@@ -216,6 +216,9 @@ impl<'a> Lab<'a> {
                 .arg(rootfs.join("sysloop"))
                 .arg(&src),
         );
+        // the exactness workload of tests/exact.rs, for the contention storm
+        let work = common::work::build(&dir);
+        std::fs::copy(work, rootfs.join("work")).unwrap();
         Lab {
             env,
             dir,
@@ -656,15 +659,21 @@ enum Setup {
     Idle,
     /// Empty raw_tp programs on sys_enter and sys_exit.
     Floor,
+    /// ABI 1's gate alone: a per-CPU flag kept by sched_switch.
+    FlagGate,
+    /// Today's gate alone: the current task's bpf_storage.
+    TaskGate,
     /// ctraudit loaded (an audited container runs).
     Ctraudit,
     Auditd,
     Bpftrace,
 }
 
-const SETUPS: [Setup; 5] = [
+const SETUPS: [Setup; 7] = [
     Setup::Idle,
     Setup::Floor,
+    Setup::FlagGate,
+    Setup::TaskGate,
     Setup::Ctraudit,
     Setup::Auditd,
     Setup::Bpftrace,
@@ -689,7 +698,9 @@ fn enter(lab: &Lab, s: Setup) -> Held {
             );
             Held::None
         }
-        Setup::Floor => Held::Floor(Floor::start(&lab.dir)),
+        Setup::Floor => Held::Floor(Floor::start(&lab.dir, Probe::Empty)),
+        Setup::FlagGate => Held::Floor(Floor::start(&lab.dir, Probe::FlagGate)),
+        Setup::TaskGate => Held::Floor(Floor::start(&lab.dir, Probe::TaskGate)),
         Setup::Ctraudit => Held::Keeper(lab.keeper(AUDITED)),
         Setup::Auditd => Held::Auditd(Auditd::start(&lab.dir)),
         Setup::Bpftrace => Held::Bpftrace(Bpftrace::start(&lab.dir)),
@@ -799,6 +810,25 @@ fn section_syscalls(lab: &Lab, rep: &mut Report, o: &Opts) {
         if mode == "getppid" {
             r.target("≤ floor + 15 ns", unaudited <= floor + 15.0 * per);
         }
+        for (s, name) in [
+            (Setup::FlagGate, "gate alone, ABI 1's per-CPU flag"),
+            (
+                Setup::TaskGate,
+                "gate alone, the task's bpf_storage (today's)",
+            ),
+        ] {
+            let h = get(s, "host", mode);
+            rep.row(
+                &format!("{label}: {name}, host (ns/iter)"),
+                base.clone(),
+                f1(median(&h)),
+                format!(
+                    "{} (floor {})",
+                    signed(median_delta(&h, &idle), "ns"),
+                    signed(floor, "ns")
+                ),
+            );
+        }
         let r = rep.row(
             &format!("{label}: audited container (ns/iter)"),
             f1(median(&idle_ct)),
@@ -868,7 +898,7 @@ fn section_profile(lab: &Lab, rep: &mut Report, o: &Opts) {
         });
         lab.stop(&keeper);
         lab.wait_unloaded();
-        let _floor = Floor::start(&lab.dir);
+        let _floor = Floor::start(&lab.dir, Probe::Empty);
         measure("host process, getppid (floor programs)", &|| {
             lab.host_loop("getppid", n);
         });
@@ -1194,7 +1224,85 @@ fn section_storms(lab: &Lab, rep: &mut Report, o: &Opts) {
         ),
     ];
     storm_rows(rep, &mut t, "open storm", plain_s, audited_s, &open_checks);
+    contention_storm(lab, rep, o, &mut t);
     rep.detail("Storms", t);
+}
+
+/// The workload of tests/exact.rs (threads, processes, fork/exec churn,
+/// pipes, distinct files, all at once) while processes outside every
+/// container keep both CPUs busy; unaudited and audited runs alternate
+/// under the same load. Every count of every audited run must be exact.
+fn contention_storm(lab: &Lab, rep: &mut Report, o: &Opts, t: &mut String) {
+    use common::work::{HostLoad, Plan};
+    let plan = Plan {
+        spin: 2_000_000,
+        threads: 4,
+        per_thread: 500_000,
+        procs: 4,
+        per_proc: 500_000,
+        files: 1_000,
+        churn: 1_000,
+        pipes: 50_000,
+    };
+    let rounds = o.runs(1, 3);
+    eprintln!("storms: contention, {rounds} round(s)");
+    let args = plan.args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let load = HostLoad::start();
+    let (mut plain, mut audited, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+    let mut last = Vec::new();
+    for round in 0..rounds {
+        plain.push(lab.run_fg(&args, PLAIN).as_secs_f64());
+        let (secs, s) = run_audited(lab, &args);
+        audited.push(secs);
+        last = plan.checks(&s, false);
+        for (what, got, want) in &last {
+            if got != want {
+                failed.push(format!("round {round}: {what} = {got}, expected {want}"));
+            }
+        }
+    }
+    drop(load);
+    let (p, a) = (median(&plain), median(&audited));
+    writeln!(
+        t,
+        "\nContention storm: `work plan` ({} getppid, {} threads, {} processes, {} files, \
+         {} fork+exec, {} pipe round trips) with two busy loops and a fork/exec loop \
+         on the host; {rounds} round(s), medians.\n",
+        plan.counts(false)["getppid"],
+        plan.threads,
+        plan.procs,
+        plan.files,
+        plan.churn,
+        plan.pipes
+    )
+    .unwrap();
+    writeln!(
+        t,
+        "| check (last round) | expected | summary |\n|---|---|---|"
+    )
+    .unwrap();
+    for (what, got, want) in &last {
+        let short = |v: &serde_json::Value| {
+            let s = v.to_string();
+            match s.char_indices().nth(40) {
+                Some((cut, _)) => format!("{}…", &s[..cut]),
+                None => s,
+            }
+        };
+        writeln!(t, "| `{what}` | {} | {} |", short(want), short(got)).unwrap();
+    }
+    rep.check(
+        format!("contention storm: every count exact in {rounds} round(s) ({failed:?})"),
+        failed.is_empty(),
+    );
+    rep.row(
+        "contention storm: wall time (s)",
+        format!("{p:.2}"),
+        format!("{a:.2}"),
+        format!("{:.3}x", a / p),
+    )
+    .target("counters exact", failed.is_empty());
 }
 
 fn run_audited(lab: &Lab, args: &[&str]) -> (f64, Value) {

@@ -9,35 +9,66 @@ use std::time::{Duration, Instant};
 
 use super::util::{must, MountIfMissing};
 
-/// Empty programs on raw_tp sys_enter and sys_exit: what any syscall
-/// tracer pays at least.
+/// Which programs of bench/floor.bpf.c a `Floor` attaches.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Probe {
+    /// Empty programs on raw_tp sys_enter and sys_exit: what any syscall
+    /// tracer pays at least.
+    Empty,
+    /// ABI 1's gate alone: a per-CPU flag, kept by a sched_switch program.
+    FlagGate,
+    /// Today's gate alone: the current task's own bpf_storage.
+    TaskGate,
+}
+
+impl Probe {
+    fn prefix(self) -> &'static str {
+        match self {
+            Probe::Empty => "floor_",
+            Probe::FlagGate => "flag_",
+            Probe::TaskGate => "task_",
+        }
+    }
+}
+
+/// One probe of bench/floor.bpf.c, attached until dropped.
 pub struct Floor {
     _links: Vec<libbpf_rs::Link>,
     _obj: libbpf_rs::Object,
 }
 
 impl Floor {
-    /// Builds bench/floor.bpf.c into `dir` (once) and attaches it.
-    pub fn start(dir: &Path) -> Floor {
+    /// Builds bench/floor.bpf.c into `dir` (once) and attaches `probe`.
+    pub fn start(dir: &Path, probe: Probe) -> Floor {
         let obj_path = dir.join("floor.bpf.o");
         if !obj_path.exists() {
             let src = dir.join("floor.bpf.c");
             std::fs::write(&src, include_str!("floor.bpf.c")).unwrap();
             must(
                 Command::new("clang")
-                    .args(["-O2", "-g", "-target", "bpf", "-c"])
+                    .args(["-O2", "-g", "-target", "bpf", "-mcpu=v3", "-c"])
+                    .arg(concat!("-I", env!("CARGO_MANIFEST_DIR"), "/bpf/include"))
                     .arg(&src)
                     .arg("-o")
                     .arg(&obj_path),
             );
         }
-        let obj = libbpf_rs::ObjectBuilder::default()
+        let ours =
+            |p: &libbpf_rs::OpenProgramMut| p.name().to_string_lossy().starts_with(probe.prefix());
+        let mut open = libbpf_rs::ObjectBuilder::default()
             .open_file(&obj_path)
-            .and_then(|o| o.load())
+            .unwrap_or_else(|e| panic!("open {}: {e}", obj_path.display()));
+        for mut p in open.progs_mut() {
+            let load = ours(&p);
+            p.set_autoload(load);
+        }
+        let obj = open
+            .load()
             .unwrap_or_else(|e| panic!("load {}: {e}", obj_path.display()));
         let links = obj
             .progs_mut()
-            .map(|p| p.attach().expect("attach floor raw_tp"))
+            .filter(|p| p.name().to_string_lossy().starts_with(probe.prefix()))
+            .map(|p| p.attach().expect("attach a floor.bpf.c probe"))
             .collect();
         Floor {
             _links: links,
