@@ -10,8 +10,8 @@
  * below one), and its children inherit it at fork. runc's own setup work in
  * the container's cgroup happens before the workload's first exec, so it is
  * never recorded; `runc exec` sessions enter the cgroup and exec, so they are.
- * Every other task is turned away at one load from its own task_struct
- * (audited(), below).
+ * Every other task is turned away at the gate (gate(), below), most often
+ * by one per-CPU load and one compare.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -125,6 +125,18 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } slot_lost SEC(".maps");
+
+/* Per CPU: the pt_regs address of the last task the syscall gate found
+ * without BPF local storage on that CPU (0: none). See gate(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} gate_seen SEC(".maps");
+
+/* Possible CPUs, set by the loader: how far forget() looks. */
+const volatile __u32 nr_cpus = 1;
 
 /* Inner map templates: userspace creates one of each per container with the
  * same type, key and value sizes and flags (hash sizes come from config). */
@@ -865,26 +877,84 @@ static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 n
 	}
 }
 
-/* The audit state of task `t`, or NULL. Every syscall of every task on
- * the host comes here, so a task without any BPF local storage (ours or
- * another program's) leaves at one load from its own task_struct, before
- * any map lookup. This reads the truth at the moment of the call: no flag
- * kept elsewhere can go stale (docs/design.md, "The gate"). Storage is only
- * ever created by exec (for the running task) and fork (for a child not yet
- * running), so a task that has ours has a non-NULL bpf_storage before it
- * makes its next syscall. */
-static __always_inline struct ct_task *audited(struct task_struct *t)
+/* Our storage of task `t`, or NULL, for a task the caller already has:
+ * a task with no BPF local storage at all (ours or another program's)
+ * leaves at one load from its task_struct, before any map lookup. */
+static __always_inline struct ct_task *storage_of(struct task_struct *t)
 {
 	if (!t->bpf_storage)
 		return NULL;
 	return bpf_task_storage_get(&task_state, t, 0, 0);
 }
 
+/*
+ * The gate of the syscall programs, which run for every syscall of every
+ * task on the host (docs/design.md, "The gate"). `gate` remembers, per
+ * CPU, the last task found without any local storage there, by the address
+ * of its pt_regs: the top of its kernel stack, unique to a live task and
+ * handed to both syscall tracepoints for free. A task that is that one
+ * leaves after one inlined per-CPU load and one compare: no helper call.
+ * Any other looks at the task itself (its bpf_storage) and is remembered.
+ *
+ * Nothing outside the task can make that memory wrong: it never trusts a
+ * context switch to have been seen. It can only go stale when the task at
+ * that address gains our storage, and that happens in two places only,
+ * both of which forget the address on every CPU right after (forget()):
+ * exec, for the running task, and fork, for a child not yet running (whose
+ * stack may be one a task remembered here used before it died).
+ */
+/* forget() needs bpf_map_lookup_percpu_elem (Linux 5.19) and bpf_loop
+ * (5.17): without them the gate keeps no memory and reads the task on every
+ * syscall (a constant after CO-RE relocation: the other branch is dead). */
+#define GATE_MEMORY                                                            \
+	(bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_map_lookup_percpu_elem) && \
+	 bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop))
+
+static __always_inline struct ct_task *gate(struct bpf_raw_tracepoint_args *ctx,
+					    struct task_struct **task)
+{
+	__u32 zero = 0;
+	__u64 *seen = GATE_MEMORY ? bpf_map_lookup_elem(&gate_seen, &zero) : NULL;
+	__u64 regs = ctx->args[0];
+
+	if (seen && *seen == regs)
+		return NULL;
+	struct task_struct *t = bpf_get_current_task_btf();
+	*task = t;
+	if (!t->bpf_storage) {
+		if (seen)
+			*seen = regs;
+		return NULL;
+	}
+	return bpf_task_storage_get(&task_state, t, 0, 0);
+}
+
+static long forget_on(__u64 cpu, void *regs)
+{
+	__u32 zero = 0;
+	__u64 *seen = bpf_map_lookup_percpu_elem(&gate_seen, &zero, cpu);
+
+	if (!seen)
+		return 1; /* past the last possible CPU */
+	__sync_val_compare_and_swap(seen, *(__u64 *)regs, 0);
+	return 0;
+}
+
+/* Task `t` has just been given our storage: no CPU may still take it for
+ * a task without. */
+static __noinline void forget(struct task_struct *t)
+{
+	__u64 regs = (__u64)bpf_task_pt_regs(t);
+
+	if (GATE_MEMORY)
+		bpf_loop(nr_cpus, forget_on, &regs, 0);
+}
+
 SEC("raw_tp/sys_enter")
 int ct_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct ct_task *ts = audited(t);
+	struct task_struct *t;
+	struct ct_task *ts = gate(ctx, &t);
 
 	if (!ts || !slot_live(ts))
 		return 0;
@@ -898,8 +968,8 @@ int ct_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tp/sys_exit")
 int ct_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct ct_task *ts = audited(t);
+	struct task_struct *t;
+	struct ct_task *ts = gate(ctx, &t);
 
 	if (!ts)
 		return 0;
@@ -1024,7 +1094,7 @@ static __noinline void exec_priv(struct ct_task *ts, struct linux_binprm *bprm,
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	struct ct_task *ts = audited(p);
+	struct ct_task *ts = storage_of(p);
 	struct ct_container *c = find_container(p);
 
 	if (!c) {
@@ -1043,11 +1113,13 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 			bpf_task_storage_delete(&task_state, p);
 		return 0;
 	}
-	if (!ts)
-		ts = bpf_task_storage_get(&task_state, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!ts) {
-		STAT_ADD(c->slot, tasks_lost);
-		return 0;
+		ts = bpf_task_storage_get(&task_state, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!ts) {
+			STAT_ADD(c->slot, tasks_lost);
+			return 0;
+		}
+		forget(p);
 	}
 	ts->slot = c->slot;
 	ts->gen = c->gen;
@@ -1080,7 +1152,7 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct ct_task *pts = audited(parent);
+	struct ct_task *pts = storage_of(parent);
 
 	if (!pts || !slot_live(pts))
 		return 0;
@@ -1091,6 +1163,7 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 		STAT_ADD(slot, tasks_lost);
 		return 0;
 	}
+	forget(child);
 	cts->slot = slot;
 	cts->gen = gen;
 	cts->pending = CT_ENTERED; /* the child returns from the parent's fork */
@@ -1103,7 +1176,7 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 
 static __always_inline void count_exit(struct task_struct *p, bool process_done)
 {
-	struct ct_task *ts = audited(p);
+	struct ct_task *ts = storage_of(p);
 
 	if (!ts || !slot_live(ts) || !process_done)
 		return;

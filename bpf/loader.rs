@@ -136,6 +136,15 @@ fn pin_variant(layout: &Layout, max_containers: u32, legacy_exit: bool) -> Resul
     let mut open = CtrauditSkelBuilder::default()
         .open(&mut object)
         .map_err(|e| load_error("open", e))?;
+    let cpus = libbpf_rs::num_possible_cpus().map_err(|e| load_error("possible CPUs", e))?;
+    // forget() must reach every CPU's memory of the gate (ctraudit.bpf.c)
+    let ro = open.maps.rodata_data.as_deref_mut().ok_or_else(|| {
+        load_error(
+            "rodata",
+            libbpf_rs::Error::from(std::io::Error::other("no read-only data section")),
+        )
+    })?;
+    ro.nr_cpus = u32::try_from(cpus).unwrap_or(u32::MAX);
     open.progs.ct_exit.set_autoload(!legacy_exit);
     open.progs.ct_exit_legacy.set_autoload(legacy_exit);
     let m = &mut open.maps;
