@@ -661,19 +661,22 @@ enum Setup {
     Floor,
     /// ABI 1's gate alone: a per-CPU flag kept by sched_switch.
     FlagGate,
-    /// Today's gate alone: the current task's bpf_storage.
+    /// The current task's bpf_storage, through a helper every time.
     TaskGate,
+    /// Today's gate alone: a per-CPU memory by pt_regs address.
+    RegsGate,
     /// ctraudit loaded (an audited container runs).
     Ctraudit,
     Auditd,
     Bpftrace,
 }
 
-const SETUPS: [Setup; 7] = [
+const SETUPS: [Setup; 8] = [
     Setup::Idle,
     Setup::Floor,
     Setup::FlagGate,
     Setup::TaskGate,
+    Setup::RegsGate,
     Setup::Ctraudit,
     Setup::Auditd,
     Setup::Bpftrace,
@@ -701,6 +704,7 @@ fn enter(lab: &Lab, s: Setup) -> Held {
         Setup::Floor => Held::Floor(Floor::start(&lab.dir, Probe::Empty)),
         Setup::FlagGate => Held::Floor(Floor::start(&lab.dir, Probe::FlagGate)),
         Setup::TaskGate => Held::Floor(Floor::start(&lab.dir, Probe::TaskGate)),
+        Setup::RegsGate => Held::Floor(Floor::start(&lab.dir, Probe::RegsGate)),
         Setup::Ctraudit => Held::Keeper(lab.keeper(AUDITED)),
         Setup::Auditd => Held::Auditd(Auditd::start(&lab.dir)),
         Setup::Bpftrace => Held::Bpftrace(Bpftrace::start(&lab.dir)),
@@ -814,8 +818,9 @@ fn section_syscalls(lab: &Lab, rep: &mut Report, o: &Opts) {
             (Setup::FlagGate, "gate alone, ABI 1's per-CPU flag"),
             (
                 Setup::TaskGate,
-                "gate alone, the task's bpf_storage (today's)",
+                "gate alone, the task's bpf_storage by helper",
             ),
+            (Setup::RegsGate, "gate alone, by pt_regs address (today's)"),
         ] {
             let h = get(s, "host", mode);
             rep.row(
@@ -872,7 +877,8 @@ fn section_profile(lab: &Lab, rep: &mut Report, o: &Opts) {
             f();
             let after = prog_stats();
             for (name, (time, cnt)) in &after {
-                if !(name.starts_with("ct_sys") || name.starts_with("floor_")) {
+                let probe = Probe::ALL.iter().any(|p| name.starts_with(p.prefix()));
+                if !(name.starts_with("ct_sys") || probe) {
                     continue;
                 }
                 let (t0, c0) = before.get(name).copied().unwrap_or((0, 0));
@@ -898,10 +904,13 @@ fn section_profile(lab: &Lab, rep: &mut Report, o: &Opts) {
         });
         lab.stop(&keeper);
         lab.wait_unloaded();
-        let _floor = Floor::start(&lab.dir, Probe::Empty);
-        measure("host process, getppid (floor programs)", &|| {
-            lab.host_loop("getppid", n);
-        });
+        // each probe of floor.bpf.c alone: the floor, and the gates
+        for probe in Probe::ALL {
+            let _floor = Floor::start(&lab.dir, probe);
+            measure(&format!("host process, getppid ({probe:?})"), &|| {
+                lab.host_loop("getppid", n);
+            });
+        }
     }
     rep.detail("Where the time goes (bpf_stats)", t);
 }

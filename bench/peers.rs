@@ -17,16 +17,28 @@ pub enum Probe {
     Empty,
     /// ABI 1's gate alone: a per-CPU flag, kept by a sched_switch program.
     FlagGate,
-    /// Today's gate alone: the current task's own bpf_storage.
+    /// The current task's own bpf_storage, through a helper every time.
     TaskGate,
+    /// Today's gate alone: a per-CPU memory by pt_regs address, the
+    /// task's bpf_storage only for another task.
+    RegsGate,
 }
 
 impl Probe {
-    fn prefix(self) -> &'static str {
+    pub const ALL: [Probe; 4] = [
+        Probe::Empty,
+        Probe::FlagGate,
+        Probe::TaskGate,
+        Probe::RegsGate,
+    ];
+
+    /// The name prefix of the probe's programs in floor.bpf.c.
+    pub fn prefix(self) -> &'static str {
         match self {
             Probe::Empty => "floor_",
             Probe::FlagGate => "flag_",
             Probe::TaskGate => "task_",
+            Probe::RegsGate => "regs_",
         }
     }
 }
