@@ -241,13 +241,16 @@ static __always_inline void *inner_of(void *outer, __u32 slot)
 
 /* A user argument that could not be read. When the call itself failed
  * with EFAULT the kernel could not read it either: there is nothing to
- * record, and nothing was lost. Otherwise the event's detail is lost. */
-static __always_inline void unreadable(__u32 slot, long ret)
+ * record, and nothing was lost. Otherwise the event's detail is lost.
+ * A global function (scalar arguments only), so the verifier checks it
+ * once, not at each of its many call sites. */
+__noinline int unreadable(__u32 slot, long ret)
 {
 	if (ret == -EFAULT)
 		STAT_ADD(slot, faults);
 	else
 		STAT_ADD(slot, read_errors);
+	return 0;
 }
 
 /* 32-bit syscalls (int 0x80) use the i386 numbering: never read them
@@ -887,6 +890,13 @@ static __always_inline struct ct_task *storage_of(struct task_struct *t)
 	return bpf_task_storage_get(&task_state, t, 0, 0);
 }
 
+/* forget() needs bpf_map_lookup_percpu_elem (Linux 5.19) and bpf_loop
+ * (5.17): without them the gate keeps no memory and reads the task on every
+ * syscall (a constant after CO-RE relocation: the other branch is dead). */
+#define GATE_MEMORY                                                            \
+	(bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_map_lookup_percpu_elem) && \
+	 bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop))
+
 /*
  * The gate of the syscall programs, which run for every syscall of every
  * task on the host (docs/design.md, "The gate"). `gate` remembers, per
@@ -903,13 +913,6 @@ static __always_inline struct ct_task *storage_of(struct task_struct *t)
  * exec, for the running task, and fork, for a child not yet running (whose
  * stack may be one a task remembered here used before it died).
  */
-/* forget() needs bpf_map_lookup_percpu_elem (Linux 5.19) and bpf_loop
- * (5.17): without them the gate keeps no memory and reads the task on every
- * syscall (a constant after CO-RE relocation: the other branch is dead). */
-#define GATE_MEMORY                                                            \
-	(bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_map_lookup_percpu_elem) && \
-	 bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop))
-
 static __always_inline struct ct_task *gate(struct bpf_raw_tracepoint_args *ctx,
 					    struct task_struct **task)
 {
