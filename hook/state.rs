@@ -25,6 +25,9 @@ pub enum StateError {
         field: &'static str,
         message: String,
     },
+    /// A field of the wrong type, by its path (`annotations.x`).
+    #[error("state JSON: field `{field}`: {message}")]
+    Field { field: String, message: String },
 }
 
 #[derive(Debug, Clone)]
@@ -61,9 +64,14 @@ pub fn parse(text: &str) -> Result<HookState, StateError> {
     if let Some(field) = REQUIRED.into_iter().find(|f| !obj.contains_key(*f)) {
         return Err(StateError::Missing(field));
     }
-    let state: State = serde_json::from_value(value.clone()).map_err(|e| {
-        // serde names the offending field in its message ("invalid type: ... `pid`")
-        StateError::Syntax(e.to_string())
+    // serde_path_to_error: serde's own message does not say which field
+    // ("invalid type: integer `5`, expected a string")
+    let state: State = serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+        let field = e.path().to_string();
+        StateError::Field {
+            field,
+            message: e.into_inner().to_string(),
+        }
     })?;
     let id = ContainerId::parse(state.id()).map_err(|e| StateError::Invalid {
         field: "id",
@@ -168,12 +176,26 @@ mod tests {
             e,
             "state JSON: EOF while parsing a value at line 1 column 7"
         );
-        let e = parse(r#"{"ociVersion":"1","id":"c","status":"created","pid":"x","bundle":"/b"}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("state JSON: invalid type: string \"x\", expected i32"),
-            "{e}"
-        );
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_is_named() {
+        let cases = [
+            (
+                r#"{"ociVersion":"1","id":"c","status":"created","pid":"x","bundle":"/b"}"#,
+                "state JSON: field `pid`: invalid type: string \"x\", expected i32",
+            ),
+            (
+                r#"{"ociVersion":"1","id":5,"status":"created","bundle":"/b"}"#,
+                "state JSON: field `id`: invalid type: integer `5`, expected a string",
+            ),
+            (
+                r#"{"ociVersion":"1","id":"c","status":"created","bundle":"/b","annotations":{"a":1}}"#,
+                "state JSON: field `annotations.a`: invalid type: integer `1`, expected a string",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse(text).unwrap_err().to_string(), want, "{text}");
+        }
     }
 }
