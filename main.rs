@@ -1,6 +1,7 @@
 //! `ctraudit`: thin dispatch to the library. Each verb loads its input,
 //! calls one library function and adds context.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -129,8 +130,7 @@ fn main() -> ExitCode {
         }
         Cmd::Install { target } => {
             // the hooks.d timeout follows config.toml (hooks.timeout)
-            let mut cfg = Config::load(&config_path, explicit).unwrap_or_default();
-            cfg.apply(&overrides);
+            let cfg = Config::load(&config_path, explicit).unwrap_or_default();
             done(
                 "install",
                 ctraudit::install::cli::install(target, cfg.hooks.timeout),
@@ -143,27 +143,33 @@ fn main() -> ExitCode {
             base,
         } => {
             let mut cfg = Config::load(&config_path, explicit).unwrap_or_default();
-            cfg.apply(&overrides);
-            done("seccomp", seccomp(&cfg, &targets, merge, base.as_deref()))
+            let result = cfg
+                .apply(&overrides)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| seccomp(&cfg, &targets, merge, base.as_deref()));
+            done("seccomp", result)
         }
         Cmd::Gc { dry_run } => {
             let result = Config::load(&config_path, explicit)
                 .map_err(anyhow::Error::from)
                 .and_then(|mut cfg| {
-                    cfg.apply(&overrides);
+                    cfg.apply(&overrides)?;
                     let report = ctraudit::hook::gc::run(&cfg, dry_run)?;
+                    let mut out = std::io::stdout().lock();
                     if report.is_empty() {
-                        println!("nothing to do");
+                        writeln!(out, "nothing to do").context("stdout")?;
                     }
-                    report.iter().for_each(|line| println!("{line}"));
-                    Ok(())
+                    for line in &report {
+                        writeln!(out, "{line}").context("stdout")?;
+                    }
+                    out.flush().context("stdout")
                 });
             done("gc", result)
         }
         Cmd::Report { target, json } => {
             let result = (|| -> anyhow::Result<()> {
                 let mut cfg = Config::load(&config_path, explicit)?;
-                cfg.apply(&overrides);
+                cfg.apply(&overrides)?;
                 let path = if target.contains('/') {
                     PathBuf::from(&target)
                 } else {
@@ -191,11 +197,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// The exit of a CLI verb: its error on stderr (which may itself be
+/// closed or full: nothing more can be done then, and no panic either).
 fn done(verb: &str, r: anyhow::Result<()>) -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ctraudit {verb}: {e:#}");
+            let _ = writeln!(std::io::stderr(), "ctraudit {verb}: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -14,6 +14,9 @@ pub use paths::Layout;
 pub const DEFAULT_TOML: &str = include_str!("default.toml");
 /// Where the operator's configuration lives unless `--config` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/ctraudit/config.toml";
+/// config.toml larger than this is refused unread (the default file, every
+/// key commented, is 5 KiB).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -215,8 +218,8 @@ impl Config {
     /// Reads `path`. A missing file at the default location means "all
     /// defaults"; a missing file that was named explicitly is an error.
     pub fn load(path: &Path, explicit: bool) -> Result<Config> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(path, &text),
+        match crate::hook::read_regular(path, MAX_CONFIG_BYTES, true) {
+            Ok(bytes) => Config::parse(path, &utf8(path, &bytes)?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
                 Ok(Config::default())
             }
@@ -228,21 +231,47 @@ impl Config {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Config> {
-        let cfg: Config = toml::from_str(text).map_err(|e| parse_error(path, text, &e))?;
+        let de = toml::Deserializer::parse(text).map_err(|e| parse_error(path, text, &e, ""))?;
+        // the path of the offending key, for errors serde words without it
+        // ("wanted string or table", "expected u32")
+        let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            parse_error(path, text, e.inner(), &field)
+        })?;
         cfg.validate(path)?;
         Ok(cfg)
     }
 
-    pub fn apply(&mut self, o: &Overrides) {
-        if let Some(p) = &o.bpffs {
-            self.paths.bpffs = p.clone();
+    /// Roots from the command line or the environment win over the file,
+    /// held to the file's rule: absolute paths only (a hook's working
+    /// directory is the bundle, so a relative root would write there).
+    pub fn apply(&mut self, o: &Overrides) -> Result<()> {
+        for (field, flag, given, into) in [
+            (
+                "paths.bpffs",
+                "--bpffs-root/CTRAUDIT_BPFFS_ROOT",
+                &o.bpffs,
+                &mut self.paths.bpffs,
+            ),
+            (
+                "paths.run",
+                "--run-root/CTRAUDIT_RUN_ROOT",
+                &o.run,
+                &mut self.paths.run,
+            ),
+            (
+                "paths.log",
+                "--log-root/CTRAUDIT_LOG_ROOT",
+                &o.log,
+                &mut self.paths.log,
+            ),
+        ] {
+            if let Some(p) = given {
+                absolute(Path::new(flag), field, p)?;
+                *into = p.clone();
+            }
         }
-        if let Some(p) = &o.run {
-            self.paths.run = p.clone();
-        }
-        if let Some(p) = &o.log {
-            self.paths.log = p.clone();
-        }
+        Ok(())
     }
 
     pub fn layout(&self) -> Layout {
@@ -260,12 +289,7 @@ impl Config {
             ("paths.run", &self.paths.run),
             ("paths.log", &self.paths.log),
         ] {
-            if !p.is_absolute() {
-                return Err(invalid(
-                    field,
-                    format!("{} is not an absolute path", p.display()),
-                ));
-            }
+            absolute(path, field, p)?;
         }
         let l = &self.limits;
         for (field, v, max) in [
@@ -337,6 +361,53 @@ impl Config {
     }
 }
 
+/// `path: field: X is not an absolute path` unless `p` is absolute.
+fn absolute(path: &Path, field: &'static str, p: &Path) -> Result<()> {
+    if p.is_absolute() {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        path: path.to_owned(),
+        field,
+        message: format!("{} is not an absolute path", p.display()),
+    })
+}
+
+/// The text of config.toml, or where it stops being UTF-8.
+fn utf8(path: &Path, bytes: &[u8]) -> Result<String> {
+    String::from_utf8(bytes.to_vec()).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &bytes[..at];
+        ConfigError::Parse {
+            path: path.to_owned(),
+            line: before.iter().filter(|&&b| b == b'\n').count() + 1,
+            column: at
+                - before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1)
+                + 1,
+            message: format!("not UTF-8 (byte {:#04x})", bytes[at]),
+        }
+    })
+}
+
+/// [`salvage`] of whatever of `path` can be read: the first
+/// `MAX_CONFIG_BYTES` of a regular file, with bytes that are not UTF-8
+/// replaced, so a file that says `on_error = "deny"` fails closed even
+/// when it is broken, too big or not UTF-8.
+pub fn salvage_file(path: &Path) -> Config {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    if regular {
+        if let Ok(f) = std::fs::File::open(path) {
+            let _ = f.take(MAX_CONFIG_BYTES).read_to_end(&mut bytes);
+        }
+    }
+    salvage(&String::from_utf8_lossy(&bytes))
+}
+
 /// What a file that failed to load still says about how to fail: the
 /// valid top-level keys among `on_error`, `syslog`, `syslog_socket` and
 /// `[paths]`, each taken on its own, defaults for the rest. A file that is
@@ -383,7 +454,7 @@ fn on_error_line_says_deny(text: &str) -> bool {
     })
 }
 
-fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+fn parse_error(path: &Path, text: &str, e: &toml::de::Error, field: &str) -> ConfigError {
     let (line, column) = match e.span() {
         Some(span) => {
             let before = &text[..span.start.min(text.len())];
@@ -396,6 +467,18 @@ fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
     let mut message = e.message().trim().replace('\n', " ");
     if let Some(hint) = did_you_mean(&message) {
         message.push_str(&format!(" (did you mean `{hint}`?)"));
+    }
+    // the key's path, which serde's own words often leave out; a message
+    // that names the key itself (an unknown field) gets its table instead
+    let field = field.trim_start_matches('.');
+    let (table, key) = field.rsplit_once('.').unwrap_or(("", field));
+    let at = if message.contains(&format!("`{key}`")) {
+        table
+    } else {
+        field
+    };
+    if !at.is_empty() {
+        message = format!("{at}: {message}");
     }
     ConfigError::Parse {
         path: path.to_owned(),
@@ -466,7 +549,7 @@ mod tests {
         let e = parse("on_error = \"allow\"\n[limits]\nfiels = 3\n").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "config.toml:3:1: unknown field `fiels`, expected one of `max_containers`, \
+            "config.toml:3:1: limits: unknown field `fiels`, expected one of `max_containers`, \
              `execs`, `files`, `network`, `privileged` (did you mean `files`?)"
         );
     }
@@ -475,18 +558,70 @@ mod tests {
     fn bad_enum_value_is_named() {
         assert_eq!(
             parse("on_error = \"maybe\"\n").unwrap_err().to_string(),
-            "config.toml:1:12: unknown variant `maybe`, expected `allow` or `deny`"
+            "config.toml:1:12: on_error: unknown variant `maybe`, expected `allow` or `deny`"
         );
     }
 
     #[test]
-    fn wrong_type_is_refused() {
-        let e = parse("[limits]\nfiles = \"lots\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("config.toml:2:9: invalid type: string \"lots\""),
-            "{e}"
+    fn a_value_of_the_wrong_type_names_its_key() {
+        for (text, want) in [
+            (
+                "[limits]\nfiles = \"lots\"\n",
+                "config.toml:2:9: limits.files: invalid type: string \"lots\", expected u32",
+            ),
+            (
+                "on_error = true\n",
+                "config.toml:1:12: on_error: wanted string or table",
+            ),
+            (
+                "syslog = \"yes\"\n",
+                "config.toml:1:10: syslog: invalid type: string \"yes\", expected a boolean",
+            ),
+            (
+                "[exclude]\nnames = \"x\"\n",
+                "config.toml:2:9: exclude.names: invalid type: string \"x\", expected a sequence",
+            ),
+        ] {
+            assert_eq!(parse(text).unwrap_err().to_string(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_refused_where_it_stops_being_so_and_still_denies() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        std::fs::write(&p, b"on_error = \"deny\"\n# caf\xe9\n").unwrap();
+        assert_eq!(
+            Config::load(&p, true).unwrap_err().to_string(),
+            format!("{}:2:6: not UTF-8 (byte 0xe9)", p.display())
+        );
+        assert_eq!(salvage_file(&p).on_error, OnError::Deny);
+    }
+
+    #[test]
+    fn what_is_not_a_regular_file_or_too_big_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.toml");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert_eq!(
+            Config::load(&fifo, true).unwrap_err().to_string(),
+            format!("{}: cannot read: not a regular file", fifo.display())
+        );
+        assert_eq!(salvage_file(&fifo), Config::default());
+        let big = dir.path().join("big.toml");
+        let mut text = "on_error = \"deny\"\n".to_owned();
+        text.push_str(&"#".repeat(MAX_CONFIG_BYTES as usize));
+        std::fs::write(&big, &text).unwrap();
+        assert_eq!(
+            Config::load(&big, true).unwrap_err().to_string(),
+            format!("{}: cannot read: larger than 1048576 bytes", big.display())
+        );
+        assert_eq!(salvage_file(&big).on_error, OnError::Deny, "fails closed");
+        assert_eq!(
+            Config::load(Path::new("/dev/zero"), true)
+                .unwrap_err()
+                .to_string(),
+            "/dev/zero: cannot read: not a regular file"
         );
     }
 
@@ -513,7 +648,7 @@ mod tests {
             parse("[hooks]\nstage = \"poststart\"\n")
                 .unwrap_err()
                 .to_string(),
-            "config.toml:2:9: unknown variant `poststart`, expected `prestart` or `createRuntime`"
+            "config.toml:2:9: hooks.stage: unknown variant `poststart`, expected `prestart` or `createRuntime`"
         );
         assert_eq!(
             parse("[hooks]\nlock_timeout_ms = 9000\n").unwrap_err().to_string(),
@@ -573,8 +708,29 @@ mod tests {
         c.apply(&Overrides {
             log: Some("/tmp/l".into()),
             ..Default::default()
-        });
+        })
+        .unwrap();
         assert_eq!(c.paths.log, PathBuf::from("/tmp/l"));
         assert_eq!(c.paths.run, PathBuf::from("/run/ctraudit"));
+    }
+
+    #[test]
+    fn relative_overrides_are_refused_as_in_the_file() {
+        let mut c = Config::default();
+        let e = c
+            .apply(&Overrides {
+                log: Some("rellog".into()),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--log-root/CTRAUDIT_LOG_ROOT: paths.log: rellog is not an absolute path"
+        );
+        assert_eq!(
+            c.paths.log,
+            PathBuf::from("/var/log/ctraudit"),
+            "not applied"
+        );
     }
 }

@@ -54,9 +54,12 @@ fn send_nonblocking(path: &Path, line: &[u8]) -> bool {
     sock.set_nonblocking(true).is_ok() && sock.connect(path).is_ok() && sock.send(line).is_ok()
 }
 
-/// A problem: stderr and syslog.
+/// A problem: stderr and syslog. A stderr that cannot be written (closed,
+/// full) loses the line there, never the hook: logging is not worth a
+/// container.
 pub fn problem(cfg: &Config, message: &str) {
-    eprintln!("ctraudit: {message}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "ctraudit: {message}");
     syslog(cfg, true, message);
 }
 

@@ -75,14 +75,15 @@ pub struct HookConfig {
 
 impl HookConfig {
     pub fn load(path: &Path, explicit: bool, overrides: &crate::config::Overrides) -> HookConfig {
-        let (mut config, error) = match Config::load(path, explicit) {
+        let (mut config, mut error) = match Config::load(path, explicit) {
             Ok(c) => (c, None),
-            Err(e) => {
-                let text = std::fs::read_to_string(path).unwrap_or_default();
-                (crate::config::salvage(&text), Some(e))
-            }
+            // what the file says about how to fail still holds: a config
+            // that says `on_error = "deny"` denies even when it is broken
+            Err(e) => (crate::config::salvage_file(path), Some(e)),
         };
-        config.apply(overrides);
+        if let Err(e) = config.apply(overrides) {
+            error.get_or_insert(e);
+        }
         HookConfig { config, error }
     }
 }
@@ -273,6 +274,37 @@ pub fn replace_file(path: &Path, bytes: &[u8], persist: Persist) -> std::io::Res
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Reads `path` whole, refusing what would hang or flood the reader: a
+/// FIFO, a device or a socket (opened without blocking, then checked to be a
+/// regular file), and a file of more than `cap` bytes. `follow = false`
+/// refuses a symlink too.
+pub fn read_regular(path: &Path, cap: u64, follow: bool) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > cap {
+        return Err(std::io::Error::other(format!("larger than {cap} bytes")));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // the file may grow after fstat: never read past the cap
+    f.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(std::io::Error::other(format!("larger than {cap} bytes")));
+    }
+    Ok(bytes)
 }
 
 /// Creates one of ctraudit's own directories (never a runtime's), mode 0750.

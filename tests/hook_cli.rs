@@ -228,3 +228,144 @@ fn auto_stage_follows_the_state_status() {
     );
     assert_nothing_written(dir.path());
 }
+
+/// A hook whose stderr is `err` (a full device, or a pipe nobody reads).
+fn hook_with_stderr(dir: &Path, config: &str, stage: &str, stdin: &str, err: Stdio) -> Output {
+    std::fs::write(dir.join("config.toml"), format!("syslog = false\n{config}")).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["hook", stage])
+        .env("CTRAUDIT_CONFIG", dir.join("config.toml"))
+        .env("CTRAUDIT_BPFFS_ROOT", dir.join("bpf"))
+        .env("CTRAUDIT_RUN_ROOT", dir.join("run"))
+        .env("CTRAUDIT_LOG_ROOT", dir.join("log"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+/// A pipe whose read end is already closed: every write gets EPIPE.
+fn closed_pipe() -> Stdio {
+    let (r, w) = nix::unistd::pipe().unwrap();
+    drop(r);
+    Stdio::from(w)
+}
+
+#[test]
+fn hooks_exit_as_their_stage_says_when_stderr_is_full_or_closed() {
+    let full = || Stdio::from(std::fs::File::create("/dev/full").unwrap());
+    let bad = BAD_INPUTS[0].0;
+    for (stage, config, code) in [
+        ("poststop", "on_error = \"deny\"\n", 0),
+        ("prestart", "", 0),
+        ("prestart", "on_error = \"deny\"\n", 1),
+    ] {
+        for (what, err) in [("/dev/full", full()), ("a closed pipe", closed_pipe())] {
+            let dir = tempfile::tempdir().unwrap();
+            let o = hook_with_stderr(dir.path(), config, stage, bad, err);
+            assert_eq!(
+                o.status.code(),
+                Some(code),
+                "{stage} {config:?}, stderr {what}"
+            );
+            assert_nothing_written(dir.path());
+        }
+    }
+}
+
+#[test]
+fn a_config_that_is_not_utf8_still_denies_under_deny() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, b"syslog = false\non_error = \"deny\"\n# caf\xe9\n").unwrap();
+    let o = Command::new(BIN)
+        .args(["hook", "prestart"])
+        .env("CTRAUDIT_CONFIG", &cfg)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "ctraudit: prestart: config: {}:3:6: not UTF-8 (byte 0xe9); container start refused (on_error = \"deny\")\n",
+            cfg.display()
+        )
+    );
+}
+
+#[test]
+fn relative_roots_from_the_environment_are_refused_and_nothing_is_written_in_the_cwd() {
+    for (var, field) in [
+        ("CTRAUDIT_LOG_ROOT", "paths.log"),
+        ("CTRAUDIT_RUN_ROOT", "paths.run"),
+        ("CTRAUDIT_BPFFS_ROOT", "paths.bpffs"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), "syslog = false\n").unwrap();
+        let mut child = Command::new(BIN)
+            .args(["hook", "prestart"])
+            .current_dir(cwd.path())
+            .env("CTRAUDIT_CONFIG", dir.path().join("config.toml"))
+            .env(var, "relroot")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = child.stdin.take().unwrap().write_all(b"{}");
+        let o = child.wait_with_output().unwrap();
+        let flag = var
+            .strip_prefix("CTRAUDIT_")
+            .unwrap()
+            .to_lowercase()
+            .replace('_', "-");
+        assert_eq!(o.status.code(), Some(0), "{var}");
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "ctraudit: prestart: config: --{flag}/{var}: {field}: relroot is not an absolute path; container runs unaudited (on_error = \"allow\")\n"
+            )
+        );
+        assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0, "{var}");
+    }
+}
+
+#[test]
+fn gc_into_a_full_or_closed_stdout_fails_with_a_message_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.toml"), "syslog = false\n").unwrap();
+    std::fs::create_dir(dir.path().join("run")).unwrap();
+    let gc = |out: Stdio| {
+        Command::new(BIN)
+            .args(["gc", "--dry-run"])
+            .env("CTRAUDIT_CONFIG", dir.path().join("config.toml"))
+            .env("CTRAUDIT_BPFFS_ROOT", dir.path().join("bpf"))
+            .env("CTRAUDIT_RUN_ROOT", dir.path().join("run"))
+            .env("CTRAUDIT_LOG_ROOT", dir.path().join("log"))
+            .stdout(out)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap()
+    };
+    let o = gc(Stdio::from(std::fs::File::create("/dev/full").unwrap()));
+    assert_eq!(
+        (o.status.code(), stderr(&o)),
+        (
+            Some(1),
+            "ctraudit gc: stdout: No space left on device (os error 28)\n".to_owned()
+        )
+    );
+    let o = gc(closed_pipe());
+    assert_eq!(
+        (o.status.code(), stderr(&o)),
+        (
+            Some(1),
+            "ctraudit gc: stdout: Broken pipe (os error 32)\n".to_owned()
+        )
+    );
+}
