@@ -213,29 +213,75 @@ pub enum Persist {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory
 /// and a rename, so readers see the old file or the new one, never half.
+///
+/// Nothing planted in ctraudit's directories can redirect the write: the
+/// directory is opened without following a symlink (a per-container
+/// directory that is one is refused), the temporary file gets an
+/// unpredictable name and is created `O_EXCL|O_NOFOLLOW`, and the rename
+/// replaces whatever is at `path` (a symlink there is replaced, its target
+/// untouched).
 pub fn write_atomic(path: &Path, bytes: &[u8], persist: Persist) -> std::io::Result<()> {
+    use nix::fcntl::{openat, renameat, OFlag};
+    use nix::sys::stat::Mode;
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = path.parent().unwrap_or(Path::new("/"));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let (dir, name) = match (path.parent(), path.file_name()) {
+        (Some(d), Some(n)) => (d, n),
+        _ => {
+            return Err(std::io::Error::other(format!(
+                "{}: not a file path",
+                path.display()
+            )))
+        }
+    };
+    let dir = own_dir(dir)?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".tmp-{:016x}", random_u64()));
+    let tmp = Path::new(&tmp_name);
+    let fd = openat(
+        &dir,
+        tmp,
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o640),
+    )?;
+    let mut f = std::fs::File::from(fd);
     let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o640)
-            .open(&tmp)?;
         f.write_all(bytes)?;
         if persist == Persist::Durable {
             f.sync_all()?;
         }
-        std::fs::rename(&tmp, path)
+        renameat(&dir, tmp, &dir, Path::new(name)).map_err(std::io::Error::from)
     })();
     if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = nix::unistd::unlinkat(&dir, tmp, nix::unistd::UnlinkatFlags::NoRemoveDir);
     }
     result
+}
+
+/// One of ctraudit's own directories, opened as itself: a symlink there is
+/// refused (`O_NOFOLLOW|O_DIRECTORY`), whoever planted it.
+fn own_dir(dir: &Path) -> std::io::Result<std::os::fd::OwnedFd> {
+    use nix::fcntl::{open, OFlag};
+    open(
+        dir,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| match e {
+        nix::Error::ELOOP | nix::Error::ENOTDIR => std::io::Error::other(format!(
+            "{}: not a directory of ctraudit's own (a symlink?): refused",
+            dir.display()
+        )),
+        e => std::io::Error::from(e),
+    })
+}
+
+/// 64 unpredictable bits: std's hasher keys come from the OS's randomness.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id().into());
+    h.finish()
 }
 
 /// Rewrites a file that belongs to someone else (a bundle's config.json,
@@ -307,13 +353,31 @@ pub fn read_regular(path: &Path, cap: u64, follow: bool) -> std::io::Result<Vec<
     Ok(bytes)
 }
 
-/// Creates one of ctraudit's own directories (never a runtime's), mode 0750.
+/// Creates one of ctraudit's own directories (never a runtime's), mode 0750,
+/// and refuses one that is a symlink, or sits in one: it and its parent
+/// (the root or the directory of per-container files) must be real
+/// directories, so nothing written there lands outside ctraudit's roots.
+/// Its errors name the directory.
 pub fn make_dir(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
+    let levels = [path.parent().filter(|p| p.parent().is_some()), Some(path)];
+    let check = |creating: bool| -> std::io::Result<()> {
+        for p in levels.into_iter().flatten() {
+            // before creating, a level that is not there yet is fine
+            if creating && std::fs::symlink_metadata(p).is_err() {
+                continue;
+            }
+            drop(own_dir(p)?);
+        }
+        Ok(())
+    };
+    check(true)?;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o750)
         .create(path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    check(false)
 }
 
 #[cfg(test)]
@@ -365,6 +429,67 @@ mod tests {
             2,
             "no temp file left"
         );
+    }
+
+    #[test]
+    fn atomic_write_never_follows_a_symlink_out_of_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+
+        // the file itself a symlink: replaced by a file, its target untouched
+        let own = dir.path().join("own");
+        std::fs::create_dir(&own).unwrap();
+        std::os::unix::fs::symlink(&victim, own.join("summary.json")).unwrap();
+        write_atomic(&own.join("summary.json"), b"new", Persist::Durable).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        let m = std::fs::symlink_metadata(own.join("summary.json")).unwrap();
+        assert!(m.file_type().is_file());
+
+        // its directory a symlink: refused, nothing written through it
+        let linked = dir.path().join("linked");
+        std::os::unix::fs::symlink(outside.path(), &linked).unwrap();
+        let e = write_atomic(&linked.join("summary.json"), b"x", Persist::Durable).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: not a directory of ctraudit's own (a symlink?): refused",
+                linked.display()
+            )
+        );
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+        let e = make_dir(&linked).unwrap_err();
+        assert!(e.to_string().ends_with("(a symlink?): refused"), "{e}");
+        // below a symlinked root: refused as well
+        let e = make_dir(&linked.join("c1")).unwrap_err();
+        assert!(e.to_string().ends_with("(a symlink?): refused"), "{e}");
+        assert_eq!(
+            std::fs::read_dir(outside.path()).unwrap().count(),
+            1,
+            "nothing made through the link"
+        );
+    }
+
+    #[test]
+    fn read_regular_refuses_fifos_devices_symlinks_and_the_oversized() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let e = |p: &Path, follow| read_regular(p, 8, follow).unwrap_err().to_string();
+        assert_eq!(e(&fifo, true), "not a regular file");
+        assert_eq!(e(Path::new("/dev/zero"), true), "not a regular file");
+        let big = dir.path().join("big");
+        std::fs::write(&big, b"123456789").unwrap();
+        assert_eq!(e(&big, true), "larger than 8 bytes");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&big, &link).unwrap();
+        assert_eq!(
+            e(&link, false),
+            "Too many levels of symbolic links (os error 40)"
+        );
+        std::fs::write(&big, b"12345678").unwrap();
+        assert_eq!(read_regular(&link, 8, true).unwrap(), b"12345678");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::{
     ENABLE_ANNOTATION,
 };
 use crate::bpf;
+use crate::config::paths::ContainerId;
 
 pub fn run(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
     if let Some(e) = &hc.error {
@@ -59,8 +60,9 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
 
     let mnt_ns = mnt_ns_of(pid)?;
 
-    make_dir(layout.run_dir()).with_context(|| layout.run_dir().display().to_string())?;
+    make_dir(&layout.meta_dir())?;
     let _lock = lock::acquire(&layout.lock_file(), cfg.hooks.lock_timeout_ms)?;
+    earlier_with_the_same_id(cfg, id)?;
     bpf::ensure_bpffs(layout.bpffs())?;
     bpf::ensure_loaded(&layout, cfg.limits.max_containers)?;
     // what poststop compares against: a program detached or skipping runs
@@ -127,6 +129,36 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
         ),
     );
     Ok(())
+}
+
+/// A meta file already there for `id` belongs to another container: never
+/// overwrite it. If that container still runs, this one is refused (its
+/// audit is kept whole; ctraudit keeps one container per id). If it is gone
+/// and its poststop never ran, it is finalised first, as gc would.
+fn earlier_with_the_same_id(cfg: &crate::config::Config, id: &ContainerId) -> Result<()> {
+    let path = cfg.layout().meta_file(id);
+    let earlier = meta::load(&path)
+        .with_context(|| format!("container {id}: another container's meta is there"))?;
+    let Some(earlier) = earlier else {
+        return Ok(());
+    };
+    if cgroup::alive(&earlier.cgroup.path, earlier.cgroup.id) {
+        bail!(
+            "container {id}: a container with this id is audited already (registered {}, cgroup {}); this one is not",
+            earlier.registered_at,
+            earlier.cgroup.path
+        );
+    }
+    let why = "finalised by the prestart of a new container with the same id: this one's poststop never ran";
+    super::poststop::finalise(
+        cfg,
+        id,
+        &earlier,
+        clock::boot_ns(),
+        "prestart",
+        vec![why.into()],
+    )
+    .with_context(|| format!("container {id}: finalising the earlier container with this id"))
 }
 
 /// The inode of a process's mount namespace (`/proc/<pid>/ns/mnt`). At

@@ -1,0 +1,172 @@
+//! Bad input and planted files against real runc containers (root): the
+//! audit of a container is never lost or redirected because of them.
+//! Names start with `bad_` so they can be selected.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::{argv, executed, Bundle, Env, BIN};
+
+fn sleeper(env: &Env, id: &str) {
+    let b = Bundle::new(
+        env,
+        id,
+        &[
+            "/bin/sh",
+            "-c",
+            "/bin/cat /etc/hostname >/dev/null; exec /bin/sleep 1000",
+        ],
+    );
+    env.run_detached(&b.dir, id);
+    env.wait_for_comm(id, "sleep");
+}
+
+/// A second runc root in the Env's directory; its containers are removed
+/// on drop, even when the test failed.
+struct SecondRoot(std::path::PathBuf);
+
+impl SecondRoot {
+    fn new(env: &Env) -> SecondRoot {
+        let root = env.path("runc-2");
+        std::fs::create_dir_all(&root).unwrap();
+        SecondRoot(root)
+    }
+
+    /// runc with no pipes: a container `run -d` leaves behind inherits
+    /// them, and waiting for their end would wait for the container.
+    fn runc(&self, args: &[&str]) -> std::process::ExitStatus {
+        Command::new("runc")
+            .arg("--root")
+            .arg(&self.0)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+    }
+
+    fn stop(&self, id: &str) {
+        let _ = self.runc(&["kill", id, "KILL"]);
+        for _ in 0..100 {
+            if self.runc(&["delete", id]).success() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for SecondRoot {
+    fn drop(&mut self) {
+        for id in std::fs::read_dir(&self.0).into_iter().flatten().flatten() {
+            let id = id.file_name().to_string_lossy().into_owned();
+            let _ = self.runc(&["delete", "-f", &id]);
+        }
+    }
+}
+
+#[test]
+fn bad_a_second_prestart_for_a_live_id_leaves_the_first_audit_whole() {
+    let env = Env::new("");
+    sleeper(&env, "twice");
+    let meta = std::fs::read(env.path("run/containers/twice.json")).unwrap();
+    // the same id under another runc root, in a cgroup of its own
+    let other = SecondRoot::new(&env);
+    let b = Bundle::new(&env, "twice-b", &["/bin/sleep", "1000"]);
+    b.edit(|c| c["linux"]["cgroupsPath"] = serde_json::json!("/twice-b"));
+    let run = other.runc(&["run", "-d", "--bundle", b.dir.to_str().unwrap(), "twice"]);
+    assert!(run.success(), "runc run -d under the second root");
+    let line = env
+        .syslog()
+        .into_iter()
+        .find(|l| l.contains("this one is not"))
+        .expect("the second prestart says why it does not audit");
+    assert!(
+        line.starts_with(
+            "prestart: container twice: a container with this id is audited already (registered "
+        ) && line.ends_with("; this one is not; container runs unaudited (on_error = \"allow\")"),
+        "{line}"
+    );
+    assert_eq!(
+        std::fs::read(env.path("run/containers/twice.json")).unwrap(),
+        meta,
+        "the first container's meta, byte for byte"
+    );
+    env.stop("twice");
+    other.stop("twice");
+    let s = env.summary("twice");
+    assert_eq!(
+        executed(&s),
+        [
+            argv(
+                "/bin/sh",
+                &[
+                    "/bin/sh",
+                    "-c",
+                    "/bin/cat /etc/hostname >/dev/null; exec /bin/sleep 1000"
+                ]
+            ),
+            argv("/bin/cat", &["/bin/cat", "/etc/hostname"]),
+            argv("/bin/sleep", &["/bin/sleep", "1000"]),
+        ]
+    );
+    assert_eq!(s["loss"]["complete"], true, "{}", s["loss"]);
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn bad_a_symlinked_log_directory_is_never_written_through() {
+    let env = Env::new("");
+    sleeper(&env, "linked");
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(env.path("log")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), env.path("log/linked")).unwrap();
+    env.stop("linked");
+    assert_eq!(
+        std::fs::read_dir(outside.path()).unwrap().count(),
+        0,
+        "nothing written through the link"
+    );
+    // the kernel's record was kept: with the link gone, gc finishes the job
+    assert_eq!(env.leftovers().len(), 2, "{:?}", env.leftovers());
+    std::fs::remove_file(env.path("log/linked")).unwrap();
+    let mut gc = Command::new(BIN);
+    gc.arg("gc");
+    for kv in env.hook_env() {
+        let (k, v) = kv.split_once('=').unwrap();
+        gc.env(k, v);
+    }
+    common::ok(&gc.output().unwrap());
+    let s = env.summary("linked");
+    assert_eq!(s["ctraudit"]["finalised_by"], "gc");
+    assert_eq!(
+        executed(&s)[1],
+        argv("/bin/cat", &["/bin/cat", "/etc/hostname"])
+    );
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn bad_a_symlinked_run_directory_is_refused_before_anything_is_written() {
+    let env = Env::new("");
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(env.path("run")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), env.path("run/containers")).unwrap();
+    let b = Bundle::new(&env, "runlink", &["/bin/true"]);
+    let out = env.run(&b.dir, "runlink");
+    assert!(
+        out.status.success(),
+        "under allow the container runs: {out:?}"
+    );
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    assert_eq!(
+        env.syslog(),
+        [format!(
+            "prestart: {}: not a directory of ctraudit's own (a symlink?): refused; container runs unaudited (on_error = \"allow\")",
+            env.path("run/containers").display()
+        )]
+    );
+    assert!(!env.summary_path("runlink").exists());
+}
