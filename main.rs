@@ -161,32 +161,22 @@ fn main() -> ExitCode {
             done("gc", result)
         }
         Cmd::Report { target, json } => {
-            let result = (|| -> anyhow::Result<()> {
-                let mut cfg = Config::load(&config_path, explicit)?;
-                cfg.apply(&overrides);
-                let path = if target.contains('/') {
-                    PathBuf::from(&target)
-                } else {
-                    cfg.layout().summary_file(&ContainerId::parse(&target)?)
-                };
-                let text =
-                    std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
-                if json {
-                    print!("{text}");
-                } else {
-                    let v: serde_json::Value =
-                        serde_json::from_str(&text).with_context(|| path.display().to_string())?;
-                    print!("{}", ctraudit::report::render(&v));
-                }
-                Ok(())
-            })();
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("ctraudit report: {e:#}");
+            let result = Config::load(&config_path, explicit)
+                .map_err(anyhow::Error::from)
+                .and_then(|mut cfg| {
+                    cfg.apply(&overrides);
+                    let mut out = std::io::stdout().lock();
+                    Ok(ctraudit::report::run(&cfg, &target, json, &mut out)?)
+                });
+            // not eprintln!, which panics when stderr fails too (`> /dev/full 2>&1`)
+            result.map_or_else(
+                |e| {
+                    use std::io::Write;
+                    let _ = writeln!(std::io::stderr(), "ctraudit report: {e:#}");
                     ExitCode::FAILURE
-                }
-            }
+                },
+                |()| ExitCode::SUCCESS,
+            )
         }
     }
 }

@@ -1,142 +1,112 @@
 //! `ctraudit report`: a summary.json for a person to read.
+//!
+//! [`run`] reads the summary a target names and writes it as text
+//! ([`render`]) or as its JSON.
 
-use std::fmt::Write;
+mod render;
+
+use std::io::Write;
+use std::path::PathBuf;
 
 use serde_json::Value;
 
-fn s(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
-    }
+pub use render::render;
+
+use crate::config::paths::{BadId, ContainerId};
+use crate::config::Config;
+
+/// What went wrong, in one line that names the file or field. The io
+/// errors are in the message, not a `source`, so a chain printed with
+/// `{:#}` does not say them twice.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{}: {error}", path.display())]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{}: not JSON: {message}", path.display())]
+    Json { path: PathBuf, message: String },
+    #[error(transparent)]
+    Id(#[from] BadId),
+    #[error("cannot write the report: {0}")]
+    Write(std::io::Error),
 }
 
-/// Renders a `ctraudit.summary/v1` document as plain text.
-pub fn render(v: &Value) -> String {
-    let mut o = String::new();
-    let c = &v["container"];
-    let _ = writeln!(o, "container {}", s(&c["id"]));
-    for key in ["name", "image", "hostname", "runtime"] {
-        if !c[key].is_null() {
-            let _ = writeln!(o, "  {key:<8} {}", s(&c[key]));
+pub type Result<T> = std::result::Result<T, ReportError>;
+
+/// `ctraudit report TARGET [--json]`: the summary TARGET names, written to
+/// `out` as text, or as its JSON (`json`). Nothing is written unless the
+/// whole summary was read, and a failed write is an error (say, stdout on
+/// a full disk or a closed pipe), never a panic.
+pub fn run(cfg: &Config, target: &str, json: bool, out: &mut impl Write) -> Result<()> {
+    let path = if target.contains('/') {
+        PathBuf::from(target)
+    } else {
+        cfg.layout().summary_file(&ContainerId::parse(target)?)
+    };
+    let text = std::fs::read_to_string(&path).map_err(|error| ReportError::Read {
+        path: path.clone(),
+        error,
+    })?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| ReportError::Json {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let shown = if json { text } else { render(&v) };
+    out.write_all(shown.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(ReportError::Write)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A stdout that is full, or a pipe nobody reads.
+    struct Refuses(std::io::ErrorKind);
+
+    impl Write for Refuses {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(self.0.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(self.0.into())
         }
     }
-    let _ = writeln!(o, "  cgroup   {}", s(&c["cgroup"]["path"]));
-    let t = &v["times"];
-    let _ = writeln!(
-        o,
-        "  ran      {} .. {}  ({} s)",
-        s(&t["first_exec"]),
-        s(&t["stopped"]),
-        s(&t["duration_seconds"])
-    );
-    let p = &v["processes"];
-    let _ = writeln!(
-        o,
-        "\nprocesses: {} execs, {} forks, {} exits",
-        s(&p["execs"]),
-        s(&p["forks"]),
-        s(&p["exits"])
-    );
-    for e in p["executed"].as_array().into_iter().flatten() {
-        let argv: Vec<String> = e["argv"].as_array().into_iter().flatten().map(s).collect();
-        let _ = writeln!(
-            o,
-            "  {:>4}x  {}  [{}]",
-            s(&e["count"]),
-            s(&e["path"]),
-            argv.join(" ")
-        );
+
+    fn roots() -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = Config::default();
+        cfg.paths.log = dir.path().join("log");
+        let summary = json!({
+            "schema": "ctraudit.summary/v1", "container": {"id": "c1"}, "times": {}, "processes": {},
+            "files": [], "network": [], "privileged": [], "syscalls": {}, "alerts": [],
+            "loss": {}, "notes": []
+        });
+        std::fs::create_dir_all(dir.path().join("log/c1")).unwrap();
+        std::fs::write(dir.path().join("log/c1/summary.json"), summary.to_string()).unwrap();
+        (dir, cfg)
     }
-    let files = v["files"].as_array().cloned().unwrap_or_default();
-    let _ = writeln!(o, "\nfiles: {}", files.len());
-    for f in &files {
-        let acc: Vec<String> = f["access"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(s)
-            .collect();
-        let failed = if f["failed"].as_u64().unwrap_or(0) > 0 {
-            format!("  ({} failed, {})", s(&f["failed"]), s(&f["last_error"]))
-        } else {
-            String::new()
-        };
-        let _ = writeln!(o, "  {:<32} {}{}", s(&f["path"]), acc.join(","), failed);
+
+    #[test]
+    fn an_output_that_refuses_the_report_is_an_error() {
+        let (_dir, cfg) = roots();
+        for json in [false, true] {
+            let err = run(
+                &cfg,
+                "c1",
+                json,
+                &mut Refuses(std::io::ErrorKind::BrokenPipe),
+            );
+            assert_eq!(
+                err.unwrap_err().to_string(),
+                "cannot write the report: broken pipe"
+            );
+        }
+        let mut out = Vec::new();
+        run(&cfg, "c1", true, &mut out).unwrap();
+        assert!(out.starts_with(b"{\"schema\":"));
     }
-    let net = v["network"].as_array().cloned().unwrap_or_default();
-    let _ = writeln!(o, "\nnetwork: {}", net.len());
-    for n in &net {
-        let port = n["port"]
-            .as_u64()
-            .map(|p| format!(":{p}"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            o,
-            "  {:<8} {} {}{}  {}x{}",
-            s(&n["op"]),
-            s(&n["proto"]),
-            s(&n["address"]),
-            port,
-            s(&n["count"]),
-            n["last_error"]
-                .as_str()
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default()
-        );
-    }
-    let pr = v["privileged"].as_array().cloned().unwrap_or_default();
-    let _ = writeln!(o, "\nprivileged: {}", pr.len());
-    for e in &pr {
-        let _ = writeln!(
-            o,
-            "  {:<12} {}  {}x, {} failed {}",
-            s(&e["kind"]),
-            e["args"],
-            s(&e["count"]),
-            s(&e["failed"]),
-            e["last_error"].as_str().unwrap_or("")
-        );
-    }
-    let sc = &v["syscalls"];
-    let _ = writeln!(
-        o,
-        "\nsyscalls: {} calls, {} distinct",
-        s(&sc["total"]),
-        s(&sc["distinct"])
-    );
-    if let Some(counts) = sc["counts"].as_object() {
-        let mut top: Vec<(&String, u64)> = counts
-            .iter()
-            .map(|(k, n)| (k, n.as_u64().unwrap_or(0)))
-            .collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let line: Vec<String> = top
-            .iter()
-            .take(12)
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
-        let _ = writeln!(o, "  {}", line.join(", "));
-    }
-    if let Some(denied) = sc["denied"].as_object().filter(|d| !d.is_empty()) {
-        let line: Vec<String> = denied.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        let _ = writeln!(o, "  refused by seccomp: {}", line.join(", "));
-    }
-    let alerts = v["alerts"].as_array().cloned().unwrap_or_default();
-    let _ = writeln!(o, "\nalerts: {}", alerts.len());
-    for a in &alerts {
-        let _ = writeln!(
-            o,
-            "  [{}] {}: {}",
-            s(&a["severity"]),
-            s(&a["rule"]),
-            s(&a["message"])
-        );
-    }
-    let l = &v["loss"];
-    if l["complete"] == Value::Bool(false) {
-        let _ = writeln!(o, "\nINCOMPLETE: {}", l);
-    }
-    o
 }
