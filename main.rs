@@ -86,6 +86,9 @@ enum Cmd {
         dry_run: bool,
     },
     /// Print a container's audit summary for a person to read.
+    ///
+    /// Text from the container is escaped (`\x1b`, `\n`, `\u{202e}`,
+    /// `\\`: docs/summary.md, "How report shows text").
     Report {
         /// Container id (looked up under the log root) or a summary.json path
         target: String,

@@ -1,12 +1,15 @@
 //! `ctraudit report`: a summary.json for a person to read.
 //!
 //! [`run`] reads the summary a target names and writes it as text
-//! ([`render`]) or as its JSON.
+//! ([`render`]) or as its JSON, with nothing from the container reaching
+//! the terminal raw ([`escape`]). docs/summary.md, "How report shows
+//! text", is the operator's version of this.
 
+pub mod escape;
 mod render;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -20,12 +23,12 @@ use crate::config::Config;
 /// `{:#}` does not say them twice.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("{}: {error}", path.display())]
+    #[error("{}: {error}", shown_path(path))]
     Read {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error("{}: not JSON: {message}", path.display())]
+    #[error("{}: not JSON: {message}", shown_path(path))]
     Json { path: PathBuf, message: String },
     #[error(transparent)]
     Id(#[from] BadId),
@@ -34,6 +37,15 @@ pub enum ReportError {
 }
 
 pub type Result<T> = std::result::Result<T, ReportError>;
+
+/// Text from a file or the command line, for an error message.
+fn shown(s: &str) -> String {
+    escape::text(s).into_owned()
+}
+
+fn shown_path(path: &Path) -> String {
+    shown(&path.to_string_lossy())
+}
 
 /// `ctraudit report TARGET [--json]`: the summary TARGET names, written to
 /// `out` as text, or as its JSON (`json`). Nothing is written unless the
@@ -53,7 +65,11 @@ pub fn run(cfg: &Config, target: &str, json: bool, out: &mut impl Write) -> Resu
         path: path.clone(),
         message: e.to_string(),
     })?;
-    let shown = if json { text } else { render(&v) };
+    let shown = if json {
+        escape::json(&text).into_owned()
+    } else {
+        render(&v)
+    };
     out.write_all(shown.as_bytes())
         .and_then(|()| out.flush())
         .map_err(ReportError::Write)

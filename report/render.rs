@@ -1,15 +1,26 @@
-//! `ctraudit report`: a summary.json for a person to read.
+//! A summary as plain text for a person. Every string and key from the
+//! summary goes through [`escape`], so nothing from the container reaches
+//! the terminal raw (a value of another type than expected is shown as
+//! JSON, escaped the same way).
 
 use std::fmt::Write;
 
 use serde_json::Value;
 
+use super::escape;
+
+/// A value as text: a string escaped, null as `-`, anything else as JSON.
 fn s(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => escape::text(s).into_owned(),
         Value::Null => "-".into(),
-        other => other.to_string(),
+        other => json(other),
     }
+}
+
+/// A value as one line of JSON, with nothing hidden raw in it.
+fn json(v: &Value) -> String {
+    escape::json(&v.to_string()).into_owned()
 }
 
 /// Renders a `ctraudit.summary/v1` document as plain text.
@@ -82,7 +93,7 @@ pub fn render(v: &Value) -> String {
             s(&n["count"]),
             n["last_error"]
                 .as_str()
-                .map(|e| format!(" ({e})"))
+                .map(|e| format!(" ({})", escape::text(e)))
                 .unwrap_or_default()
         );
     }
@@ -93,10 +104,13 @@ pub fn render(v: &Value) -> String {
             o,
             "  {:<12} {}  {}x, {} failed {}",
             s(&e["kind"]),
-            e["args"],
+            json(&e["args"]),
             s(&e["count"]),
             s(&e["failed"]),
-            e["last_error"].as_str().unwrap_or("")
+            e["last_error"]
+                .as_str()
+                .map(escape::text)
+                .unwrap_or_default()
         );
     }
     let sc = &v["syscalls"];
@@ -115,12 +129,15 @@ pub fn render(v: &Value) -> String {
         let line: Vec<String> = top
             .iter()
             .take(12)
-            .map(|(k, n)| format!("{k} {n}"))
+            .map(|(k, n)| format!("{} {n}", escape::text(k)))
             .collect();
         let _ = writeln!(o, "  {}", line.join(", "));
     }
     if let Some(denied) = sc["denied"].as_object().filter(|d| !d.is_empty()) {
-        let line: Vec<String> = denied.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let line: Vec<String> = denied
+            .iter()
+            .map(|(k, n)| format!("{} {}", escape::text(k), s(n)))
+            .collect();
         let _ = writeln!(o, "  refused by seccomp: {}", line.join(", "));
     }
     let alerts = v["alerts"].as_array().cloned().unwrap_or_default();
@@ -134,9 +151,16 @@ pub fn render(v: &Value) -> String {
             s(&a["message"])
         );
     }
+    let notes = v["notes"].as_array().cloned().unwrap_or_default();
+    if !notes.is_empty() {
+        let _ = writeln!(o, "\nnotes: {}", notes.len());
+        for n in &notes {
+            let _ = writeln!(o, "  {}", s(n));
+        }
+    }
     let l = &v["loss"];
     if l["complete"] == Value::Bool(false) {
-        let _ = writeln!(o, "\nINCOMPLETE: {}", l);
+        let _ = writeln!(o, "\nINCOMPLETE: {}", json(l));
     }
     o
 }

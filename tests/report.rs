@@ -1,7 +1,10 @@
 //! `ctraudit report` as the operator runs it: the real binary, on summaries
 //! built by the library's own summary code (`hook::summary::build`, what
-//! poststop writes) and written to a temporary log root. No root,
-//! no BPF. Names start with `report_`.
+//! poststop writes) and written to a temporary log root. Only
+//! `report_of_a_real_container_*` needs root and BPF (it runs a container
+//! with runc). Names start with `report_`.
+
+mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -127,6 +130,17 @@ fn meta(id: &str) -> Meta {
     }
 }
 
+fn val(count: u64, failed: u64, errno: i32) -> ct_event_val {
+    ct_event_val {
+        count,
+        failed,
+        first_ns: 2_000_000_000,
+        last_ns: 2_000_000_000,
+        last_errno: errno,
+        _pad: 0,
+    }
+}
+
 fn exec(path: &[u8], argv: &[u8]) -> (ct_exec_key, ct_exec_val) {
     (
         ct_exec_key {
@@ -197,6 +211,48 @@ fn plain(id: &str) -> Value {
     summary(&meta(id), &snap, vec![])
 }
 
+/// Everything a container controls, forged: the file of the issue (which
+/// clears the screen and forges an `alerts: 0` line), an exec path and
+/// argv with escapes, a newline and a right-to-left override, a socket
+/// path with a C1 CSI, a mount target with a zero-width space; and a name,
+/// image and hostname from its metadata with controls too.
+fn forged(id: &str) -> Value {
+    let mut m = meta(id);
+    m.name = Some("web\u{1b}]0;owned\u{7}".into());
+    m.image = Some("nginx\r\u{1b}[1Aimage ok".into());
+    m.hostname = Some("h\u{202e}gpj.exe".into());
+    let mut snap = snapshot();
+    snap.stats.execs = 1;
+    snap.execs = vec![exec(
+        b"/bin/\x1b[31mls",
+        "ls\0a\\b\0\n\u{2066}x\0".as_bytes(),
+    )];
+    snap.files = vec![file(b"/tmp/\x1b[2J\nalerts: 0")];
+    snap.net = vec![(
+        ct_net_key {
+            family: 1,
+            op: 1,
+            port: 0,
+            sock_type: 1,
+            addr: [0; 16],
+            unix_path: chars("/run/\u{9b}2J.sock".as_bytes()),
+            unix_len: 0,
+        },
+        val(1, 0, 0),
+    )];
+    snap.privileged = vec![(
+        ct_priv_key {
+            kind: 165, // mount
+            _pad: 0,
+            args: [0, 0, 0],
+            aux: chars(b"tmpfs"),
+            detail: chars("/mnt\u{200b}".as_bytes()),
+        },
+        val(1, 1, 1),
+    )];
+    summary(&m, &snap, vec!["bundle\r\nnotes: 0".into()])
+}
+
 #[test]
 fn report_shows_an_ordinary_container_as_before() {
     let r = Roots::new();
@@ -227,6 +283,130 @@ syscalls: 5 calls, 1 distinct
 alerts: 0
 "
     );
+}
+
+#[test]
+fn report_escapes_every_string_a_container_controls() {
+    let r = Roots::new();
+    r.write("c1", &forged("c1"));
+    let text = ok(&r.report(&["c1"]));
+    assert_eq!(
+        text,
+        r#"container c1
+  name     web\x1b]0;owned\x07
+  image    nginx\r\x1b[1Aimage ok
+  hostname h\u{202e}gpj.exe
+  runtime  docker
+  cgroup   /docker/c1
+  ran      2026-01-01T00:00:00.500Z .. 2026-01-01T00:00:04.000Z  (2.5 s)
+
+processes: 1 execs, 0 forks, 0 exits
+     1x  /bin/\x1b[31mls  [ls a\\b \n\u{2066}x]
+
+files: 1
+  /tmp/\x1b[2J\nalerts: 0          write,create
+
+network: 1
+  connect  stream /run/\u{9b}2J.sock  1x
+
+privileged: 1
+  mount        {"target":"/mnt\u200b","fstype":"tmpfs","flags":"0x0"}  1x, 1 failed EPERM
+
+syscalls: 5 calls, 1 distinct
+  openat 5
+
+alerts: 1
+  [medium] privileged.mount: mount 1 time(s), 1 failed (EPERM)
+
+notes: 1
+  bundle\r\nnotes: 0
+"#
+    );
+    // nothing a terminal acts on: no control character but the newlines
+    // that end lines, no C1, no format character
+    assert!(
+        !text
+            .chars()
+            .any(|c| c != '\n' && ctraudit::report::escape::hidden(c)),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn report_escapes_a_summary_edited_by_hand_in_any_field() {
+    let r = Roots::new();
+    let mut v = plain("c1");
+    v["container"]["cgroup"]["path"] = json!("/\u{1b}c");
+    v["syscalls"]["counts"] = json!({"open\u{1b}[2Jat": 5});
+    v["syscalls"]["denied"] = json!({"mount\n": {"x": "\u{85}"}});
+    v["processes"]["execs"] = json!("\u{1b}[5m");
+    v["alerts"] = json!([{"rule": "r\u{8}", "severity": "hi\u{7f}gh", "message": "\u{feff}m"}]);
+    v["loss"]["complete"] = json!(false);
+    v["loss"]["problems"] = json!(["gone\u{9b}"]);
+    r.write("c1", &v);
+    let text = ok(&r.report(&["c1"]));
+    let lines: Vec<&str> = text.lines().collect();
+    for want in [
+        r"  cgroup   /\x1bc",
+        r"processes: \x1b[5m execs, 0 forks, 0 exits",
+        r"  open\x1b[2Jat 5",
+        r#"  refused by seccomp: mount\n {"x":"\u0085"}"#,
+        r"  [hi\x7fgh] r\x08: \u{feff}m",
+    ] {
+        assert!(lines.contains(&want), "{want:?} in\n{text}");
+    }
+    let incomplete = lines
+        .iter()
+        .find(|l| l.starts_with("INCOMPLETE: "))
+        .unwrap();
+    assert!(
+        incomplete.contains(r#""problems":["gone\u009b"]"#),
+        "{incomplete}"
+    );
+    assert!(!text
+        .chars()
+        .any(|c| c != '\n' && ctraudit::report::escape::hidden(c)));
+}
+
+#[test]
+fn report_json_is_the_file_byte_for_byte_when_nothing_needs_escaping() {
+    let r = Roots::new();
+    // C0 controls are escaped by JSON itself (\u001b): nothing to do
+    let mut v = forged("c1");
+    v["container"]["hostname"] = json!("h");
+    v["processes"]["executed"][0]["argv"] = json!(["ls"]);
+    v["network"][0]["address"] = json!("/run/s");
+    v["privileged"][0]["args"]["target"] = json!("/mnt");
+    let p = r.write("c1", &v);
+    let out = r.report(&["--json", "c1"]);
+    assert_eq!(out.stdout, std::fs::read(&p).unwrap());
+    assert_eq!((out.status.code(), stderr(&out).as_str()), (Some(0), ""));
+}
+
+#[test]
+fn report_json_escapes_what_json_leaves_raw_and_stays_the_same_document() {
+    let r = Roots::new();
+    let p = r.write("c1", &forged("c1"));
+    let file = std::fs::read_to_string(&p).unwrap();
+    assert!(
+        file.contains('\u{9b}') && file.contains('\u{202e}'),
+        "raw in the file"
+    );
+    let out = ok(&r.report(&["--json", "c1"]));
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap(),
+        serde_json::from_str::<Value>(&file).unwrap()
+    );
+    assert_eq!(
+        out,
+        file.replace('\u{9b}', r"\u009b")
+            .replace('\u{202e}', r"\u202e")
+            .replace('\u{2066}', r"\u2066")
+            .replace('\u{200b}', r"\u200b")
+    );
+    assert!(!out
+        .chars()
+        .any(|c| c != '\n' && ctraudit::report::escape::hidden(c)));
 }
 
 /// `report` with stdout on `out`.
@@ -277,4 +457,44 @@ fn report_to_a_closed_pipe_is_an_error_not_a_panic() {
         let o = report_into(&r, args, Stdio::from(write));
         fails(&o, "cannot write the report: Broken pipe (os error 32)");
     }
+}
+
+/// The issue's own example, end to end: a real container creates the file
+/// whose name would clear the screen and forge `alerts: 0`, and its report
+/// shows the name escaped on its own line. Root and BPF (runc and hooks).
+#[test]
+fn report_of_a_real_container_shows_a_forged_file_name_escaped() {
+    let env = common::Env::new("");
+    let bundle = common::Bundle::new(
+        &env,
+        "forge",
+        &["sh", "-c", r#": > "$(printf '/tmp/\033[2J\nalerts: 0')""#],
+    );
+    common::ok(&env.run(&bundle.dir, "forge"));
+    let s = env.summary("forge");
+    assert!(
+        common::file_paths(&s).contains(&"/tmp/\u{1b}[2J\nalerts: 0".to_owned()),
+        "{}",
+        s["files"]
+    );
+    let mut cmd = Command::new(BIN);
+    cmd.args(["report", "forge"]);
+    for kv in env.hook_env() {
+        let (k, v) = kv.split_once('=').unwrap();
+        cmd.env(k, v);
+    }
+    let text = ok(&cmd.output().unwrap());
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.contains(&r"  /tmp/\x1b[2J\nalerts: 0          write,create"),
+        "{text}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("alerts: ")).count(),
+        1,
+        "{text}"
+    );
+    assert!(!text
+        .chars()
+        .any(|c| c != '\n' && ctraudit::report::escape::hidden(c)));
 }
