@@ -1,11 +1,13 @@
 //! `ctraudit report`: a summary.json for a person to read.
 //!
-//! [`run`] reads the summary a target names and writes it as text
-//! ([`render`]) or as its JSON, with nothing from the container reaching
-//! the terminal raw ([`escape`]). docs/summary.md, "How report shows
+//! [`run`] reads the summary a target names as a regular file within a
+//! cap ([`read`]) and writes it as text ([`render`]) or as its JSON, with
+//! nothing from the container reaching the terminal raw ([`escape`]).
+//! docs/summary.md, "How report reads a summary" and "How report shows
 //! text", is the operator's version of this.
 
 pub mod escape;
+mod read;
 mod render;
 
 use std::io::Write;
@@ -13,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+pub use read::{max_summary_bytes, MIN_CAP};
 pub use render::render;
 
 use crate::config::paths::{BadId, ContainerId};
@@ -28,6 +31,22 @@ pub enum ReportError {
         path: PathBuf,
         error: std::io::Error,
     },
+    #[error(
+        "{}: {kind}, not a regular file: a summary is a regular file",
+        shown_path(path)
+    )]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error(
+        "{}: larger than {}, the most a summary can be (docs/summary.md, \"How report reads\")",
+        shown_path(path),
+        bytes(*cap)
+    )]
+    TooLarge { path: PathBuf, cap: u64 },
+    #[error(
+        "{}: a symbolic link below the log root: not followed",
+        shown_path(path)
+    )]
+    Link { path: PathBuf },
     #[error("{}: not JSON: {message}", shown_path(path))]
     Json { path: PathBuf, message: String },
     #[error(transparent)]
@@ -47,28 +66,41 @@ fn shown_path(path: &Path) -> String {
     shown(&path.to_string_lossy())
 }
 
+fn bytes(n: u64) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
 /// `ctraudit report TARGET [--json]`: the summary TARGET names, written to
 /// `out` as text, or as its JSON (`json`). Nothing is written unless the
 /// whole summary was read, and a failed write is an error (say, stdout on
 /// a full disk or a closed pipe), never a panic.
 pub fn run(cfg: &Config, target: &str, json: bool, out: &mut impl Write) -> Result<()> {
-    let path = if target.contains('/') {
-        PathBuf::from(target)
+    let layout = cfg.layout();
+    let cap = max_summary_bytes(&cfg.limits);
+    let (path, raw) = if target.contains('/') {
+        let path = PathBuf::from(target);
+        let raw = read::named(&path, cap)?;
+        (path, raw)
     } else {
-        cfg.layout().summary_file(&ContainerId::parse(target)?)
+        let id = ContainerId::parse(target)?;
+        (layout.summary_file(&id), read::logged(&layout, &id, cap)?)
     };
-    let text = std::fs::read_to_string(&path).map_err(|error| ReportError::Read {
+    let text = std::str::from_utf8(&raw).map_err(|e| ReportError::Json {
         path: path.clone(),
-        error,
+        message: e.to_string(),
     })?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| ReportError::Json {
+    let v: Value = serde_json::from_str(text).map_err(|e| ReportError::Json {
         path: path.clone(),
         message: e.to_string(),
     })?;
     let shown = if json {
-        escape::json(&text).into_owned()
+        escape::json(text)
     } else {
-        render(&v)
+        render(&v).into()
     };
     out.write_all(shown.as_bytes())
         .and_then(|()| out.flush())

@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
@@ -457,6 +458,65 @@ fn report_to_a_closed_pipe_is_an_error_not_a_panic() {
         let o = report_into(&r, args, Stdio::from(write));
         fails(&o, "cannot write the report: Broken pipe (os error 32)");
     }
+}
+
+#[test]
+fn report_refuses_what_is_not_a_regular_file() {
+    let r = Roots::new();
+    fails(
+        &r.report(&["/dev/zero"]),
+        "/dev/zero: a character device, not a regular file: a summary is a regular file",
+    );
+    let fifo = r.path("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    fails(
+        &r.report(&[fifo.to_str().unwrap()]),
+        &format!(
+            "{}: a FIFO, not a regular file: a summary is a regular file",
+            fifo.display()
+        ),
+    );
+    // below the log root too
+    std::fs::create_dir(r.path("log/c1")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", r.summary_path("c1")).unwrap();
+    fails(
+        &r.report(&["c1"]),
+        &format!(
+            "{}: a symbolic link below the log root: not followed",
+            r.summary_path("c1").display()
+        ),
+    );
+    std::fs::create_dir(r.path("log/c2")).unwrap();
+    nix::unistd::mkfifo(&r.summary_path("c2"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    fails(
+        &r.report(&["c2"]),
+        &format!(
+            "{}: a FIFO, not a regular file: a summary is a regular file",
+            r.summary_path("c2").display()
+        ),
+    );
+}
+
+#[test]
+fn report_refuses_a_summary_larger_than_the_cap_without_reading_it() {
+    let r = Roots::new();
+    let p = r.path("log/c1/summary.json");
+    std::fs::create_dir(r.path("log/c1")).unwrap();
+    // sparse: 64 MiB and one byte, nothing of it on disk
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&p)
+        .unwrap();
+    f.set_len((64 << 20) + 1).unwrap();
+    fails(
+        &r.report(&["c1"]),
+        &format!(
+            "{}: larger than 64 MiB, the most a summary can be (docs/summary.md, \"How report reads\")",
+            p.display()
+        ),
+    );
 }
 
 /// The issue's own example, end to end: a real container creates the file
