@@ -1,7 +1,8 @@
 //! `ctraudit report`: a summary.json for a person to read.
 //!
 //! [`run`] reads the summary a target names as a regular file within a
-//! cap ([`read`]) and writes it as text ([`render`]) or as its JSON, with
+//! cap ([`read`]), refuses a document that is not a `ctraudit.summary/v1`
+//! summary, and writes it as text ([`render`]) or as its JSON, with
 //! nothing from the container reaching the terminal raw ([`escape`]).
 //! docs/summary.md, "How report reads a summary" and "How report shows
 //! text", is the operator's version of this.
@@ -20,6 +21,7 @@ pub use render::render;
 
 use crate::config::paths::{BadId, ContainerId};
 use crate::config::Config;
+use crate::hook::summary::SCHEMA;
 
 /// What went wrong, in one line that names the file or field. The io
 /// errors are in the message, not a `source`, so a chain printed with
@@ -49,6 +51,15 @@ pub enum ReportError {
     Link { path: PathBuf },
     #[error("{}: not JSON: {message}", shown_path(path))]
     Json { path: PathBuf, message: String },
+    #[error(
+        "{}: not a ctraudit summary: field `{field}` {problem}",
+        shown_path(path)
+    )]
+    NotSummary {
+        path: PathBuf,
+        field: &'static str,
+        problem: String,
+    },
     #[error(transparent)]
     Id(#[from] BadId),
     #[error("cannot write the report: {0}")]
@@ -76,8 +87,8 @@ fn bytes(n: u64) -> String {
 
 /// `ctraudit report TARGET [--json]`: the summary TARGET names, written to
 /// `out` as text, or as its JSON (`json`). Nothing is written unless the
-/// whole summary was read, and a failed write is an error (say, stdout on
-/// a full disk or a closed pipe), never a panic.
+/// whole summary was read and checked, and a failed write is an error
+/// (say, stdout on a full disk or a closed pipe), never a panic.
 pub fn run(cfg: &Config, target: &str, json: bool, out: &mut impl Write) -> Result<()> {
     let layout = cfg.layout();
     let cap = max_summary_bytes(&cfg.limits);
@@ -97,6 +108,7 @@ pub fn run(cfg: &Config, target: &str, json: bool, out: &mut impl Write) -> Resu
         path: path.clone(),
         message: e.to_string(),
     })?;
+    check(&path, &v)?;
     let shown = if json {
         escape::json(text)
     } else {
@@ -105,6 +117,72 @@ pub fn run(cfg: &Config, target: &str, json: bool, out: &mut impl Write) -> Resu
     out.write_all(shown.as_bytes())
         .and_then(|()| out.flush())
         .map_err(ReportError::Write)
+}
+
+/// Refuses what is not a summary: the schema, then each section's type,
+/// and the container id the report starts with. Sections were all there
+/// from the first summary of this schema on.
+pub fn check(path: &Path, v: &Value) -> Result<()> {
+    let bad = |field, problem: String| ReportError::NotSummary {
+        path: path.to_owned(),
+        field,
+        problem,
+    };
+    let Some(doc) = v.as_object() else {
+        return Err(bad(
+            "schema",
+            format!("is missing: the document is {}", kind(v)),
+        ));
+    };
+    match doc.get("schema") {
+        None => return Err(bad("schema", "is missing".into())),
+        Some(Value::String(s)) if s == SCHEMA => {}
+        Some(other) => {
+            return Err(bad(
+                "schema",
+                format!("is {}, not \"{SCHEMA}\"", escape::json(&other.to_string())),
+            ))
+        }
+    }
+    const SECTIONS: [(&str, bool); 10] = [
+        ("container", true),
+        ("times", true),
+        ("processes", true),
+        ("files", false),
+        ("network", false),
+        ("privileged", false),
+        ("syscalls", true),
+        ("alerts", false),
+        ("loss", true),
+        ("notes", false),
+    ];
+    for (field, object) in SECTIONS {
+        let want = if object { "an object" } else { "an array" };
+        match doc.get(field) {
+            None => return Err(bad(field, "is missing".into())),
+            Some(s) if (object && s.is_object()) || (!object && s.is_array()) => {}
+            Some(s) => return Err(bad(field, format!("is {}, not {want}", kind(s)))),
+        }
+    }
+    match v["container"].get("id") {
+        Some(Value::String(_)) => Ok(()),
+        None => Err(bad("container.id", "is missing".into())),
+        Some(other) => Err(bad(
+            "container.id",
+            format!("is {}, not a string", kind(other)),
+        )),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 #[cfg(test)]
@@ -129,7 +207,7 @@ mod tests {
         let mut cfg = Config::default();
         cfg.paths.log = dir.path().join("log");
         let summary = json!({
-            "schema": "ctraudit.summary/v1", "container": {"id": "c1"}, "times": {}, "processes": {},
+            "schema": SCHEMA, "container": {"id": "c1"}, "times": {}, "processes": {},
             "files": [], "network": [], "privileged": [], "syscalls": {}, "alerts": [],
             "loss": {}, "notes": []
         });
@@ -156,5 +234,42 @@ mod tests {
         let mut out = Vec::new();
         run(&cfg, "c1", true, &mut out).unwrap();
         assert!(out.starts_with(b"{\"schema\":"));
+    }
+
+    #[test]
+    fn a_document_is_a_summary_by_its_schema_and_sections() {
+        let p = Path::new("s.json");
+        let (dir, _) = roots();
+        let good: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("log/c1/summary.json")).unwrap())
+                .unwrap();
+        check(p, &good).unwrap();
+        let with = |f: &dyn Fn(&mut Value)| {
+            let mut v = good.clone();
+            f(&mut v);
+            check(p, &v).unwrap_err().to_string()
+        };
+        assert_eq!(
+            with(&|v| v["schema"] = json!(1)),
+            "s.json: not a ctraudit summary: field `schema` is 1, not \"ctraudit.summary/v1\""
+        );
+        assert_eq!(
+            with(&|v| v["loss"] = json!([])),
+            "s.json: not a ctraudit summary: field `loss` is an array, not an object"
+        );
+        assert_eq!(
+            with(&|v| v["container"] = json!({})),
+            "s.json: not a ctraudit summary: field `container.id` is missing"
+        );
+        assert_eq!(
+            with(&|v| v["container"]["id"] = json!(null)),
+            "s.json: not a ctraudit summary: field `container.id` is null, not a string"
+        );
+        assert_eq!(
+            check(p, &json!("ctraudit.summary/v1"))
+                .unwrap_err()
+                .to_string(),
+            "s.json: not a ctraudit summary: field `schema` is missing: the document is a string"
+        );
     }
 }

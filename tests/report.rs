@@ -519,6 +519,69 @@ fn report_refuses_a_summary_larger_than_the_cap_without_reading_it() {
     );
 }
 
+#[test]
+fn report_refuses_json_that_is_not_a_summary() {
+    let r = Roots::new();
+    let doc = |name: &str, text: &str| {
+        let p = r.path(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let cases = [
+        (
+            doc("other.json", r#"{"a": 1}"#),
+            "field `schema` is missing",
+        ),
+        (
+            doc("list.json", "[]"),
+            "field `schema` is missing: the document is an array",
+        ),
+        (
+            doc("v2.json", r#"{"schema": "ctraudit.summary/v2\u001b[2J"}"#),
+            r#"field `schema` is "ctraudit.summary/v2\u001b[2J", not "ctraudit.summary/v1""#,
+        ),
+        (
+            doc(
+                "seccomp.json",
+                r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": []}"#,
+            ),
+            "field `schema` is missing",
+        ),
+    ];
+    for (path, problem) in &cases {
+        for args in [&[path.as_str()][..], &["--json", path]] {
+            fails(
+                &r.report(args),
+                &format!("{path}: not a ctraudit summary: {problem}"),
+            );
+        }
+    }
+    let mut v = plain("c1");
+    v.as_object_mut().unwrap().remove("files");
+    let p = r.write("c1", &v);
+    fails(
+        &r.report(&["c1"]),
+        &format!(
+            "{}: not a ctraudit summary: field `files` is missing",
+            p.display()
+        ),
+    );
+    v["files"] = json!("none");
+    r.write("c1", &v);
+    fails(
+        &r.report(&["c1"]),
+        &format!(
+            "{}: not a ctraudit summary: field `files` is a string, not an array",
+            p.display()
+        ),
+    );
+    let p = doc("broken.json", "{\"schema\": ");
+    fails(
+        &r.report(&[&p]),
+        &format!("{p}: not JSON: EOF while parsing a value at line 1 column 11"),
+    );
+}
+
 /// The issue's own example, end to end: a real container creates the file
 /// whose name would clear the screen and forge `alerts: 0`, and its report
 /// shows the name escaped on its own line. Root and BPF (runc and hooks).
