@@ -90,7 +90,8 @@ enum Cmd {
     /// Text from the container is escaped (`\x1b`, `\n`, `\u{202e}`,
     /// `\\`: docs/summary.md, "How report shows text").
     Report {
-        /// Container id (looked up under the log root) or a summary.json path
+        /// Container id, unique id prefix or name (looked up under the log
+        /// root, as docker does), or the path of a summary.json (with a '/')
         target: String,
         /// Print the summary JSON instead
         #[arg(long)]

@@ -1,13 +1,15 @@
 //! `ctraudit report`: a summary.json for a person to read.
 //!
-//! [`run`] reads the summary a target names as a regular file within a
-//! cap ([`read`]), refuses a document that is not a `ctraudit.summary/v1`
-//! summary, and writes it as text ([`render`]) or as its JSON, with
-//! nothing from the container reaching the terminal raw ([`escape`]).
-//! docs/summary.md, "How report reads a summary" and "How report shows
-//! text", is the operator's version of this.
+//! [`run`] finds the summary a target names ([`find`]: a path, an id, a
+//! unique id prefix or a container name), reads it as a regular file within
+//! a cap ([`read`]), refuses a document that is not a
+//! `ctraudit.summary/v1` summary, and writes it as text ([`render`]) or
+//! as its JSON, with nothing from the container reaching the terminal raw
+//! ([`escape`]). docs/summary.md, "How report reads a summary" and "How
+//! report shows text", is the operator's version of this.
 
 pub mod escape;
+mod find;
 mod read;
 mod render;
 
@@ -16,10 +18,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+pub use find::MAX_ENTRIES;
 pub use read::{max_summary_bytes, MIN_CAP};
 pub use render::render;
 
-use crate::config::paths::{BadId, ContainerId};
 use crate::config::Config;
 use crate::hook::summary::SCHEMA;
 
@@ -60,8 +62,39 @@ pub enum ReportError {
         field: &'static str,
         problem: String,
     },
-    #[error(transparent)]
-    Id(#[from] BadId),
+    #[error("the target is empty: give a container id, a unique id prefix, a container name or the path of a summary.json")]
+    Empty,
+    #[error("no container matches {} under {}: not an id, a unique id prefix, nor a name{}{}", shown(target), shown_path(log), unread(*unreadable), here(target, *file_here))]
+    NoMatch {
+        target: String,
+        log: PathBuf,
+        /// Summaries whose name could not be read.
+        unreadable: usize,
+        /// A file of that name is in the current directory.
+        file_here: bool,
+    },
+    #[error("no container named {} under {}{}, and no file {}", shown(name), shown_path(log), unread(*unreadable), shown(target))]
+    NoName {
+        target: String,
+        name: String,
+        log: PathBuf,
+        unreadable: usize,
+    },
+    #[error("{} is ambiguous under {}: the {what} of {} containers: {}", shown(target), shown_path(log), ids.len(), list(ids))]
+    Ambiguous {
+        target: String,
+        log: PathBuf,
+        /// `id prefix` or `name`.
+        what: &'static str,
+        ids: Vec<String>,
+    },
+    #[error("{}: {error}", shown_path(log))]
+    LogRoot { log: PathBuf, error: std::io::Error },
+    #[error(
+        "{}: more than {limit} entries to look through: give the full container id",
+        shown_path(log)
+    )]
+    TooMany { log: PathBuf, limit: usize },
     #[error("cannot write the report: {0}")]
     Write(std::io::Error),
 }
@@ -85,6 +118,31 @@ fn bytes(n: u64) -> String {
     }
 }
 
+fn unread(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => " (1 summary there could not be read for its name)".into(),
+        n => format!(" ({n} summaries there could not be read for their names)"),
+    }
+}
+
+fn here(target: &str, file_here: bool) -> String {
+    if file_here {
+        format!("; for the file here, write ./{}", shown(target))
+    } else {
+        String::new()
+    }
+}
+
+/// The first ten, and how many more.
+fn list(ids: &[String]) -> String {
+    let mut s = ids.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+    if ids.len() > 10 {
+        s.push_str(&format!(", and {} more", ids.len() - 10));
+    }
+    s
+}
+
 /// `ctraudit report TARGET [--json]`: the summary TARGET names, written to
 /// `out` as text, or as its JSON (`json`). Nothing is written unless the
 /// whole summary was read and checked, and a failed write is an error
@@ -92,13 +150,12 @@ fn bytes(n: u64) -> String {
 pub fn run(cfg: &Config, target: &str, json: bool, out: &mut impl Write) -> Result<()> {
     let layout = cfg.layout();
     let cap = max_summary_bytes(&cfg.limits);
-    let (path, raw) = if target.contains('/') {
-        let path = PathBuf::from(target);
-        let raw = read::named(&path, cap)?;
-        (path, raw)
-    } else {
-        let id = ContainerId::parse(target)?;
-        (layout.summary_file(&id), read::logged(&layout, &id, cap)?)
+    let (path, raw) = match find::find(&layout, target, cap)? {
+        find::Source::Named(path) => {
+            let raw = read::named(&path, cap)?;
+            (path, raw)
+        }
+        find::Source::Logged(id) => (layout.summary_file(&id), read::logged(&layout, &id, cap)?),
     };
     let text = std::str::from_utf8(&raw).map_err(|e| ReportError::Json {
         path: path.clone(),

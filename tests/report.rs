@@ -7,7 +7,7 @@
 mod common;
 
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use ctraudit::bpf::types::*;
@@ -35,6 +35,10 @@ impl Roots {
 
     fn path(&self, p: &str) -> PathBuf {
         self.dir.path().join(p)
+    }
+
+    fn log(&self) -> String {
+        self.path("log").display().to_string()
     }
 
     fn summary_path(&self, id: &str) -> PathBuf {
@@ -579,6 +583,130 @@ fn report_refuses_json_that_is_not_a_summary() {
     fails(
         &r.report(&[&p]),
         &format!("{p}: not JSON: EOF while parsing a value at line 1 column 11"),
+    );
+}
+
+#[test]
+fn report_finds_a_container_by_id_prefix_or_name_as_docker_does() {
+    let r = Roots::new();
+    let id = "4f1c0b6c2d8e9a7b4f1c0b6c2d8e9a7b4f1c0b6c2d8e9a7b4f1c0b6c2d8e9a7b";
+    r.write(id, &plain(id));
+    let mut other = plain("4f2a");
+    other["container"]["name"] = json!("db");
+    r.write("4f2a", &other);
+    let by_id = ok(&r.report(&[id]));
+    assert!(by_id.starts_with(&format!("container {id}\n  name     web\n")));
+    for target in ["4f1c", "4f1c0b6c2d8e", "web", "/web"] {
+        assert_eq!(ok(&r.report(&[target])), by_id, "{target}");
+    }
+    assert!(ok(&r.report(&["db"])).starts_with("container 4f2a\n"));
+    assert_eq!(
+        r.report(&["--json", "/web"]).stdout,
+        std::fs::read(r.summary_path(id)).unwrap()
+    );
+    let log = r.log();
+    fails(
+        &r.report(&["4f"]),
+        &format!("4f is ambiguous under {log}: the id prefix of 2 containers: 4f1c0b6c2d8e9a7b4f1c0b6c2d8e9a7b4f1c0b6c2d8e9a7b4f1c0b6c2d8e9a7b, 4f2a"),
+    );
+    fails(
+        &r.report(&["9f"]),
+        &format!("no container matches 9f under {log}: not an id, a unique id prefix, nor a name"),
+    );
+    fails(
+        &r.report(&["/cache"]),
+        &format!("no container named cache under {log}, and no file /cache"),
+    );
+    let mut twin = plain("77");
+    twin["container"]["name"] = json!("db");
+    r.write("77", &twin);
+    fails(
+        &r.report(&["db"]),
+        &format!("db is ambiguous under {log}: the name of 2 containers: 4f2a, 77"),
+    );
+}
+
+#[test]
+fn report_never_follows_a_link_out_of_the_log_root() {
+    let r = Roots::new();
+    let outside = r.path("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(
+        outside.join("summary.json"),
+        serde_json::to_vec(&plain("evil")).unwrap(),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&outside, r.path("log/evil")).unwrap();
+    let log = r.log();
+    fails(
+        &r.report(&["evil"]),
+        &format!("{log}/evil: a symbolic link below the log root: not followed"),
+    );
+    // a link is no candidate for a prefix or a name
+    fails(
+        &r.report(&["ev"]),
+        &format!("no container matches ev under {log}: not an id, a unique id prefix, nor a name"),
+    );
+    fails(
+        &r.report(&["web"]),
+        &format!("no container matches web under {log}: not an id, a unique id prefix, nor a name"),
+    );
+    // a path the operator gives is theirs to follow
+    let text = ok(&r.report(&[outside.join("summary.json").to_str().unwrap()]));
+    assert!(text.starts_with("container evil\n"));
+}
+
+#[test]
+fn report_of_an_unknown_id_names_what_it_tried() {
+    let r = Roots::new();
+    fails(
+        &r.report(&["c1"]),
+        &format!(
+            "no container matches c1 under {}: not an id, a unique id prefix, nor a name",
+            r.log()
+        ),
+    );
+    // a container that has a directory and no summary (yet)
+    std::fs::create_dir(r.path("log/c1")).unwrap();
+    fails(
+        &r.report(&["c1"]),
+        &format!(
+            "{}: No such file or directory (os error 2)",
+            r.summary_path("c1").display()
+        ),
+    );
+    // a file named without a '/' is looked for as a container first
+    std::fs::write(
+        r.path("summary.json"),
+        serde_json::to_vec(&plain("c2")).unwrap(),
+    )
+    .unwrap();
+    let o = r
+        .command(&["summary.json"])
+        .current_dir(r.dir.path())
+        .output()
+        .unwrap();
+    fails(
+        &o,
+        &format!(
+            "no container matches summary.json under {}: not an id, a unique id prefix, nor a name; \
+             for the file here, write ./summary.json",
+            r.log()
+        ),
+    );
+    let o = r
+        .command(&["./summary.json"])
+        .current_dir(r.dir.path())
+        .output()
+        .unwrap();
+    assert!(ok(&o).starts_with("container c2\n"));
+    let missing: &Path = &r.path("nothing.json");
+    fails(
+        &r.report(&[missing.to_str().unwrap()]),
+        &format!(
+            "{}: No such file or directory (os error 2)",
+            missing.display()
+        ),
     );
 }
 
