@@ -148,6 +148,23 @@ fn list(ids: &[String]) -> String {
 /// whole summary was read and checked, and a failed write is an error
 /// (say, stdout on a full disk or a closed pipe), never a panic.
 pub fn run(cfg: &Config, target: &str, json: bool, out: &mut impl Write) -> Result<()> {
+    let (path, text, v) = load(cfg, target)?;
+    check(&path, &v)?;
+    let shown = if json {
+        escape::json(&text)
+    } else {
+        render(&v).into()
+    };
+    out.write_all(shown.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(ReportError::Write)
+}
+
+/// The JSON document TARGET names, found and read as `report` does (a
+/// regular file within the cap, no link below the log root), with its
+/// path and text; not yet checked to be a summary ([`check`]), so other
+/// readers of summaries and profiles (say, `seccomp`) can use it.
+pub fn load(cfg: &Config, target: &str) -> Result<(PathBuf, String, Value)> {
     let layout = cfg.layout();
     let cap = max_summary_bytes(&cfg.limits);
     let (path, raw) = match find::find(&layout, target, cap)? {
@@ -157,23 +174,13 @@ pub fn run(cfg: &Config, target: &str, json: bool, out: &mut impl Write) -> Resu
         }
         find::Source::Logged(id) => (layout.summary_file(&id), read::logged(&layout, &id, cap)?),
     };
-    let text = std::str::from_utf8(&raw).map_err(|e| ReportError::Json {
+    let not_json = |message: String| ReportError::Json {
         path: path.clone(),
-        message: e.to_string(),
-    })?;
-    let v: Value = serde_json::from_str(text).map_err(|e| ReportError::Json {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    check(&path, &v)?;
-    let shown = if json {
-        escape::json(text)
-    } else {
-        render(&v).into()
+        message,
     };
-    out.write_all(shown.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(ReportError::Write)
+    let text = String::from_utf8(raw).map_err(|e| not_json(e.to_string()))?;
+    let v = serde_json::from_str(&text).map_err(|e| not_json(e.to_string()))?;
+    Ok((path, text, v))
 }
 
 /// Refuses what is not a summary: the schema, then each section's type,
