@@ -87,8 +87,12 @@ enum Cmd {
         dry_run: bool,
     },
     /// Print a container's audit summary for a person to read.
+    ///
+    /// Text from the container is escaped (`\x1b`, `\n`, `\u{202e}`,
+    /// `\\`: docs/summary.md, "How report shows text").
     Report {
-        /// Container id (looked up under the log root) or a summary.json path
+        /// Container id, unique id prefix or name (looked up under the log
+        /// root, as docker does), or the path of a summary.json (with a '/')
         target: String,
         /// Print the summary JSON instead
         #[arg(long)]
@@ -167,32 +171,14 @@ fn main() -> ExitCode {
             done("gc", result)
         }
         Cmd::Report { target, json } => {
-            let result = (|| -> anyhow::Result<()> {
-                let mut cfg = Config::load(&config_path, explicit)?;
-                cfg.apply(&overrides)?;
-                let path = if target.contains('/') {
-                    PathBuf::from(&target)
-                } else {
-                    cfg.layout().summary_file(&ContainerId::parse(&target)?)
-                };
-                let text =
-                    std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
-                if json {
-                    print!("{text}");
-                } else {
-                    let v: serde_json::Value =
-                        serde_json::from_str(&text).with_context(|| path.display().to_string())?;
-                    print!("{}", ctraudit::report::render(&v));
-                }
-                Ok(())
-            })();
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("ctraudit report: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+            let result = Config::load(&config_path, explicit)
+                .map_err(anyhow::Error::from)
+                .and_then(|mut cfg| {
+                    cfg.apply(&overrides)?;
+                    let mut out = std::io::stdout().lock();
+                    Ok(ctraudit::report::run(&cfg, &target, json, &mut out)?)
+                });
+            done("report", result)
         }
     }
 }

@@ -1,142 +1,339 @@
 //! `ctraudit report`: a summary.json for a person to read.
+//!
+//! [`run`] finds the summary a target names ([`find`]: a path, an id, a
+//! unique id prefix or a container name), reads it as a regular file within
+//! a cap ([`read`]), refuses a document that is not a
+//! `ctraudit.summary/v1` summary, and writes it as text ([`render`]) or
+//! as its JSON, with nothing from the container reaching the terminal raw
+//! ([`escape`]). docs/summary.md, "How report reads a summary" and "How
+//! report shows text", is the operator's version of this.
 
-use std::fmt::Write;
+pub mod escape;
+mod find;
+mod read;
+mod render;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-fn s(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
+pub use find::MAX_ENTRIES;
+pub use read::{max_summary_bytes, MIN_CAP};
+pub use render::render;
+
+use crate::config::Config;
+use crate::hook::summary::SCHEMA;
+
+/// What went wrong, in one line that names the file or field. The io
+/// errors are in the message, not a `source`, so a chain printed with
+/// `{:#}` does not say them twice.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{}: {error}", shown_path(path))]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error(
+        "{}: {kind}, not a regular file: a summary is a regular file",
+        shown_path(path)
+    )]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error(
+        "{}: larger than {}, the most a summary can be (docs/summary.md, \"How report reads\")",
+        shown_path(path),
+        bytes(*cap)
+    )]
+    TooLarge { path: PathBuf, cap: u64 },
+    #[error(
+        "{}: a symbolic link below the log root: not followed",
+        shown_path(path)
+    )]
+    Link { path: PathBuf },
+    #[error("{}: not JSON: {message}", shown_path(path))]
+    Json { path: PathBuf, message: String },
+    #[error(
+        "{}: not a ctraudit summary: field `{field}` {problem}",
+        shown_path(path)
+    )]
+    NotSummary {
+        path: PathBuf,
+        field: &'static str,
+        problem: String,
+    },
+    #[error("the target is empty: give a container id, a unique id prefix, a container name or the path of a summary.json")]
+    Empty,
+    #[error("no container matches {} under {}: not an id, a unique id prefix, nor a name{}{}", shown(target), shown_path(log), unread(*unreadable), here(target, *file_here))]
+    NoMatch {
+        target: String,
+        log: PathBuf,
+        /// Summaries whose name could not be read.
+        unreadable: usize,
+        /// A file of that name is in the current directory.
+        file_here: bool,
+    },
+    #[error("no container named {} under {}{}, and no file {}", shown(name), shown_path(log), unread(*unreadable), shown(target))]
+    NoName {
+        target: String,
+        name: String,
+        log: PathBuf,
+        unreadable: usize,
+    },
+    #[error("{} is ambiguous under {}: the {what} of {} containers: {}", shown(target), shown_path(log), ids.len(), list(ids))]
+    Ambiguous {
+        target: String,
+        log: PathBuf,
+        /// `id prefix` or `name`.
+        what: &'static str,
+        ids: Vec<String>,
+    },
+    #[error("{}: {error}", shown_path(log))]
+    LogRoot { log: PathBuf, error: std::io::Error },
+    #[error(
+        "{}: more than {limit} entries to look through: give the full container id",
+        shown_path(log)
+    )]
+    TooMany { log: PathBuf, limit: usize },
+    #[error("cannot write the report: {0}")]
+    Write(std::io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, ReportError>;
+
+/// Text from a file or the command line, for an error message.
+fn shown(s: &str) -> String {
+    escape::text(s).into_owned()
+}
+
+fn shown_path(path: &Path) -> String {
+    shown(&path.to_string_lossy())
+}
+
+fn bytes(n: u64) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{n} bytes")
     }
 }
 
-/// Renders a `ctraudit.summary/v1` document as plain text.
-pub fn render(v: &Value) -> String {
-    let mut o = String::new();
-    let c = &v["container"];
-    let _ = writeln!(o, "container {}", s(&c["id"]));
-    for key in ["name", "image", "hostname", "runtime"] {
-        if !c[key].is_null() {
-            let _ = writeln!(o, "  {key:<8} {}", s(&c[key]));
+fn unread(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => " (1 summary there could not be read for its name)".into(),
+        n => format!(" ({n} summaries there could not be read for their names)"),
+    }
+}
+
+fn here(target: &str, file_here: bool) -> String {
+    if file_here {
+        format!("; for the file here, write ./{}", shown(target))
+    } else {
+        String::new()
+    }
+}
+
+/// The first ten, and how many more.
+fn list(ids: &[String]) -> String {
+    let mut s = ids.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+    if ids.len() > 10 {
+        s.push_str(&format!(", and {} more", ids.len() - 10));
+    }
+    s
+}
+
+/// `ctraudit report TARGET [--json]`: the summary TARGET names, written to
+/// `out` as text, or as its JSON (`json`). Nothing is written unless the
+/// whole summary was read and checked, and a failed write is an error
+/// (say, stdout on a full disk or a closed pipe), never a panic.
+pub fn run(cfg: &Config, target: &str, json: bool, out: &mut impl Write) -> Result<()> {
+    let (path, text, v) = load(cfg, target)?;
+    check(&path, &v)?;
+    let shown = if json {
+        escape::json(&text)
+    } else {
+        render(&v).into()
+    };
+    out.write_all(shown.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(ReportError::Write)
+}
+
+/// The JSON document TARGET names, found and read as `report` does (a
+/// regular file within the cap, no link below the log root), with its
+/// path and text; not yet checked to be a summary ([`check`]), so other
+/// readers of summaries and profiles (say, `seccomp`) can use it.
+pub fn load(cfg: &Config, target: &str) -> Result<(PathBuf, String, Value)> {
+    let layout = cfg.layout();
+    let cap = max_summary_bytes(&cfg.limits);
+    let (path, raw) = match find::find(&layout, target, cap)? {
+        find::Source::Named(path) => {
+            let raw = read::named(&path, cap)?;
+            (path, raw)
+        }
+        find::Source::Logged(id) => (layout.summary_file(&id), read::logged(&layout, &id, cap)?),
+    };
+    let not_json = |message: String| ReportError::Json {
+        path: path.clone(),
+        message,
+    };
+    let text = String::from_utf8(raw).map_err(|e| not_json(e.to_string()))?;
+    let v = serde_json::from_str(&text).map_err(|e| not_json(e.to_string()))?;
+    Ok((path, text, v))
+}
+
+/// Refuses what is not a summary: the schema, then each section's type,
+/// and the container id the report starts with. Sections were all there
+/// from the first summary of this schema on.
+pub fn check(path: &Path, v: &Value) -> Result<()> {
+    let bad = |field, problem: String| ReportError::NotSummary {
+        path: path.to_owned(),
+        field,
+        problem,
+    };
+    let Some(doc) = v.as_object() else {
+        return Err(bad(
+            "schema",
+            format!("is missing: the document is {}", kind(v)),
+        ));
+    };
+    match doc.get("schema") {
+        None => return Err(bad("schema", "is missing".into())),
+        Some(Value::String(s)) if s == SCHEMA => {}
+        Some(other) => {
+            return Err(bad(
+                "schema",
+                format!("is {}, not \"{SCHEMA}\"", escape::json(&other.to_string())),
+            ))
         }
     }
-    let _ = writeln!(o, "  cgroup   {}", s(&c["cgroup"]["path"]));
-    let t = &v["times"];
-    let _ = writeln!(
-        o,
-        "  ran      {} .. {}  ({} s)",
-        s(&t["first_exec"]),
-        s(&t["stopped"]),
-        s(&t["duration_seconds"])
-    );
-    let p = &v["processes"];
-    let _ = writeln!(
-        o,
-        "\nprocesses: {} execs, {} forks, {} exits",
-        s(&p["execs"]),
-        s(&p["forks"]),
-        s(&p["exits"])
-    );
-    for e in p["executed"].as_array().into_iter().flatten() {
-        let argv: Vec<String> = e["argv"].as_array().into_iter().flatten().map(s).collect();
-        let _ = writeln!(
-            o,
-            "  {:>4}x  {}  [{}]",
-            s(&e["count"]),
-            s(&e["path"]),
-            argv.join(" ")
-        );
+    const SECTIONS: [(&str, bool); 10] = [
+        ("container", true),
+        ("times", true),
+        ("processes", true),
+        ("files", false),
+        ("network", false),
+        ("privileged", false),
+        ("syscalls", true),
+        ("alerts", false),
+        ("loss", true),
+        ("notes", false),
+    ];
+    for (field, object) in SECTIONS {
+        let want = if object { "an object" } else { "an array" };
+        match doc.get(field) {
+            None => return Err(bad(field, "is missing".into())),
+            Some(s) if (object && s.is_object()) || (!object && s.is_array()) => {}
+            Some(s) => return Err(bad(field, format!("is {}, not {want}", kind(s)))),
+        }
     }
-    let files = v["files"].as_array().cloned().unwrap_or_default();
-    let _ = writeln!(o, "\nfiles: {}", files.len());
-    for f in &files {
-        let acc: Vec<String> = f["access"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(s)
-            .collect();
-        let failed = if f["failed"].as_u64().unwrap_or(0) > 0 {
-            format!("  ({} failed, {})", s(&f["failed"]), s(&f["last_error"]))
-        } else {
-            String::new()
+    match v["container"].get("id") {
+        Some(Value::String(_)) => Ok(()),
+        None => Err(bad("container.id", "is missing".into())),
+        Some(other) => Err(bad(
+            "container.id",
+            format!("is {}, not a string", kind(other)),
+        )),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A stdout that is full, or a pipe nobody reads.
+    struct Refuses(std::io::ErrorKind);
+
+    impl Write for Refuses {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(self.0.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(self.0.into())
+        }
+    }
+
+    fn roots() -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = Config::default();
+        cfg.paths.log = dir.path().join("log");
+        let summary = json!({
+            "schema": SCHEMA, "container": {"id": "c1"}, "times": {}, "processes": {},
+            "files": [], "network": [], "privileged": [], "syscalls": {}, "alerts": [],
+            "loss": {}, "notes": []
+        });
+        std::fs::create_dir_all(dir.path().join("log/c1")).unwrap();
+        std::fs::write(dir.path().join("log/c1/summary.json"), summary.to_string()).unwrap();
+        (dir, cfg)
+    }
+
+    #[test]
+    fn an_output_that_refuses_the_report_is_an_error() {
+        let (_dir, cfg) = roots();
+        for json in [false, true] {
+            let err = run(
+                &cfg,
+                "c1",
+                json,
+                &mut Refuses(std::io::ErrorKind::BrokenPipe),
+            );
+            assert_eq!(
+                err.unwrap_err().to_string(),
+                "cannot write the report: broken pipe"
+            );
+        }
+        let mut out = Vec::new();
+        run(&cfg, "c1", true, &mut out).unwrap();
+        assert!(out.starts_with(b"{\"schema\":"));
+    }
+
+    #[test]
+    fn a_document_is_a_summary_by_its_schema_and_sections() {
+        let p = Path::new("s.json");
+        let (dir, _) = roots();
+        let good: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("log/c1/summary.json")).unwrap())
+                .unwrap();
+        check(p, &good).unwrap();
+        let with = |f: &dyn Fn(&mut Value)| {
+            let mut v = good.clone();
+            f(&mut v);
+            check(p, &v).unwrap_err().to_string()
         };
-        let _ = writeln!(o, "  {:<32} {}{}", s(&f["path"]), acc.join(","), failed);
-    }
-    let net = v["network"].as_array().cloned().unwrap_or_default();
-    let _ = writeln!(o, "\nnetwork: {}", net.len());
-    for n in &net {
-        let port = n["port"]
-            .as_u64()
-            .map(|p| format!(":{p}"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            o,
-            "  {:<8} {} {}{}  {}x{}",
-            s(&n["op"]),
-            s(&n["proto"]),
-            s(&n["address"]),
-            port,
-            s(&n["count"]),
-            n["last_error"]
-                .as_str()
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default()
+        assert_eq!(
+            with(&|v| v["schema"] = json!(1)),
+            "s.json: not a ctraudit summary: field `schema` is 1, not \"ctraudit.summary/v1\""
+        );
+        assert_eq!(
+            with(&|v| v["loss"] = json!([])),
+            "s.json: not a ctraudit summary: field `loss` is an array, not an object"
+        );
+        assert_eq!(
+            with(&|v| v["container"] = json!({})),
+            "s.json: not a ctraudit summary: field `container.id` is missing"
+        );
+        assert_eq!(
+            with(&|v| v["container"]["id"] = json!(null)),
+            "s.json: not a ctraudit summary: field `container.id` is null, not a string"
+        );
+        assert_eq!(
+            check(p, &json!("ctraudit.summary/v1"))
+                .unwrap_err()
+                .to_string(),
+            "s.json: not a ctraudit summary: field `schema` is missing: the document is a string"
         );
     }
-    let pr = v["privileged"].as_array().cloned().unwrap_or_default();
-    let _ = writeln!(o, "\nprivileged: {}", pr.len());
-    for e in &pr {
-        let _ = writeln!(
-            o,
-            "  {:<12} {}  {}x, {} failed {}",
-            s(&e["kind"]),
-            e["args"],
-            s(&e["count"]),
-            s(&e["failed"]),
-            e["last_error"].as_str().unwrap_or("")
-        );
-    }
-    let sc = &v["syscalls"];
-    let _ = writeln!(
-        o,
-        "\nsyscalls: {} calls, {} distinct",
-        s(&sc["total"]),
-        s(&sc["distinct"])
-    );
-    if let Some(counts) = sc["counts"].as_object() {
-        let mut top: Vec<(&String, u64)> = counts
-            .iter()
-            .map(|(k, n)| (k, n.as_u64().unwrap_or(0)))
-            .collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let line: Vec<String> = top
-            .iter()
-            .take(12)
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
-        let _ = writeln!(o, "  {}", line.join(", "));
-    }
-    if let Some(denied) = sc["denied"].as_object().filter(|d| !d.is_empty()) {
-        let line: Vec<String> = denied.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        let _ = writeln!(o, "  refused by seccomp: {}", line.join(", "));
-    }
-    let alerts = v["alerts"].as_array().cloned().unwrap_or_default();
-    let _ = writeln!(o, "\nalerts: {}", alerts.len());
-    for a in &alerts {
-        let _ = writeln!(
-            o,
-            "  [{}] {}: {}",
-            s(&a["severity"]),
-            s(&a["rule"]),
-            s(&a["message"])
-        );
-    }
-    let l = &v["loss"];
-    if l["complete"] == Value::Bool(false) {
-        let _ = writeln!(o, "\nINCOMPLETE: {}", l);
-    }
-    o
 }

@@ -1,0 +1,166 @@
+//! A summary as plain text for a person. Every string and key from the
+//! summary goes through [`escape`], so nothing from the container reaches
+//! the terminal raw (a value of another type than expected is shown as
+//! JSON, escaped the same way).
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::escape;
+
+/// A value as text: a string escaped, null as `-`, anything else as JSON.
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => escape::text(s).into_owned(),
+        Value::Null => "-".into(),
+        other => json(other),
+    }
+}
+
+/// A value as one line of JSON, with nothing hidden raw in it.
+fn json(v: &Value) -> String {
+    escape::json(&v.to_string()).into_owned()
+}
+
+/// Renders a `ctraudit.summary/v1` document as plain text.
+pub fn render(v: &Value) -> String {
+    let mut o = String::new();
+    let c = &v["container"];
+    let _ = writeln!(o, "container {}", s(&c["id"]));
+    for key in ["name", "image", "hostname", "runtime"] {
+        if !c[key].is_null() {
+            let _ = writeln!(o, "  {key:<8} {}", s(&c[key]));
+        }
+    }
+    let _ = writeln!(o, "  cgroup   {}", s(&c["cgroup"]["path"]));
+    let t = &v["times"];
+    let _ = writeln!(
+        o,
+        "  ran      {} .. {}  ({} s)",
+        s(&t["first_exec"]),
+        s(&t["stopped"]),
+        s(&t["duration_seconds"])
+    );
+    let p = &v["processes"];
+    let _ = writeln!(
+        o,
+        "\nprocesses: {} execs, {} forks, {} exits",
+        s(&p["execs"]),
+        s(&p["forks"]),
+        s(&p["exits"])
+    );
+    for e in p["executed"].as_array().into_iter().flatten() {
+        let argv: Vec<String> = e["argv"].as_array().into_iter().flatten().map(s).collect();
+        let _ = writeln!(
+            o,
+            "  {:>4}x  {}  [{}]",
+            s(&e["count"]),
+            s(&e["path"]),
+            argv.join(" ")
+        );
+    }
+    let files = v["files"].as_array().cloned().unwrap_or_default();
+    let _ = writeln!(o, "\nfiles: {}", files.len());
+    for f in &files {
+        let acc: Vec<String> = f["access"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(s)
+            .collect();
+        let failed = if f["failed"].as_u64().unwrap_or(0) > 0 {
+            format!("  ({} failed, {})", s(&f["failed"]), s(&f["last_error"]))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(o, "  {:<32} {}{}", s(&f["path"]), acc.join(","), failed);
+    }
+    let net = v["network"].as_array().cloned().unwrap_or_default();
+    let _ = writeln!(o, "\nnetwork: {}", net.len());
+    for n in &net {
+        let port = n["port"]
+            .as_u64()
+            .map(|p| format!(":{p}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  {:<8} {} {}{}  {}x{}",
+            s(&n["op"]),
+            s(&n["proto"]),
+            s(&n["address"]),
+            port,
+            s(&n["count"]),
+            n["last_error"]
+                .as_str()
+                .map(|e| format!(" ({})", escape::text(e)))
+                .unwrap_or_default()
+        );
+    }
+    let pr = v["privileged"].as_array().cloned().unwrap_or_default();
+    let _ = writeln!(o, "\nprivileged: {}", pr.len());
+    for e in &pr {
+        let _ = writeln!(
+            o,
+            "  {:<12} {}  {}x, {} failed {}",
+            s(&e["kind"]),
+            json(&e["args"]),
+            s(&e["count"]),
+            s(&e["failed"]),
+            e["last_error"]
+                .as_str()
+                .map(escape::text)
+                .unwrap_or_default()
+        );
+    }
+    let sc = &v["syscalls"];
+    let _ = writeln!(
+        o,
+        "\nsyscalls: {} calls, {} distinct",
+        s(&sc["total"]),
+        s(&sc["distinct"])
+    );
+    if let Some(counts) = sc["counts"].as_object() {
+        let mut top: Vec<(&String, u64)> = counts
+            .iter()
+            .map(|(k, n)| (k, n.as_u64().unwrap_or(0)))
+            .collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let line: Vec<String> = top
+            .iter()
+            .take(12)
+            .map(|(k, n)| format!("{} {n}", escape::text(k)))
+            .collect();
+        let _ = writeln!(o, "  {}", line.join(", "));
+    }
+    if let Some(denied) = sc["denied"].as_object().filter(|d| !d.is_empty()) {
+        let line: Vec<String> = denied
+            .iter()
+            .map(|(k, n)| format!("{} {}", escape::text(k), s(n)))
+            .collect();
+        let _ = writeln!(o, "  refused by seccomp: {}", line.join(", "));
+    }
+    let alerts = v["alerts"].as_array().cloned().unwrap_or_default();
+    let _ = writeln!(o, "\nalerts: {}", alerts.len());
+    for a in &alerts {
+        let _ = writeln!(
+            o,
+            "  [{}] {}: {}",
+            s(&a["severity"]),
+            s(&a["rule"]),
+            s(&a["message"])
+        );
+    }
+    let notes = v["notes"].as_array().cloned().unwrap_or_default();
+    if !notes.is_empty() {
+        let _ = writeln!(o, "\nnotes: {}", notes.len());
+        for n in &notes {
+            let _ = writeln!(o, "  {}", s(n));
+        }
+    }
+    let l = &v["loss"];
+    if l["complete"] == Value::Bool(false) {
+        let _ = writeln!(o, "\nINCOMPLETE: {}", json(l));
+    }
+    o
+}
