@@ -127,14 +127,19 @@ pub fn as_bytes<T: Pod>(v: &T) -> &[u8] {
     unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), std::mem::size_of::<T>()) }
 }
 
-/// A NUL-terminated C string from a fixed-size ABI array.
-pub fn c_str(chars: &[i8]) -> String {
-    let bytes: Vec<u8> = chars
+/// The bytes of a NUL-terminated C string in a fixed-size ABI array.
+pub fn c_bytes(chars: &[i8]) -> Vec<u8> {
+    chars
         .iter()
         .map(|&c| c as u8)
         .take_while(|&b| b != 0)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
+        .collect()
+}
+
+/// A NUL-terminated C string from a fixed-size ABI array, as text (bytes
+/// that are not UTF-8 replaced: see `summary::hex_unless_utf8`).
+pub fn c_str(chars: &[i8]) -> String {
+    String::from_utf8_lossy(&c_bytes(chars)).into_owned()
 }
 
 /// The x86_64 name of a syscall number, when the generated table has it.

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::clock::rfc3339_of_boot_ns;
 use super::meta::Meta;
 use crate::bpf::types::{ct_file_kind as fk, ct_net_op, ct_priv_special};
-use crate::bpf::{c_str, syscall_name, types, Snapshot};
+use crate::bpf::{c_bytes, c_str, syscall_name, types, Snapshot};
 
 pub const SCHEMA: &str = "ctraudit.summary/v1";
 
@@ -81,7 +81,15 @@ pub struct Processes {
 #[derive(Debug, Serialize)]
 pub struct Exec {
     pub path: String,
+    /// The path's exact bytes, in hex, when they are not UTF-8 (`path`
+    /// then shows them replaced by U+FFFD).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
     pub argv: Vec<String>,
+    /// The argv bytes as the kernel kept them (NUL-separated), in hex, when
+    /// an argument is not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub argv_hex: Option<String>,
     pub argv_truncated: bool,
     pub count: u64,
     pub uid: u32,
@@ -96,6 +104,9 @@ pub struct Exec {
 #[derive(Debug, Serialize)]
 pub struct File {
     pub path: String,
+    /// The path's exact bytes, in hex, when they are not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
     pub relative: bool,
     pub access: Vec<&'static str>,
     pub failed_access: Vec<&'static str>,
@@ -113,6 +124,9 @@ pub struct Endpoint {
     pub family: &'static str,
     pub proto: &'static str,
     pub address: String,
+    /// A unix socket path's exact bytes, in hex, when they are not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_hex: Option<String>,
     pub port: Option<u16>,
     pub count: u64,
     pub failed: u64,
@@ -125,6 +139,10 @@ pub struct Endpoint {
 pub struct Privileged {
     pub kind: String,
     pub args: Value,
+    /// The exact bytes, in hex, of the string arguments (`detail`, `aux` in
+    /// the kernel's key) that are not UTF-8.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub args_hex: BTreeMap<&'static str, String>,
     pub count: u64,
     pub failed: u64,
     pub last_error: Option<String>,
@@ -219,6 +237,20 @@ pub fn file_kinds(mask: u32) -> Vec<&'static str> {
     .collect()
 }
 
+/// The exact bytes in hex, when they are not UTF-8 (text from a container
+/// may be any bytes; the summary's strings show them replaced, and this
+/// keeps them recoverable).
+pub fn hex_unless_utf8(bytes: &[u8]) -> Option<String> {
+    std::str::from_utf8(bytes)
+        .is_err()
+        .then(|| bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn argv_bytes(k: &types::ct_exec_key) -> Vec<u8> {
+    let len = (k.argv_len as usize).min(k.argv.len());
+    k.argv[..len].iter().map(|&c| c as u8).collect()
+}
+
 fn split_argv(k: &types::ct_exec_key) -> Vec<String> {
     let len = (k.argv_len as usize).min(k.argv.len());
     let bytes: Vec<u8> = k.argv[..len].iter().map(|&c| c as u8).collect();
@@ -245,6 +277,7 @@ fn endpoint(k: &types::ct_net_key, v: &types::ct_event_val) -> Endpoint {
         ct_net_op::CT_NET_ACCEPT => ("accept", "inbound"),
         _ => ("unknown", "unknown"),
     };
+    let mut address_hex = None;
     let (family, address, port) = match k.family {
         AF_INET => {
             let a = Ipv4Addr::new(k.addr[0], k.addr[1], k.addr[2], k.addr[3]);
@@ -254,6 +287,7 @@ fn endpoint(k: &types::ct_net_key, v: &types::ct_event_val) -> Endpoint {
         AF_UNIX => {
             let len = (k.unix_len as usize).min(k.unix_path.len());
             let raw: Vec<u8> = k.unix_path[..len].iter().map(|&c| c as u8).collect();
+            address_hex = hex_unless_utf8(&raw);
             // abstract sockets start with NUL and are shown as '@name'
             let addr = match raw.split_first() {
                 Some((0, rest)) => {
@@ -281,6 +315,7 @@ fn endpoint(k: &types::ct_net_key, v: &types::ct_event_val) -> Endpoint {
         family,
         proto,
         address,
+        address_hex,
         port,
         count: v.count,
         failed: v.failed,
@@ -295,6 +330,13 @@ fn endpoint(k: &types::ct_net_key, v: &types::ct_event_val) -> Endpoint {
 fn privileged(k: &types::ct_priv_key, v: &types::ct_event_val) -> Privileged {
     let detail = c_str(&k.detail);
     let aux = c_str(&k.aux);
+    let args_hex: BTreeMap<&'static str, String> = [
+        ("detail", hex_unless_utf8(&c_bytes(&k.detail))),
+        ("aux", hex_unless_utf8(&c_bytes(&k.aux))),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
     let [a0, a1, a2] = k.args;
     let kind = if k.kind == ct_priv_special::CT_PRIV_MEMFD_EXEC.0 {
         "memfd_exec".to_owned()
@@ -338,6 +380,7 @@ fn privileged(k: &types::ct_priv_key, v: &types::ct_event_val) -> Privileged {
     Privileged {
         kind,
         args,
+        args_hex,
         count: v.count,
         failed: v.failed,
         last_error: last_error(v.failed, v.last_errno),
@@ -379,7 +422,9 @@ pub fn build(
         .iter()
         .map(|(k, v)| Exec {
             path: c_str(&k.path),
+            path_hex: hex_unless_utf8(&c_bytes(&k.path)),
             argv: split_argv(k),
+            argv_hex: hex_unless_utf8(&argv_bytes(k)),
             argv_truncated: k.argv_truncated != 0,
             count: v.count,
             uid: v.uid,
@@ -398,6 +443,7 @@ pub fn build(
         .map(|(k, v)| {
             let path = c_str(&k.path);
             File {
+                path_hex: hex_unless_utf8(&c_bytes(&k.path)),
                 relative: !path.starts_with('/') && v.kinds & fk::CT_FILE_BY_FD.0 == 0,
                 path,
                 access: file_kinds(v.kinds),
@@ -987,6 +1033,61 @@ mod tests {
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["syscalls"]["faulted"], 3);
         assert_eq!(v["loss"]["complete"], true);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_stay_recoverable_in_hex() {
+        let mut snap = snapshot();
+        snap.files[0].0.path = chars(b"/tmp/\xff\x1b[2J");
+        snap.execs[0].0.path = chars(b"/bin/\xc3");
+        snap.execs[0].0.argv = chars(b"a\0\xfe\0");
+        snap.execs[0].0.argv_len = 4;
+        snap.net[1].0.unix_path = chars(b"/s\xff");
+        snap.net[1].0.unix_len = 3;
+        snap.privileged[0].0.detail = chars(b"/mn\xe9");
+        let v =
+            serde_json::to_value(build(&meta(), &snap, 5_000_000_000, "poststop", vec![])).unwrap();
+        let f = &v["files"][0];
+        assert_eq!(
+            (&f["path"], &f["path_hex"]),
+            (
+                &json!("/tmp/\u{fffd}\u{1b}[2J"),
+                &json!("2f746d702fff1b5b324a")
+            )
+        );
+        let e = v["processes"]["executed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["path_hex"].is_string())
+            .unwrap();
+        assert_eq!(
+            (&e["path_hex"], &e["argv"], &e["argv_hex"]),
+            (
+                &json!("2f62696e2fc3"),
+                &json!(["a", "\u{fffd}"]),
+                &json!("6100fe00")
+            )
+        );
+        assert_eq!(v["network"][0]["address_hex"], "2f73ff");
+        assert_eq!(
+            v["privileged"][0]["args_hex"],
+            json!({"detail": "2f6d6ee9"})
+        );
+        // text that is UTF-8 has no hex beside it
+        let v = serde_json::to_value(build(
+            &meta(),
+            &snapshot(),
+            5_000_000_000,
+            "poststop",
+            vec![],
+        ))
+        .unwrap();
+        for key in ["path_hex", "argv_hex"] {
+            assert!(v["processes"]["executed"][0].get(key).is_none(), "{key}");
+        }
+        assert!(v["files"][0].get("path_hex").is_none());
+        assert!(v["privileged"][0].get("args_hex").is_none());
     }
 
     #[test]
