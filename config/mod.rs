@@ -92,6 +92,8 @@ pub struct Limits {
     pub files: u32,
     pub network: u32,
     pub privileged: u32,
+    /// Kernel memory the sets of one container may take, in MiB.
+    pub kernel_memory_mib: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -191,6 +193,7 @@ impl Default for Limits {
             files: 1024,
             network: 256,
             privileged: 256,
+            kernel_memory_mib: 16,
         }
     }
 }
@@ -302,6 +305,25 @@ impl Config {
             if v == 0 || v > max {
                 return Err(invalid(field, format!("{v} is out of range 1..={max}")));
             }
+        }
+        // sets so large they would pin gigabytes per container (and take
+        // seconds to create at prestart, against its deadline)
+        let need = crate::bpf::kernel_bytes(l.execs, l.files, l.network, l.privileged);
+        let budget = u64::from(l.kernel_memory_mib) << 20;
+        if l.kernel_memory_mib == 0 || need > budget {
+            return Err(invalid(
+                "limits",
+                format!(
+                    "the sets of one container would take {} MiB of kernel memory (execs {}, files {}, network {}, privileged {}), \
+                     more than limits.kernel_memory_mib = {}: lower the set sizes or raise the budget",
+                    need.div_ceil(1 << 20),
+                    l.execs,
+                    l.files,
+                    l.network,
+                    l.privileged,
+                    l.kernel_memory_mib
+                ),
+            ));
         }
         if self.docker.data_root.is_relative() {
             return Err(invalid(
@@ -550,7 +572,7 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "config.toml:3:1: limits: unknown field `fiels`, expected one of `max_containers`, \
-             `execs`, `files`, `network`, `privileged` (did you mean `files`?)"
+             `execs`, `files`, `network`, `privileged`, `kernel_memory_mib` (did you mean `files`?)"
         );
     }
 
@@ -653,6 +675,27 @@ mod tests {
         assert_eq!(
             parse("[hooks]\nlock_timeout_ms = 9000\n").unwrap_err().to_string(),
             "config.toml: hooks.lock_timeout_ms: 9000 must be at least 1 and below hooks.deadline_ms (8000)"
+        );
+    }
+
+    #[test]
+    fn sets_beyond_the_kernel_memory_budget_are_refused_with_their_size() {
+        assert_eq!(
+            parse("[limits]\nexecs = 1048576\nfiles = 1048576\nnetwork = 1048576\nprivileged = 1048576\n")
+                .unwrap_err()
+                .to_string(),
+            "config.toml: limits: the sets of one container would take 1465 MiB of kernel memory \
+             (execs 1048576, files 1048576, network 1048576, privileged 1048576), more than \
+             limits.kernel_memory_mib = 16: lower the set sizes or raise the budget"
+        );
+        // the same sets fit a budget that says so
+        let c = parse("[limits]\nfiles = 50000\nkernel_memory_mib = 32\n").unwrap();
+        assert_eq!(c.limits.files, 50000);
+        assert!(parse("[limits]\nfiles = 50000\n").is_err());
+        assert_eq!(
+            crate::bpf::kernel_bytes(512, 1024, 256, 256) / 1024,
+            790,
+            "the defaults: the bench reads 829 KiB of bytes_memlock"
         );
     }
 

@@ -365,6 +365,7 @@ mod tests {
             files: 1 << 20,
             network: 1 << 20,
             privileged: 1 << 20,
+            kernel_memory_mib: 2048,
         };
         assert_eq!(max_summary_bytes(&max), (16 << 20) + (1 << 20) * (18 << 10));
     }

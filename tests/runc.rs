@@ -352,7 +352,7 @@ fn runc_broken_config_under_allow_runs_unaudited() {
         env.syslog(),
         [format!(
             "prestart: config: {}:3:1: limits: unknown field `fiels`, expected one of `max_containers`, `execs`, \
-             `files`, `network`, `privileged` (did you mean `files`?); container runs unaudited (on_error = \"allow\")",
+             `files`, `network`, `privileged`, `kernel_memory_mib` (did you mean `files`?); container runs unaudited (on_error = \"allow\")",
             env.path("config.toml").display()
         )]
     );
