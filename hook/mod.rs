@@ -184,12 +184,27 @@ fn watchdog(cfg: &Config) {
 /// The stage the hook runs, for the watchdog (an `auto` hook learns it late).
 static RESOLVED: AtomicU8 = AtomicU8::new(Stage::Prestart as u8);
 
-fn give_up(stage: Stage, cfg: &Config, ms: u64) -> ! {
-    let (code, verdict) = match (stage, cfg.on_error) {
+/// Set once prestart has registered the container: a deadline reached
+/// after that (the syslog line, the exit) must not say it runs unaudited.
+static REGISTERED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// prestart: the kernel audits the container from now on.
+pub(crate) fn registered() {
+    REGISTERED.store(true, Ordering::SeqCst);
+}
+
+/// The exit code and the words of a hook that reached its deadline.
+fn deadline_verdict(stage: Stage, on_error: OnError, registered: bool) -> (i32, &'static str) {
+    match (stage, on_error) {
         (Stage::Poststop, _) => (0, "container state kept for `ctraudit gc`"),
+        (_, _) if registered => (0, "the container was registered before: it is audited"),
         (_, OnError::Allow) => (0, "container runs unaudited (on_error = \"allow\")"),
         (_, OnError::Deny) => (1, "container start refused (on_error = \"deny\")"),
-    };
+    }
+}
+
+fn give_up(stage: Stage, cfg: &Config, ms: u64) -> ! {
+    let (code, verdict) = deadline_verdict(stage, cfg.on_error, REGISTERED.load(Ordering::SeqCst));
     log::problem(
         cfg,
         &format!(
@@ -400,6 +415,23 @@ mod tests {
         assert_eq!(Stage::of_status("creating"), Some(Stage::Prestart));
         assert_eq!(Stage::of_status("stopped"), Some(Stage::Poststop));
         assert_eq!(Stage::of_status("running"), None);
+    }
+
+    #[test]
+    fn a_deadline_after_the_registration_says_the_container_is_audited() {
+        use OnError::*;
+        for policy in [Allow, Deny] {
+            assert_eq!(
+                deadline_verdict(Stage::Prestart, policy, true),
+                (0, "the container was registered before: it is audited")
+            );
+        }
+        assert_eq!(deadline_verdict(Stage::CreateRuntime, Deny, false).0, 1);
+        assert_eq!(
+            deadline_verdict(Stage::Prestart, Allow, false),
+            (0, "container runs unaudited (on_error = \"allow\")")
+        );
+        assert_eq!(deadline_verdict(Stage::Poststop, Deny, true).0, 0);
     }
 
     #[test]

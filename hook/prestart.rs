@@ -114,7 +114,10 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
         mnt_ns,
     };
     let reg = match bpf::register(&layout, id, who, &sizes) {
-        Ok(reg) => reg,
+        Ok(reg) => {
+            super::registered();
+            reg
+        }
         Err(e) => {
             let _ = std::fs::remove_file(&path);
             return Err(e).with_context(|| format!("container {id}"));
