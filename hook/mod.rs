@@ -7,6 +7,7 @@
 
 pub mod cgroup;
 pub mod clock;
+pub mod failures;
 pub mod gc;
 pub mod identity;
 pub mod lock;
@@ -106,7 +107,10 @@ pub fn run(stage: &str, hc: HookConfig) -> i32 {
         // a broken config is the first thing a prestart reports
         (Some(Stage::Prestart | Stage::CreateRuntime), Some(_)) => None,
         _ => match state::read_stdin() {
-            Ok(s) => Some(s),
+            Ok(s) => {
+                let _ = CONTAINER.set(s.id.to_string());
+                Some(s)
+            }
             Err(e) => return fail(provisional, cfg, &anyhow::Error::from(e)),
         },
     };
@@ -139,7 +143,7 @@ pub fn run(stage: &str, hc: HookConfig) -> i32 {
         Stage::Poststop => {
             if let Some(st) = &state {
                 if let Err(e) = poststop::run(&hc, st) {
-                    log::problem(cfg, &format!("poststop: {e:#}"));
+                    return fail(stage, cfg, &e);
                 }
             }
             0
@@ -150,16 +154,33 @@ pub fn run(stage: &str, hc: HookConfig) -> i32 {
 /// A hook that could not do its job: poststop never fails the container;
 /// prestart does only under `on_error = "deny"`.
 fn fail(stage: Stage, cfg: &Config, e: &anyhow::Error) -> i32 {
+    let problem = format!("{e:#}");
     if stage == Stage::Poststop {
-        log::problem(cfg, &format!("poststop: {e:#}"));
+        log::problem(cfg, &format!("poststop: {problem}"));
+        record_failure(
+            cfg,
+            stage,
+            &problem,
+            "not finished: `ctraudit gc` finishes what is left",
+        );
         return 0;
     }
     let verdict = match cfg.on_error {
         OnError::Allow => "container runs unaudited (on_error = \"allow\")",
         OnError::Deny => "container start refused (on_error = \"deny\")",
     };
-    log::problem(cfg, &format!("{}: {e:#}; {verdict}", stage.name()));
+    log::problem(cfg, &format!("{}: {problem}; {verdict}", stage.name()));
+    record_failure(cfg, stage, &problem, verdict);
     i32::from(cfg.on_error == OnError::Deny)
+}
+
+/// The container the hook is for, once its state is read.
+static CONTAINER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// A line in `<log>/failures.jsonl` for this hook's container.
+pub(crate) fn record_failure(cfg: &Config, stage: Stage, problem: &str, verdict: &str) {
+    let id = CONTAINER.get().map(String::as_str);
+    failures::record(cfg, id, stage.name(), problem, verdict);
 }
 
 /// Ends the hook at `hooks.deadline_ms`, before the runtime's own hook
@@ -205,13 +226,9 @@ fn deadline_verdict(stage: Stage, on_error: OnError, registered: bool) -> (i32, 
 
 fn give_up(stage: Stage, cfg: &Config, ms: u64) -> ! {
     let (code, verdict) = deadline_verdict(stage, cfg.on_error, REGISTERED.load(Ordering::SeqCst));
-    log::problem(
-        cfg,
-        &format!(
-            "{}: gave up after {ms} ms (hooks.deadline_ms); {verdict}",
-            stage.name()
-        ),
-    );
+    let problem = format!("gave up after {ms} ms (hooks.deadline_ms)");
+    log::problem(cfg, &format!("{}: {problem}; {verdict}", stage.name()));
+    record_failure(cfg, stage, &problem, verdict);
     std::process::exit(code);
 }
 

@@ -25,6 +25,12 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
     let cfg = &hc.config;
     let id = &state.id;
     if state.annotations.get(ENABLE_ANNOTATION).map(String::as_str) == Some("false") {
+        super::record_failure(
+            cfg,
+            stage,
+            &format!("annotation {ENABLE_ANNOTATION}=false"),
+            "container runs unaudited (opted out)",
+        );
         return Ok(());
     }
     let pid = state.pid.ok_or_else(|| {
@@ -54,6 +60,7 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
     );
     if let Some(why) = identity::excluded_by(cfg, &who) {
         log::syslog(cfg, false, &format!("container {id} not audited: {why}"));
+        super::record_failure(cfg, stage, &why, "container runs unaudited (excluded)");
         return Ok(());
     }
     notes.extend(who.notes.iter().cloned());

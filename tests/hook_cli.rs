@@ -39,6 +39,37 @@ fn assert_nothing_written(dir: &Path) {
     assert_eq!(names, vec![std::ffi::OsString::from("config.toml")]);
 }
 
+/// Only config.toml and the log root's failures.jsonl, whose lines are
+/// (stage, problem, verdict): the hook's failure is on disk, and nothing
+/// else was written.
+fn assert_only_failures(dir: &Path, want: &[(&str, &str, &str)]) {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["config.toml", "log"]);
+    let log: Vec<_> = std::fs::read_dir(dir.join("log"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(log, vec![std::ffi::OsString::from("failures.jsonl")]);
+    let text = std::fs::read_to_string(dir.join("log/failures.jsonl")).unwrap();
+    let got: Vec<(String, String, String)> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let s = |k: &str| v[k].as_str().unwrap().to_owned();
+            (s("stage"), s("problem"), s("verdict"))
+        })
+        .collect();
+    let want: Vec<(String, String, String)> = want
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(got, want);
+}
+
 const BAD_INPUTS: &[(&str, &str)] = &[
     (
         "{not json",
@@ -73,7 +104,14 @@ fn prestart_bad_input_under_allow_exits_0_with_one_line() {
             format!("ctraudit: prestart: {msg}; container runs unaudited (on_error = \"allow\")\n")
         );
         assert!(o.stdout.is_empty());
-        assert_nothing_written(dir.path());
+        assert_only_failures(
+            dir.path(),
+            &[(
+                "prestart",
+                msg,
+                "container runs unaudited (on_error = \"allow\")",
+            )],
+        );
     }
 }
 
@@ -89,7 +127,14 @@ fn prestart_bad_input_under_deny_fails_with_one_line() {
                 "ctraudit: createRuntime: {msg}; container start refused (on_error = \"deny\")\n"
             )
         );
-        assert_nothing_written(dir.path());
+        assert_only_failures(
+            dir.path(),
+            &[(
+                "createRuntime",
+                msg,
+                "container start refused (on_error = \"deny\")",
+            )],
+        );
     }
 }
 
@@ -100,7 +145,14 @@ fn poststop_always_exits_0() {
         let o = hook(dir.path(), "on_error = \"deny\"\n", "poststop", input);
         assert_eq!(o.status.code(), Some(0), "{input}");
         assert_eq!(stderr(&o), format!("ctraudit: poststop: {msg}\n"));
-        assert_nothing_written(dir.path());
+        assert_only_failures(
+            dir.path(),
+            &[(
+                "poststop",
+                msg,
+                "not finished: `ctraudit gc` finishes what is left",
+            )],
+        );
     }
     // a container that was never registered: nothing to do, nothing said
     let dir = tempfile::tempdir().unwrap();
@@ -171,6 +223,7 @@ fn a_stuck_hook_gives_up_at_its_deadline_before_the_runtime_kills_it() {
         let child = Command::new(BIN)
             .args(["hook", "prestart"])
             .env("CTRAUDIT_CONFIG", dir.path().join("config.toml"))
+            .env("CTRAUDIT_LOG_ROOT", dir.path().join("log"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -186,6 +239,15 @@ fn a_stuck_hook_gives_up_at_its_deadline_before_the_runtime_kills_it() {
         assert_eq!(
             stderr(&o),
             format!("ctraudit: prestart: gave up after 300 ms (hooks.deadline_ms); {verdict}\n")
+        );
+        let failures = std::fs::read_to_string(dir.path().join("log/failures.jsonl")).unwrap();
+        let line: serde_json::Value = serde_json::from_str(failures.trim()).unwrap();
+        assert_eq!(
+            (&line["problem"], &line["verdict"]),
+            (
+                &serde_json::json!("gave up after 300 ms (hooks.deadline_ms)"),
+                &serde_json::json!(verdict)
+            )
         );
     }
 }
@@ -226,7 +288,14 @@ fn auto_stage_follows_the_state_status() {
         "{}",
         stderr(&o)
     );
-    assert_nothing_written(dir.path());
+    assert_only_failures(
+        dir.path(),
+        &[(
+            "prestart",
+            "state JSON: field `id`: container id \"a/b\": contains '/'",
+            "container start refused (on_error = \"deny\")",
+        )],
+    );
 }
 
 /// A hook whose stderr is `err` (a full device, or a pipe nobody reads).
@@ -257,11 +326,26 @@ fn closed_pipe() -> Stdio {
 #[test]
 fn hooks_exit_as_their_stage_says_when_stderr_is_full_or_closed() {
     let full = || Stdio::from(std::fs::File::create("/dev/full").unwrap());
-    let bad = BAD_INPUTS[0].0;
-    for (stage, config, code) in [
-        ("poststop", "on_error = \"deny\"\n", 0),
-        ("prestart", "", 0),
-        ("prestart", "on_error = \"deny\"\n", 1),
+    let (bad, msg) = BAD_INPUTS[0];
+    for (stage, config, code, verdict) in [
+        (
+            "poststop",
+            "on_error = \"deny\"\n",
+            0,
+            "not finished: `ctraudit gc` finishes what is left",
+        ),
+        (
+            "prestart",
+            "",
+            0,
+            "container runs unaudited (on_error = \"allow\")",
+        ),
+        (
+            "prestart",
+            "on_error = \"deny\"\n",
+            1,
+            "container start refused (on_error = \"deny\")",
+        ),
     ] {
         for (what, err) in [("/dev/full", full()), ("a closed pipe", closed_pipe())] {
             let dir = tempfile::tempdir().unwrap();
@@ -271,7 +355,8 @@ fn hooks_exit_as_their_stage_says_when_stderr_is_full_or_closed() {
                 Some(code),
                 "{stage} {config:?}, stderr {what}"
             );
-            assert_nothing_written(dir.path());
+            // the failure is on disk whatever became of stderr
+            assert_only_failures(dir.path(), &[(stage, msg, verdict)]);
         }
     }
 }
@@ -284,6 +369,7 @@ fn a_config_that_is_not_utf8_still_denies_under_deny() {
     let o = Command::new(BIN)
         .args(["hook", "prestart"])
         .env("CTRAUDIT_CONFIG", &cfg)
+        .env("CTRAUDIT_LOG_ROOT", dir.path().join("log"))
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -306,7 +392,15 @@ fn relative_roots_from_the_environment_are_refused_and_nothing_is_written_in_the
     ] {
         let dir = tempfile::tempdir().unwrap();
         let cwd = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("config.toml"), "syslog = false\n").unwrap();
+        // the file's roots are the ones used when an override is refused
+        std::fs::write(
+            dir.path().join("config.toml"),
+            format!(
+                "syslog = false\n[paths]\nbpffs = \"{0}/bpf\"\nrun = \"{0}/run\"\nlog = \"{0}/log\"\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
         let mut child = Command::new(BIN)
             .args(["hook", "prestart"])
             .current_dir(cwd.path())
@@ -332,6 +426,11 @@ fn relative_roots_from_the_environment_are_refused_and_nothing_is_written_in_the
             )
         );
         assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0, "{var}");
+        let failures = std::fs::read_to_string(dir.path().join("log/failures.jsonl")).unwrap();
+        assert!(
+            failures.contains("relroot is not an absolute path"),
+            "{failures}"
+        );
     }
 }
 
