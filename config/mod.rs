@@ -699,6 +699,47 @@ mod tests {
         );
     }
 
+    /// Any text, and the default file cut or altered anywhere: a parse or a
+    /// salvage never panics, and every error is one line.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_text_parses_or_fails_in_one_line(text in "\\PC{0,200}") {
+                if let Err(e) = parse(&text) {
+                    prop_assert!(!e.to_string().contains('\n'), "{}", e);
+                }
+                let _ = salvage(&text);
+            }
+
+            #[test]
+            fn the_default_file_cut_anywhere_parses_or_fails_in_one_line(
+                cut in 0..DEFAULT_TOML.len()
+            ) {
+                let text = DEFAULT_TOML.get(..cut).unwrap_or("");
+                if let Err(e) = parse(text) {
+                    prop_assert!(!e.to_string().contains('\n'), "{}", e);
+                }
+            }
+
+            #[test]
+            fn any_key_and_value_in_any_table_fails_naming_it(
+                table in prop_oneof![Just(""), Just("[limits]\n"), Just("[hooks]\n"), Just("[paths]\n"), Just("[exclude]\n")],
+                key in "[a-z_]{1,16}",
+                value in prop_oneof![Just("1".to_owned()), Just("-1".to_owned()), Just("true".to_owned()), Just("\"x\"".to_owned()), Just("[1]".to_owned()), Just("{a=1}".to_owned()), "[0-9]{1,12}"],
+            ) {
+                let text = format!("{table}{key} = {value}\n");
+                if let Err(e) = parse(&text) {
+                    let e = e.to_string();
+                    prop_assert!(!e.contains('\n'), "{}", e);
+                    prop_assert!(e.starts_with("config.toml"), "{}", e);
+                }
+            }
+        }
+    }
+
     #[test]
     fn errors_are_one_line() {
         for bad in [

@@ -178,6 +178,66 @@ mod tests {
         );
     }
 
+    /// Any JSON, and JSON cut or spliced at any point: a parse never panics
+    /// and every error is one line naming what is wrong.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn json() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(serde_json::Value::from),
+                ".{0,12}".prop_map(serde_json::Value::from),
+            ];
+            leaf.prop_recursive(3, 24, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                    prop::collection::btree_map(
+                        prop_oneof![
+                            Just("ociVersion".to_owned()),
+                            Just("id".to_owned()),
+                            Just("status".to_owned()),
+                            Just("pid".to_owned()),
+                            Just("bundle".to_owned()),
+                            Just("annotations".to_owned()),
+                            ".{0,6}"
+                        ],
+                        inner,
+                        0..7
+                    )
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_json_gives_a_state_or_a_one_line_error(v in json()) {
+                if let Err(e) = parse(&v.to_string()) {
+                    let e = e.to_string();
+                    prop_assert!(e.starts_with("state JSON"), "{}", e);
+                    prop_assert!(!e.contains('\n'), "{}", e);
+                }
+            }
+
+            #[test]
+            fn a_good_state_cut_anywhere_is_a_one_line_error(cut in 0..GOOD.len()) {
+                let e = parse(&GOOD[..cut]).unwrap_err().to_string();
+                prop_assert!(!e.contains('\n'), "{}", e);
+            }
+
+            #[test]
+            fn any_bytes_are_refused_cleanly(text in "\\PC{0,64}") {
+                if let Err(e) = parse(&text) {
+                    prop_assert!(!e.to_string().contains('\n'));
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_field_of_the_wrong_type_is_named() {
         let cases = [
