@@ -487,6 +487,12 @@ fn parse_error(path: &Path, text: &str, e: &toml::de::Error, field: &str) -> Con
         None => (1, 1),
     };
     let mut message = e.message().trim().replace('\n', " ");
+    // toml says "duplicate key" without the key: its span has it
+    if message == "duplicate key" {
+        if let Some(key) = e.span().and_then(|s| text.get(s)) {
+            message = format!("duplicate key `{}`", key.trim());
+        }
+    }
     if let Some(hint) = did_you_mean(&message) {
         message.push_str(&format!(" (did you mean `{hint}`?)"));
     }

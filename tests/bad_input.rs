@@ -170,3 +170,121 @@ fn bad_a_symlinked_run_directory_is_refused_before_anything_is_written() {
     );
     assert!(!env.summary_path("runlink").exists());
 }
+
+// ---- the corpus: tests/data/bad_input/ ----------------------------------
+
+#[derive(serde::Deserialize)]
+struct Corpus<T> {
+    case: Vec<T>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateCase {
+    input: String,
+    error: String,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigCase {
+    config: String,
+    error: String,
+}
+
+fn corpus<T: serde::de::DeserializeOwned>(name: &str) -> Vec<T> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/bad_input")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    toml::from_str::<Corpus<T>>(&text)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .case
+}
+
+/// `ctraudit hook prestart` in a directory of its own: (exit code, stderr),
+/// and whether it wrote anything but config.toml and the failures log.
+fn prestart_alone(config: &str, stdin: &str) -> (Option<i32>, String, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, format!("syslog = false\n{config}\n")).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["hook", "prestart"])
+        .env("CTRAUDIT_CONFIG", &cfg)
+        .env("CTRAUDIT_BPFFS_ROOT", dir.path().join("bpf"))
+        .env("CTRAUDIT_RUN_ROOT", dir.path().join("run"))
+        .env("CTRAUDIT_LOG_ROOT", dir.path().join("log"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    let o = child.wait_with_output().unwrap();
+    let mut written: Vec<String> = walk(dir.path())
+        .into_iter()
+        .filter(|p| p != "config.toml" && p != "log" && p != "log/failures.jsonl")
+        .collect();
+    written.sort();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let err = err.replace(&cfg.display().to_string(), "<path>");
+    (o.status.code(), err, written)
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        let rel = p.strip_prefix(dir).unwrap().display().to_string();
+        if p.is_dir() {
+            out.extend(walk(&p).into_iter().map(|s| format!("{rel}/{s}")));
+        }
+        out.push(rel);
+    }
+    out
+}
+
+#[test]
+fn bad_corpus_state_json_each_gets_its_one_line() {
+    let cases: Vec<StateCase> = corpus("state.toml");
+    let got: Vec<(Option<i32>, String, Vec<String>)> =
+        cases.iter().map(|c| prestart_alone("", &c.input)).collect();
+    let want: Vec<(Option<i32>, String, Vec<String>)> = cases
+        .iter()
+        .map(|c| {
+            (
+                Some(0),
+                format!(
+                    "ctraudit: prestart: {}; container runs unaudited (on_error = \"allow\")\n",
+                    c.error
+                ),
+                vec![],
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn bad_corpus_config_toml_each_gets_its_one_line() {
+    let cases: Vec<ConfigCase> = corpus("config.toml");
+    let got: Vec<(Option<i32>, String, Vec<String>)> = cases
+        .iter()
+        .map(|c| prestart_alone(&c.config, ""))
+        .collect();
+    let want: Vec<(Option<i32>, String, Vec<String>)> = cases
+        .iter()
+        .map(|c| {
+            (
+                Some(0),
+                format!(
+                    "ctraudit: prestart: config: <path>:{}; container runs unaudited (on_error = \"allow\")\n",
+                    c.error
+                ),
+                vec![],
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+}
