@@ -66,6 +66,7 @@ pub struct Config {
     pub docker: Docker,
     pub containerd: Containerd,
     pub exclude: Exclude,
+    pub redact: Redact,
 }
 
 /// The real containerd shim `containerd-shim-ctraudit-v2` hands over to.
@@ -157,6 +158,57 @@ pub struct Exclude {
     pub images: Vec<String>,
 }
 
+/// Secrets on command lines (hook/redact.rs): their values are replaced by
+/// `<redacted>` before a command line is written anywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Redact {
+    /// Options whose value follows `=` or comes as the next argument.
+    pub options: Vec<String>,
+    /// `NAME=value` arguments whose NAME matches (glob, any case).
+    pub assignments: Vec<String>,
+    /// `Name: value` headers (curl -H).
+    pub headers: Vec<String>,
+}
+
+impl Default for Redact {
+    fn default() -> Self {
+        let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect();
+        Redact {
+            options: v(&[
+                "--password",
+                "--passwd",
+                "--pass",
+                "--token",
+                "--secret",
+                "--api-key",
+                "--apikey",
+                "--access-key",
+                "--secret-key",
+                "--client-secret",
+                "--auth-token",
+                "--private-key",
+            ]),
+            assignments: v(&[
+                "*PASSWORD*",
+                "*PASSWD*",
+                "*SECRET*",
+                "*TOKEN*",
+                "*_KEY",
+                "*APIKEY*",
+                "*CREDENTIAL*",
+            ]),
+            headers: v(&[
+                "Authorization",
+                "Proxy-Authorization",
+                "Cookie",
+                "X-Api-Key",
+                "X-Auth-Token",
+            ]),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -171,6 +223,7 @@ impl Default for Config {
             docker: Docker::default(),
             containerd: Containerd::default(),
             exclude: Exclude::default(),
+            redact: Redact::default(),
         }
     }
 }
@@ -353,6 +406,7 @@ impl Config {
         for (field, pats) in [
             ("exclude.names", &self.exclude.names),
             ("exclude.images", &self.exclude.images),
+            ("redact.assignments", &self.redact.assignments),
         ] {
             for pat in pats {
                 if let Err(e) = glob::Pattern::new(pat) {

@@ -15,6 +15,7 @@ pub mod log;
 pub mod meta;
 mod poststop;
 mod prestart;
+pub mod redact;
 pub mod state;
 pub mod summary;
 

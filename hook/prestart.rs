@@ -91,7 +91,7 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
         mnt_ns,
         bundle: state.bundle.clone(),
         hostname: bundle.hostname,
-        args: bundle.args,
+        args: super::redact::args(&cfg.redact, &bundle.args).0,
         annotations: state.annotations.clone(),
         registered_at: clock::rfc3339_of_boot_ns(now),
         registered_boot_ns: now,
