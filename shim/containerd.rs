@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
-use super::inject::{inject_bundle, HookSpec};
+use super::inject::{prepare, HookSpec};
 use crate::config::{Config, OnError};
 
 /// The real shim, unless `containerd.shim` in config.toml says otherwise.
@@ -104,7 +104,9 @@ pub fn main(argv: Vec<OsString>) -> i32 {
                         config: None,
                         env: super::runc::ctraudit_env(),
                     };
-                    inject_bundle(&bundle, &spec).map_err(|e| e.to_string())
+                    prepare(&bundle, &spec)
+                        .and_then(|injected| injected.write())
+                        .map_err(|e| e.to_string())
                 }),
         };
         if let Err(msg) = result {

@@ -15,7 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
-use super::inject::{inject_bundle, HookSpec};
+use super::inject::{prepare, HookSpec};
 use crate::config::{self, Config, OnError};
 
 /// runc's global flags that take a value (runc `main.go`). urfave/cli accepts
@@ -240,7 +240,9 @@ pub fn main(argv: Vec<OsString>) -> i32 {
                         config: call.config.clone(),
                         env: ctraudit_env(),
                     };
-                    inject_bundle(&bundle, &spec).map_err(|e| e.to_string())
+                    prepare(&bundle, &spec)
+                        .and_then(|injected| injected.write())
+                        .map_err(|e| e.to_string())
                 }),
         };
         if let Err(msg) = result {

@@ -5,8 +5,10 @@
 mod common;
 
 use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use common::{Bundle, Env, BIN};
 use serde_json::{json, Value};
@@ -21,15 +23,56 @@ fn wrapper(env: &Env) -> PathBuf {
 }
 
 fn run(cmd: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(cmd)
-        .args(args)
+    let mut c = Command::new(cmd);
+    c.args(args).stderr(Stdio::piped());
+    output(c, stdin)
+}
+
+/// Runs `cmd` (stdout and, unless set, stderr piped) and waits at most a
+/// minute: a wrapper that hangs fails its test instead of the whole run.
+fn output(mut cmd: Command, stdin: &[u8]) -> Output {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let _ = child.stdin.take().unwrap().write_all(stdin);
-    child.wait_with_output().unwrap()
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (done, timer) = std::sync::mpsc::channel::<()>();
+    let killer = std::thread::spawn(move || {
+        if timer.recv_timeout(Duration::from_secs(60)).is_err() {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = done.send(());
+    killer.join().unwrap();
+    assert_ne!(
+        out.status.code(),
+        None,
+        "{cmd:?} hung or was killed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Deletes a container the test ran through the wrapper, even when the
+/// test fails half-way.
+struct Delete<'a>(&'a Env, &'a str);
+
+impl Drop for Delete<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.runc(&["delete", "-f", self.1]);
+    }
 }
 
 #[test]
@@ -78,7 +121,6 @@ fn fake_runtime(env: &Env) -> PathBuf {
         ),
     )
     .unwrap();
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     script
 }
@@ -262,4 +304,215 @@ fn wrapper_broken_config_execs_under_allow_and_refuses_under_deny() {
             .ends_with("container start refused (on_error = \\\"deny\\\")\""),
         "{text}"
     );
+}
+
+/// A config.toml (with the Env's syslog socket) whose runtime is `runtime`.
+fn config_with_runtime(env: &Env, runtime: &Path, extra: &str) -> PathBuf {
+    env.write_config(&format!(
+        "{extra}\n[runtime]\npath = \"{}\"\n",
+        runtime.display()
+    ));
+    env.path("config.toml")
+}
+
+/// Issue 12: serde_json printed `-0` as `-0.0`, which runc refuses
+/// ("cannot unmarshal number -0.0 into ... int"), and changed other
+/// numbers. Real runc takes the file; every byte but the hooks is kept.
+#[test]
+fn wrapper_keeps_every_byte_of_config_json_but_the_hooks() {
+    let env = Env::new("");
+    let w = wrapper(&env);
+    let bundle = Bundle::new(&env, "numbers", &["/bin/true"]);
+    bundle.edit(|c| {
+        c.as_object_mut().unwrap().remove("hooks");
+    });
+    let path = bundle.dir.join("config.json");
+    let pretty = std::fs::read_to_string(&path).unwrap();
+    assert!(pretty.ends_with("\n}"));
+    let text = pretty
+        .replacen(
+            "\"process\": {",
+            "\"process\": {\n    \"oomScoreAdj\": -0,",
+            1,
+        )
+        .replacen(
+            '{',
+            "{\n  \"x-big\": 12345678901234567890123,\n  \"x-e\": 1E2,\n  \"x-s\":\t\"\\u00e9\\ud83d\\ude00\\/\" ,",
+            1,
+        );
+    std::fs::write(&path, &text).unwrap();
+
+    // the wrapper's CTRAUDIT_* environment goes to the hooks, in this order
+    let mut vars: Vec<(String, String)> = env
+        .hook_env()
+        .iter()
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap();
+            (k.to_owned(), v.to_owned())
+        })
+        .collect();
+    vars.sort();
+    let _delete = Delete(&env, "numbers");
+    let mut cmd = Command::new(&w);
+    cmd.env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .arg("--root")
+        .arg(env.path("runc"))
+        .args(["run", "--bundle", bundle.dir.to_str().unwrap(), "numbers"])
+        .stderr(Stdio::piped());
+    let out = output(cmd, b"");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(env.summary("numbers")["container"]["id"], "numbers");
+
+    let hook_env: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let hook = |stage: &str| {
+        json!({"path": BIN, "args": ["ctraudit", "hook", stage], "env": hook_env, "timeout": 10})
+            .to_string()
+    };
+    let at = text.len() - "\n}".len();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        format!(
+            "{},\n  \"hooks\": {{\"prestart\":[{}],\"poststop\":[{}]}}{}",
+            &text[..at],
+            hook("prestart"),
+            hook("poststop"),
+            &text[at..]
+        )
+    );
+}
+
+/// Issue 12: a bundle's config.json symlinked to a file outside the bundle
+/// (even mode 0444) had its target rewritten. runc only reads it; the
+/// wrapper now replaces the link in the bundle and keeps the mode.
+#[test]
+fn wrapper_never_writes_through_a_symlinked_config_json() {
+    let env = Env::new("");
+    let w = wrapper(&env);
+    let fake = fake_runtime(&env);
+    let cfg = config_with_runtime(&env, &fake, "");
+    let outside = env.path("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let target = outside.join("spec.json");
+    std::fs::write(&target, CONFIG_WITH_EXTRAS).unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = std::fs::metadata(&target).unwrap();
+    let bundle = env.path("b");
+    std::fs::create_dir(&bundle).unwrap();
+    std::os::unix::fs::symlink(&target, bundle.join("config.json")).unwrap();
+
+    let own = format!("--ctraudit-config={}", cfg.display());
+    let out = run(
+        &w,
+        &[&own, "run", "-b", bundle.to_str().unwrap(), "id-3"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(42));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        CONFIG_WITH_EXTRAS
+    );
+    let after = std::fs::metadata(&target).unwrap();
+    assert_eq!(
+        (after.ino(), after.mode(), after.mtime(), after.mtime_nsec()),
+        (
+            before.ino(),
+            before.mode(),
+            before.mtime(),
+            before.mtime_nsec()
+        )
+    );
+    assert_eq!(entries(&outside), ["spec.json"]);
+    assert_eq!(entries(&bundle), ["config.json"], "no temporary file left");
+    let link = std::fs::symlink_metadata(bundle.join("config.json")).unwrap();
+    assert!(link.file_type().is_file(), "the link became a regular file");
+    assert_eq!(link.mode() & 0o7777, 0o444, "with the target's mode");
+    let hook = |stage: &str| {
+        json!({"path": BIN, "args": ["ctraudit", "--config", cfg, "hook", stage], "timeout": 10})
+            .to_string()
+    };
+    let expect = CONFIG_WITH_EXTRAS.replace(
+        "\"createContainer\":[{\"path\":\"/bin/true\"}]",
+        &format!(
+            "\"createContainer\":[{{\"path\":\"/bin/true\"}}],\"poststop\":[{}]",
+            hook("poststop")
+        ),
+    );
+    let expect = expect.replace(
+        "\"args\":[\"other-hook\"]}]",
+        &format!("\"args\":[\"other-hook\"]}},{}]", hook("prestart")),
+    );
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("config.json")).unwrap(),
+        expect
+    );
+}
+
+/// Issue 12: a config.json that is /dev/zero made the wrapper grow to
+/// 4.2 GB, a FIFO hung it for ever. Neither is read, nor a file past the
+/// limit; `on_error` decides, at once.
+#[test]
+fn wrapper_refuses_devices_fifos_and_huge_config_json_without_reading() {
+    let env = Env::new("");
+    let w = wrapper(&env);
+    let fake = fake_runtime(&env);
+    let bundle = env.path("b");
+    std::fs::create_dir(&bundle).unwrap();
+    let config = bundle.join("config.json");
+    type Make = fn(&Path);
+    let cases: [(&str, Make); 3] = [
+        ("a character device, not a regular file: not read", |p| {
+            std::os::unix::fs::symlink("/dev/zero", p).unwrap()
+        }),
+        ("a FIFO, not a regular file: not read", |p| {
+            nix::unistd::mkfifo(p, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap()
+        }),
+        ("larger than 8 MiB, the most read of it", |p| {
+            std::fs::File::create(p)
+                .unwrap()
+                .set_len((8 << 20) + 1)
+                .unwrap()
+        }),
+    ];
+    for (why, make) in cases {
+        for on_error in ["allow", "deny"] {
+            let _ = std::fs::remove_file(&config);
+            let _ = std::fs::remove_file(env.path("fake.argv"));
+            make(&config);
+            let cfg = config_with_runtime(&env, &fake, &format!("on_error = \"{on_error}\""));
+            let mut cmd = Command::new(&w);
+            cmd.env("CTRAUDIT_CONFIG", &cfg)
+                .args(["create", "-b", bundle.to_str().unwrap(), "id-4"])
+                .stderr(Stdio::piped());
+            let out = output(cmd, b"");
+            let verdict = match on_error {
+                "allow" => "container runs unaudited (on_error = \"allow\")",
+                _ => "container start refused (on_error = \"deny\")",
+            };
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr),
+                format!("ctraudit-runc: {}: {why}; {verdict}\n", config.display()),
+                "{why}"
+            );
+            let ran = recorded_argv(&env).is_some();
+            assert_eq!(
+                (out.status.code(), ran),
+                if on_error == "allow" {
+                    (Some(42), true)
+                } else {
+                    (Some(1), false)
+                },
+                "{why}, {on_error}"
+            );
+            assert_eq!(entries(&bundle), ["config.json"]);
+        }
+    }
 }
