@@ -55,7 +55,7 @@ fn real_shim(cfg: &Config) -> Result<PathBuf, String> {
 /// go to syslog only; stderr too when the shim is about to fail anyway.
 fn report(cfg: &Config, msg: &str, failing: bool) {
     if failing {
-        eprintln!("containerd-shim-ctraudit-v2: {msg}");
+        crate::sys::stderr::line(&format!("containerd-shim-ctraudit-v2: {msg}"));
     }
     crate::hook::log::syslog(cfg, true, &format!("containerd-shim-ctraudit-v2: {msg}"));
 }
@@ -139,10 +139,8 @@ pub fn main(argv: Vec<OsString>) -> i32 {
             return 127;
         }
     };
-    let err = std::process::Command::new(&shim)
-        .arg0(RUNC_SHIM)
-        .args(&argv)
-        .exec();
+    // argv[0] is the shim's path, as when containerd runs it
+    let err = std::process::Command::new(&shim).args(&argv).exec();
     report(&cfg, &format!("exec {}: {err}", shim.display()), true);
     126
 }

@@ -7,8 +7,10 @@
 //! change the call. Only what is needed is read (the global flags that take a
 //! value, the subcommand, `--bundle`/`-b`, and `--log`/`--log-format` for
 //! reporting), and argv reaches runc exactly as it came, minus the one
-//! wrapper-only flag `--ctraudit-config=PATH`. The wrapper never writes to
-//! stdout: runc's stdout belongs to its caller (`runc state`, `list`, ...).
+//! wrapper-only flag `--ctraudit-config=PATH`, with the runtime's own path
+//! as argv[0]. The wrapper never writes to stdout: runc's stdout belongs to
+//! its caller (`runc state`, `list`, ...); its own problems go to stderr,
+//! never with a panic (`sys::stderr`).
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -187,7 +189,7 @@ fn log_to_runc(call: &Call, level: &str, msg: &str) {
 }
 
 fn report(call: &Call, cfg: &Config, level: &str, msg: &str) {
-    eprintln!("ctraudit-runc: {msg}");
+    crate::sys::stderr::line(&format!("ctraudit-runc: {msg}"));
     log_to_runc(call, level, msg);
     crate::hook::log::syslog(cfg, level == "error", &format!("ctraudit-runc: {msg}"));
 }
@@ -273,12 +275,8 @@ pub fn main(argv: Vec<OsString>) -> i32 {
             return 127;
         }
     };
-    let argv0 = runtime
-        .file_name()
-        .map(OsStr::to_owned)
-        .unwrap_or_else(|| OsString::from("runc"));
+    // argv[0] is the runtime's path: runc names itself by it in its errors
     let err = std::process::Command::new(&runtime)
-        .arg0(argv0)
         .args(&call.args)
         .exec();
     report(

@@ -56,6 +56,21 @@ fn output(mut cmd: Command, stdin: &[u8]) -> Output {
     out
 }
 
+/// runc's log lines with their time taken out.
+fn untimed(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::new();
+    let mut rest = text.as_ref();
+    while let Some(i) = rest.find("time=\"") {
+        out.push_str(&rest[..i]);
+        out.push_str("time=T");
+        let after = &rest[i + 6..];
+        rest = after.find('"').map_or("", |j| &after[j + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
 fn entries(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -315,6 +330,36 @@ fn config_with_runtime(env: &Env, runtime: &Path, extra: &str) -> PathBuf {
     env.path("config.toml")
 }
 
+/// Issue 12: `eprintln!` panicked on a closed stderr (exit 101) and runc
+/// never ran.
+#[test]
+fn wrapper_survives_a_closed_stderr() {
+    let env = Env::new("");
+    let w = wrapper(&env);
+    let fake = fake_runtime(&env);
+    let cfg = config_with_runtime(&env, &fake, "");
+    // no config.json: the wrapper has something to say
+    let empty = env.path("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let (read_end, write_end) = nix::unistd::pipe().unwrap();
+    drop(read_end);
+    let args = ["create", "--bundle", empty.to_str().unwrap(), "id-1"];
+    let mut cmd = Command::new(&w);
+    cmd.env("CTRAUDIT_CONFIG", &cfg)
+        .args(args)
+        .stderr(Stdio::from(write_end));
+    let out = output(cmd, b"");
+    assert_eq!(out.status.code(), Some(42), "runc ran");
+    assert_eq!(recorded_argv(&env).unwrap(), args);
+    assert_eq!(
+        env.syslog(),
+        [format!(
+            "ctraudit-runc: {}/config.json: No such file or directory (os error 2); container runs unaudited (on_error = \"allow\")",
+            empty.display()
+        )]
+    );
+}
+
 /// Issue 12: serde_json printed `-0` as `-0.0`, which runc refuses
 /// ("cannot unmarshal number -0.0 into ... int"), and changed other
 /// numbers. Real runc takes the file; every byte but the hooks is kept.
@@ -386,6 +431,32 @@ fn wrapper_keeps_every_byte_of_config_json_but_the_hooks() {
             &text[at..]
         )
     );
+}
+
+/// Issue 12: runc got `runc` as argv[0], and names itself by it in its
+/// errors; called directly it says its path.
+#[test]
+fn wrapper_gives_runc_its_own_path_as_argv0() {
+    let env = Env::new("");
+    let w = wrapper(&env);
+    let runc = Path::new("/usr/sbin/runc");
+    let cfg = config_with_runtime(&env, runc, "");
+    let dir = env.path("b");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("config.json"), CONFIG_WITH_EXTRAS).unwrap();
+    let mut c = Command::new(&w);
+    c.current_dir(&dir)
+        .env("CTRAUDIT_CONFIG", &cfg)
+        .arg("--root")
+        .arg(env.path("runc"))
+        .arg("create")
+        .stderr(Stdio::piped());
+    let out = output(c, b"");
+    assert_eq!(
+        untimed(&out.stderr),
+        "time=T level=error msg=\"/usr/sbin/runc: \\\"create\\\" requires exactly 1 argument(s)\"\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
 }
 
 /// Issue 12: a bundle's config.json symlinked to a file outside the bundle
@@ -515,4 +586,109 @@ fn wrapper_refuses_devices_fifos_and_huge_config_json_without_reading() {
             assert_eq!(entries(&bundle), ["config.json"]);
         }
     }
+}
+
+/// A fake containerd-shim-runc-v2 that records its argv and cwd.
+fn fake_shim(env: &Env) -> PathBuf {
+    let script = env.path("fake-shim");
+    let rec = env.path("shim");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > {r}.argv\npwd > {r}.cwd\nexit 7\n",
+            r = rec.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+/// Issue 12, the containerd shim: the same injection, so the same
+/// classes of problem (a closed stderr, a symlinked or FIFO config.json,
+/// numbers).
+#[test]
+fn wrapper_containerd_shim_keeps_bytes_links_and_its_stderr() {
+    let env = Env::new("");
+    let shim = env.path("containerd-shim-ctraudit-v2");
+    std::os::unix::fs::symlink(BIN, &shim).unwrap();
+    let fake = fake_shim(&env);
+    env.write_config(&format!("[containerd]\nshim = \"{}\"\n", fake.display()));
+    let cfg = env.path("config.toml");
+    let outside = env.path("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let target = outside.join("spec.json");
+    let text =
+        "{\"ociVersion\":\"1.0.2\",\"process\":{\"oomScoreAdj\":-0,\"args\":[\"sh\"]},\"x\":1E2}";
+    std::fs::write(&target, text).unwrap();
+    let bundle = env.path("b");
+    std::fs::create_dir(&bundle).unwrap();
+    std::os::unix::fs::symlink(&target, bundle.join("config.json")).unwrap();
+    let args = [
+        "-namespace",
+        "k8s.io",
+        "-id",
+        "c1",
+        "-address",
+        "/run/x.sock",
+        "start",
+    ];
+    let shim_call = || {
+        let (read_end, write_end) = nix::unistd::pipe().unwrap();
+        drop(read_end);
+        let mut c = Command::new(&shim);
+        c.current_dir(&bundle)
+            .env("CTRAUDIT_CONFIG", &cfg)
+            .args(args)
+            .stderr(Stdio::from(write_end));
+        output(c, b"")
+    };
+    let out = shim_call();
+    assert_eq!(out.status.code(), Some(7), "the real shim ran");
+    assert_eq!(
+        std::fs::read_to_string(env.path("shim.argv")).unwrap(),
+        args.map(|a| format!("{a}\0")).concat()
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), text);
+    assert!(std::fs::symlink_metadata(bundle.join("config.json"))
+        .unwrap()
+        .file_type()
+        .is_file());
+    let hook = |stage: &str| {
+        json!({"path": BIN, "args": ["ctraudit", "hook", stage], "env": [format!("CTRAUDIT_CONFIG={}", cfg.display())], "timeout": 10})
+            .to_string()
+    };
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("config.json")).unwrap(),
+        format!(
+            "{},\"hooks\":{{\"prestart\":[{}],\"poststop\":[{}]}}}}",
+            &text[..text.len() - 1],
+            hook("prestart"),
+            hook("poststop")
+        )
+    );
+
+    // a FIFO config.json: not read, the container starts unaudited, and
+    // containerd (which reads the shim's output as its address) hears nothing
+    std::fs::remove_file(bundle.join("config.json")).unwrap();
+    nix::unistd::mkfifo(
+        &bundle.join("config.json"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    let out = shim_call();
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(
+        env.syslog(),
+        ["containerd-shim-ctraudit-v2: container c1: ./config.json: a FIFO, not a regular file: not read; container runs unaudited (on_error = \"allow\")"]
+    );
+    // under deny the shim fails, and says so on the closed stderr without a panic
+    env.write_config(&format!(
+        "on_error = \"deny\"\n[containerd]\nshim = \"{}\"\n",
+        fake.display()
+    ));
+    std::fs::remove_file(env.path("shim.argv")).unwrap();
+    let out = shim_call();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!env.path("shim.argv").exists(), "the real shim was not run");
 }
