@@ -1,6 +1,8 @@
 //! The runtime wrappers: `ctraudit-runc` (runc-compatible, for Docker and
-//! containerd's `BinaryName`) and the shared config.json hook injection.
+//! containerd's `BinaryName`), `containerd-shim-ctraudit-v2`, and what they
+//! share: the config.json hook injection.
 
 pub mod containerd;
 pub mod inject;
 pub mod runc;
+pub mod runc_cli;

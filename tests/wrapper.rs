@@ -459,6 +459,68 @@ fn wrapper_gives_runc_its_own_path_as_argv0() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// Issue 12: `run -h` rewrote ./config.json, `create --help` without one
+/// printed the wrapper's complaint to stderr and the --log file, and so
+/// did calls runc refuses. They are runc's alone, argv[0] included.
+#[test]
+fn wrapper_help_and_refused_calls_are_runcs_alone() {
+    let env = Env::new("");
+    let w = wrapper(&env);
+    let runc = Path::new("/usr/sbin/runc");
+    let cfg = config_with_runtime(&env, runc, "");
+    let root = env.path("runc");
+    let calls: [(&[&str], bool); 7] = [
+        (&["run", "-h"], true),
+        (&["create", "--help"], false),
+        (&["restore", "-h"], true),
+        (&["run", "--bogus-flag", "x"], true),
+        (&["create"], true),
+        (&["create"], false),
+        (&["run", "-d", "x", "--keep"], true),
+    ];
+    for (i, (args, with_config)) in calls.into_iter().enumerate() {
+        let seen: Vec<_> = [w.as_path(), runc]
+            .into_iter()
+            .enumerate()
+            .map(|(who, cmd)| {
+                let dir = env.path(&format!("call-{i}-{who}"));
+                std::fs::create_dir(&dir).unwrap();
+                if with_config {
+                    std::fs::write(dir.join("config.json"), CONFIG_WITH_EXTRAS).unwrap();
+                }
+                let log = env.path(&format!("call-{i}-{who}.log"));
+                let mut c = Command::new(cmd);
+                c.current_dir(&dir)
+                    .env("CTRAUDIT_CONFIG", &cfg)
+                    .arg("--root")
+                    .arg(&root)
+                    .arg("--log")
+                    .arg(&log)
+                    .args(args)
+                    .stderr(Stdio::piped());
+                let out = output(c, b"");
+                let config = std::fs::read_to_string(dir.join("config.json")).ok();
+                (
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stdout).into_owned(),
+                    untimed(&out.stderr),
+                    std::fs::read(&log).map(|l| untimed(&l)).ok(),
+                    entries(&dir),
+                    config,
+                )
+            })
+            .collect();
+        assert_eq!(seen[0], seen[1], "{args:?}");
+        let config = with_config.then(|| CONFIG_WITH_EXTRAS.to_owned());
+        assert_eq!(seen[0].5, config, "{args:?}: config.json untouched");
+    }
+    // a flag no runc knows is noted where only the operator looks
+    assert_eq!(
+        env.syslog(),
+        ["ctraudit-runc: run: flag -bogus-flag is not one ctraudit knows runc to accept; the hooks were not added"]
+    );
+}
+
 /// Issue 12: a bundle's config.json symlinked to a file outside the bundle
 /// (even mode 0444) had its target rewritten. runc only reads it; the
 /// wrapper now replaces the link in the bundle and keeps the mode.
