@@ -10,12 +10,15 @@
 //! names itself by argv[0] in its errors). The wrapper never writes to
 //! stdout: runc's stdout belongs to its caller (`runc state`, `list`, ...).
 //! Its own problems go to stderr (never a panic, never blocking), syslog
-//! and runc's `--log` file.
+//! and runc's `--log` file. Its work has a deadline (`shim::deadline`).
 
+use std::convert::Infallible;
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use super::deadline::{self, Late, Overdue, Watchdog};
 use super::inject::{prepare, HookSpec};
 use super::runc_cli::{self, Action, Call};
 use crate::config::{self, Config, OnError};
@@ -131,10 +134,26 @@ pub(crate) fn verdict(cfg: &Config) -> (&'static str, bool) {
 
 /// Runs the wrapper; returns only when the real runtime could not be exec'd.
 pub fn main(argv: Vec<OsString>) -> i32 {
-    let call = runc_cli::read(argv);
-    let (path, explicit) = config_path(&call);
-    let (cfg, cfg_error) = load_config(explicit.then_some(path));
-    if let Err(msg) = audit(&call, &cfg, cfg_error.as_ref()) {
+    let call = Arc::new(runc_cli::read(argv));
+    let watched = Arc::clone(&call);
+    let wd = Watchdog::start(config::Config::default().hooks.deadline_ms, move |o| {
+        overdue(&watched, o)
+    });
+    // a bug here must not keep runc from running either
+    let work = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let (path, explicit) = config_path(&call);
+        let (cfg, cfg_error) = load_config(explicit.then_some(path));
+        wd.configure(&cfg);
+        let result = audit(&call, &cfg, cfg_error.as_ref(), &wd);
+        (cfg, result)
+    }));
+    let (cfg, result) = work.unwrap_or_else(|_| {
+        (
+            Config::default(),
+            Err("internal error (the panic above)".to_owned()),
+        )
+    });
+    if let Err(msg) = result {
         let (end, go_on) = verdict(&cfg);
         report(
             &call,
@@ -143,8 +162,15 @@ pub fn main(argv: Vec<OsString>) -> i32 {
             &format!("{msg}; {end}"),
         );
         if !go_on {
-            return 1;
+            return if wd.finish() {
+                1
+            } else {
+                deadline::wait_for_hand_over()
+            };
         }
+    }
+    if !wd.finish() {
+        deadline::wait_for_hand_over();
     }
     exec_runtime(&call, &cfg)
 }
@@ -152,7 +178,12 @@ pub fn main(argv: Vec<OsString>) -> i32 {
 /// The wrapper's own work for this call: the hooks into the bundle when
 /// runc will create a container. Err is a reason the container would run
 /// unaudited.
-fn audit(call: &Call, cfg: &Config, cfg_error: Option<&config::ConfigError>) -> Result<(), String> {
+fn audit(
+    call: &Call,
+    cfg: &Config,
+    cfg_error: Option<&config::ConfigError>,
+    wd: &Watchdog,
+) -> Result<(), String> {
     let bundle = match &call.action {
         Action::Other => return Ok(()),
         Action::Unknown { subcommand, flag } => {
@@ -180,9 +211,52 @@ fn audit(call: &Call, cfg: &Config, cfg_error: Option<&config::ConfigError>) -> 
         config: call.config.clone(),
         env: ctraudit_env(),
     };
-    prepare(bundle, &spec)
-        .and_then(|injected| injected.write())
-        .map_err(|e| e.to_string())
+    let injected = prepare(bundle, &spec).map_err(|e| e.to_string())?;
+    if injected.changed() && !wd.begin_write() {
+        deadline::wait_for_hand_over();
+    }
+    injected.write().map_err(|e| e.to_string())
+}
+
+/// The deadline passed (`shim::deadline`): hand over to runc as the call
+/// came, or refuse the start under `on_error = "deny"`.
+fn overdue(call: &Call, o: Overdue) -> Infallible {
+    let (cfg, what) = match (o.config, o.late) {
+        (None, _) => (
+            Config::default(),
+            format!(
+                "{}: not read within {} ms (the default hooks.deadline_ms)",
+                config_path(call).0.display(),
+                o.ms
+            ),
+        ),
+        (Some(cfg), Late::Working) => (
+            cfg,
+            format!("gave up after {} ms (hooks.deadline_ms)", o.ms),
+        ),
+        (Some(cfg), Late::Writing) => (
+            cfg,
+            format!(
+                "gave up after {} ms (hooks.deadline_ms) while replacing the bundle's config.json, which may or may not have the hooks",
+                o.ms
+            ),
+        ),
+    };
+    match call.action {
+        // nothing to audit: runc does what it was asked
+        Action::Other => {
+            crate::hook::log::syslog(&cfg, true, &format!("ctraudit-runc: {what}"));
+        }
+        Action::Start { .. } | Action::Unknown { .. } => {
+            let (end, go_on) = verdict(&cfg);
+            let level = if go_on { "warning" } else { "error" };
+            report(call, &cfg, level, &format!("{what}; {end}"));
+            if !go_on {
+                std::process::exit(1);
+            }
+        }
+    }
+    std::process::exit(exec_runtime(call, &cfg))
 }
 
 /// Execs the real runtime with the call's arguments and its own path as

@@ -650,6 +650,66 @@ fn wrapper_refuses_devices_fifos_and_huge_config_json_without_reading() {
     }
 }
 
+/// Issue 12: the wrapper had no deadline for its own work. A config.toml
+/// that never arrives (a FIFO nobody writes) is given up at the default
+/// hooks.deadline_ms, and runc gets the call as it came.
+#[test]
+fn wrapper_hands_over_to_runc_when_its_config_never_comes() {
+    let env = Env::new("");
+    let w = wrapper(&env);
+    let fifo = env.path("config.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let own = format!("--ctraudit-config={}", fifo.display());
+    let root = env.path("runc");
+    let missing = env.path("no-bundle");
+    let start = [
+        own.as_str(),
+        "--root",
+        root.to_str().unwrap(),
+        "create",
+        "--bundle",
+        missing.to_str().unwrap(),
+        "late",
+    ];
+    let version = [own.as_str(), "--version"];
+    let call = |args: &[&str]| {
+        let mut c = Command::new(&w);
+        c.args(args).stderr(Stdio::piped());
+        output(c, b"")
+    };
+    // side by side: each waits out the deadline
+    let (late_start, late_version) = std::thread::scope(|s| {
+        let a = s.spawn(|| call(&start));
+        let b = s.spawn(|| call(&version));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let runc = |args: &[&str]| {
+        let mut c = Command::new("/usr/bin/runc");
+        c.args(args).stderr(Stdio::piped());
+        output(c, b"")
+    };
+    let direct = runc(&start[1..]);
+    assert_eq!(late_start.status.code(), direct.status.code());
+    assert_eq!(late_start.stdout, direct.stdout);
+    assert_eq!(
+        untimed(&late_start.stderr),
+        format!(
+            "ctraudit-runc: {}: not read within 8000 ms (the default hooks.deadline_ms); container runs unaudited (on_error = \"allow\")\n{}",
+            fifo.display(),
+            untimed(&direct.stderr)
+        )
+    );
+    let direct = runc(&version[1..]);
+    assert_eq!(
+        (
+            late_version.status.code(),
+            late_version.stdout,
+            late_version.stderr
+        ),
+        (direct.status.code(), direct.stdout, direct.stderr)
+    );
+}
+
 /// A fake containerd-shim-runc-v2 that records its argv and cwd.
 fn fake_shim(env: &Env) -> PathBuf {
     let script = env.path("fake-shim");
