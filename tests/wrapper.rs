@@ -521,6 +521,35 @@ fn wrapper_help_and_refused_calls_are_runcs_alone() {
     );
 }
 
+/// A flag no runc known here takes may be a newer runc's: under "deny"
+/// the start is refused rather than run unaudited.
+#[test]
+fn wrapper_refuses_a_start_with_an_unknown_flag_under_deny() {
+    let env = Env::new("");
+    let w = wrapper(&env);
+    let fake = fake_runtime(&env);
+    let cfg = config_with_runtime(&env, &fake, "on_error = \"deny\"");
+    let dir = env.path("b");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("config.json"), CONFIG_WITH_EXTRAS).unwrap();
+    let mut c = Command::new(&w);
+    c.current_dir(&dir)
+        .env("CTRAUDIT_CONFIG", &cfg)
+        .args(["run", "--newer-flag", "x", "id-5"])
+        .stderr(Stdio::piped());
+    let out = output(c, b"");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "ctraudit-runc: run: flag -newer-flag is not one ctraudit knows runc to accept; the hooks were not added; container start refused (on_error = \"deny\")\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(recorded_argv(&env), None, "runc was not called");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("config.json")).unwrap(),
+        CONFIG_WITH_EXTRAS
+    );
+}
+
 /// Issue 12: a bundle's config.json symlinked to a file outside the bundle
 /// (even mode 0444) had its target rewritten. runc only reads it; the
 /// wrapper now replaces the link in the bundle and keeps the mode.
