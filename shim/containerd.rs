@@ -67,19 +67,14 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     let wd = Watchdog::start(Config::default().hooks.deadline_ms, move |o| {
         overdue(&watched, o)
     });
-    // a bug here must not keep the real shim from running either
-    let work = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let (cfg, cfg_error) = super::runc::load_config(config_path());
-        wd.configure(&cfg);
-        let result = audit(&argv, &cfg, cfg_error.as_ref(), &wd);
-        (cfg, result)
-    }));
-    let (cfg, result) = work.unwrap_or_else(|_| {
-        (
-            Config::default(),
-            Err("internal error (the panic above)".to_owned()),
-        )
-    });
+    let (cfg, result) = match super::no_panic(|| super::runc::load_config(config_path())) {
+        Ok((cfg, cfg_error)) => {
+            wd.configure(&cfg);
+            let result = super::no_panic(|| audit(&argv, &cfg, cfg_error.as_ref(), &wd));
+            (cfg, result.and_then(|r| r))
+        }
+        Err(e) => (Config::default(), Err(e)),
+    };
     if let Err(msg) = result {
         let (end, go_on) = super::runc::verdict(&cfg);
         report(&cfg, &format!("{msg}; {end}"), !go_on);

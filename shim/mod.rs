@@ -7,3 +7,10 @@ pub mod deadline;
 pub mod inject;
 pub mod runc;
 pub mod runc_cli;
+
+/// `f`, with a panic (a bug) turned into an error, so that the real
+/// runtime still runs; the panic hook has printed the panic already.
+pub(crate) fn no_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|_| "internal error (the panic above)".to_owned())
+}

@@ -139,20 +139,18 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     let wd = Watchdog::start(config::Config::default().hooks.deadline_ms, move |o| {
         overdue(&watched, o)
     });
-    // a bug here must not keep runc from running either
-    let work = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let loaded = super::no_panic(|| {
         let (path, explicit) = config_path(&call);
-        let (cfg, cfg_error) = load_config(explicit.then_some(path));
-        wd.configure(&cfg);
-        let result = audit(&call, &cfg, cfg_error.as_ref(), &wd);
-        (cfg, result)
-    }));
-    let (cfg, result) = work.unwrap_or_else(|_| {
-        (
-            Config::default(),
-            Err("internal error (the panic above)".to_owned()),
-        )
+        load_config(explicit.then_some(path))
     });
+    let (cfg, result) = match loaded {
+        Ok((cfg, cfg_error)) => {
+            wd.configure(&cfg);
+            let result = super::no_panic(|| audit(&call, &cfg, cfg_error.as_ref(), &wd));
+            (cfg, result.and_then(|r| r))
+        }
+        Err(e) => (Config::default(), Err(e)),
+    };
     if let Err(msg) = result {
         let (end, go_on) = verdict(&cfg);
         report(
