@@ -8,3 +8,4 @@ pub mod install;
 pub mod report;
 pub mod seccomp;
 pub mod shim;
+pub mod sys;

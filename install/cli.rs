@@ -41,6 +41,10 @@ pub struct DockerInstall {
     /// Print the new daemon.json and change nothing
     #[arg(long)]
     dry_run: bool,
+    /// Replace a runtimes.ctraudit that is not what install writes (say,
+    /// one that runs another binary)
+    #[arg(long)]
+    force: bool,
     #[arg(long, value_name = "FILE", default_value = docker::DAEMON_JSON)]
     daemon_json: PathBuf,
     /// The runtime Docker runs [default: ctraudit-runc next to this binary]
@@ -185,11 +189,12 @@ fn install_docker(a: DockerInstall) -> Result<()> {
         Some(p) => p,
         None => sibling("ctraudit-runc")?,
     };
-    let out = docker::install(
+    let (out, replaced) = docker::install(
         &a.daemon_json,
         &runtime,
         a.ctraudit_config.as_deref(),
         a.default,
+        a.force,
         a.dry_run,
     )?;
     if a.dry_run {
@@ -197,6 +202,9 @@ fn install_docker(a: DockerInstall) -> Result<()> {
         return Ok(());
     }
     let f = a.daemon_json.display();
+    if let Some(old) = replaced {
+        println!("{f}: runtimes.ctraudit was {old}, replaced (--force)");
+    }
     if out.changed {
         let default = if a.default { " (default runtime)" } else { "" };
         println!(

@@ -1,20 +1,26 @@
 //! `ctraudit install docker` / `uninstall docker`: register `ctraudit-runc`
 //! as a runtime in Docker's daemon.json.
 //!
-//! The file is the operator's: it is edited as a JSON tree (every other key
-//! and its order kept), never written when nothing changes, backed up before
-//! the first change, and refused untouched when it is not valid JSON.
-//! Uninstall removes exactly what install added and, when the result equals
-//! the original, puts back the original bytes (formatting included).
+//! The file is the operator's: it is edited by span (`sys::json`), so every
+//! other byte (numbers, escapes, layout, key order) stays as it was; it is
+//! never written when nothing changes, backed up before the first change,
+//! and refused untouched when it is not valid JSON. A `runtimes.ctraudit`
+//! that is not what install writes is replaced only with `--force`.
+//! Uninstall removes exactly what install added and, when the result
+//! differs from the original only in layout, puts back the original bytes.
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{InstallError, Outcome};
+use crate::sys::json::{self as sj, Container, Edits};
 
 pub const DAEMON_JSON: &str = "/etc/docker/daemon.json";
 pub const RUNTIME: &str = "ctraudit";
+/// The most of daemon.json install reads: 1 MiB, far more than a daemon
+/// configuration holds.
+pub const DAEMON_JSON_MAX: u64 = 1 << 20;
 
 /// The original daemon.json, kept next to it before the first change.
 pub fn backup_path(daemon_json: &Path) -> PathBuf {
@@ -23,28 +29,41 @@ pub fn backup_path(daemon_json: &Path) -> PathBuf {
     daemon_json.with_file_name(name)
 }
 
-fn parse(path: &Path, bytes: &[u8]) -> Result<Map<String, Value>, InstallError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
-    }
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| InstallError::Json {
-        path: path.to_owned(),
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })?;
-    match v {
-        Value::Object(m) => Ok(m),
-        _ => Err(InstallError::Shape {
+fn json_error(path: &Path, e: sj::Error) -> InstallError {
+    match e {
+        sj::Error::Syntax(e) => InstallError::Json {
             path: path.to_owned(),
-            message: "not a JSON object".into(),
-        }),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        },
+        shape => InstallError::Shape {
+            path: path.to_owned(),
+            message: shape.to_string(),
+        },
     }
 }
 
+/// The text of daemon.json, None when it is empty or only whitespace.
+fn text_of<'a>(path: &Path, bytes: &'a [u8]) -> Result<Option<&'a str>, InstallError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| InstallError::Shape {
+        path: path.to_owned(),
+        message: format!("not valid UTF-8 (at byte {})", e.valid_up_to()),
+    })?;
+    Ok(Some(text).filter(|t| !t.trim_matches([' ', '\t', '\n', '\r']).is_empty()))
+}
+
+fn root_of(path: &Path, text: &str) -> Result<Container, InstallError> {
+    let doc = sj::document(text).map_err(|e| json_error(path, e))?;
+    Container::object(text, doc, "").map_err(|_| InstallError::Shape {
+        path: path.to_owned(),
+        message: "not a JSON object".into(),
+    })
+}
+
 fn read(path: &Path) -> Result<Option<Vec<u8>>, InstallError> {
-    match std::fs::read(path) {
-        Ok(b) => Ok(Some(b)),
+    match crate::sys::file::read_regular(path, DAEMON_JSON_MAX) {
+        Ok((b, _)) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(InstallError::Io {
             path: path.to_owned(),
@@ -53,16 +72,6 @@ fn read(path: &Path) -> Result<Option<Vec<u8>>, InstallError> {
     }
 }
 
-fn render(m: &Map<String, Value>) -> Vec<u8> {
-    let mut out = serde_json::to_vec_pretty(m).unwrap_or_default();
-    out.push(b'\n');
-    out
-}
-
-/// daemon.json with the ctraudit runtime (and, with `default`, as the default).
-/// The runtime entry: `ctraudit-runc`, and `--ctraudit-config` when the
-/// configuration is not at the default path (Docker passes `runtimeArgs`
-/// before runc's own arguments; the wrapper takes that flag out).
 /// Docker (20.10 and later) runs a runtime that has `runtimeArgs` through a
 /// generated `#!/bin/sh` script with the path and arguments pasted in
 /// unquoted: only plain absolute paths are safe there.
@@ -83,6 +92,9 @@ pub fn check_script_safe(what: &str, p: &Path) -> Result<(), InstallError> {
     }
 }
 
+/// The runtime entry: `ctraudit-runc`, and `--ctraudit-config` when the
+/// configuration is not at the default path (Docker passes `runtimeArgs`
+/// before runc's own arguments; the wrapper takes that flag out).
 fn runtime_entry(runtime_path: &Path, config: Option<&Path>) -> Value {
     match config {
         Some(c) => {
@@ -92,31 +104,83 @@ fn runtime_entry(runtime_path: &Path, config: Option<&Path>) -> Value {
     }
 }
 
+/// What [`installed`] did besides adding: the `runtimes.ctraudit` entry it
+/// replaced (`--force`), as it was.
+pub type Replaced = Option<String>;
+
+/// daemon.json with the ctraudit runtime (and, with `default`, as the
+/// default). An existing `runtimes.ctraudit` that differs is an error
+/// unless `force`.
 pub fn installed(
     path: &Path,
     current: &[u8],
     runtime_path: &Path,
     config: Option<&Path>,
     default: bool,
-) -> Result<Vec<u8>, InstallError> {
-    let mut m = parse(path, current)?;
-    let runtimes = m
-        .entry("runtimes")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if runtimes.is_null() {
-        *runtimes = Value::Object(Map::new());
+    force: bool,
+) -> Result<(Vec<u8>, Replaced), InstallError> {
+    let entry = runtime_entry(runtime_path, config);
+    let Some(text) = text_of(path, current)? else {
+        let mut m = serde_json::Map::new();
+        m.insert("runtimes".into(), json!({ RUNTIME: entry }));
+        if default {
+            m.insert("default-runtime".into(), json!(RUNTIME));
+        }
+        let mut out = serde_json::to_vec_pretty(&m).unwrap_or_default();
+        out.push(b'\n');
+        return Ok((out, None));
+    };
+    let shape = |e| json_error(path, e);
+    let root = root_of(path, text)?;
+    let mut edits = Edits::default();
+    let mut append = Vec::new();
+    let mut replaced = None;
+    let entry_text = entry.to_string();
+    let runtimes_text = format!("{{{}:{entry_text}}}", sj::quote(RUNTIME));
+    match root.member("runtimes", "runtimes").map_err(shape)? {
+        None => append.push((Some("runtimes"), runtimes_text)),
+        Some(r) if sj::is_null(text, &r.value) => edits.replace(r.value.clone(), runtimes_text),
+        Some(r) => {
+            let runtimes = Container::object(text, r.value.clone(), "runtimes").map_err(shape)?;
+            let field = format!("runtimes.{RUNTIME}");
+            match runtimes.key(RUNTIME, &field).map_err(shape)? {
+                None => runtimes.edit(
+                    text,
+                    |_| false,
+                    &[(Some(RUNTIME), entry_text.clone())],
+                    &mut edits,
+                ),
+                Some(old) => {
+                    let old_text = &text[old.value.clone()];
+                    if serde_json::from_str::<Value>(old_text).ok().as_ref() != Some(&entry) {
+                        if !force {
+                            return Err(InstallError::Taken {
+                                path: path.to_owned(),
+                                field,
+                                current: old_text.to_owned(),
+                                wanted: entry_text,
+                            });
+                        }
+                        replaced = Some(old_text.to_owned());
+                        edits.replace(old.value.clone(), entry_text);
+                    }
+                }
+            }
+        }
     }
-    let runtimes = runtimes
-        .as_object_mut()
-        .ok_or_else(|| InstallError::Shape {
-            path: path.to_owned(),
-            message: "field `runtimes` is not an object".into(),
-        })?;
-    runtimes.insert(RUNTIME.into(), runtime_entry(runtime_path, config));
     if default {
-        m.insert("default-runtime".into(), json!(RUNTIME));
+        let ours = sj::quote(RUNTIME);
+        match root
+            .member("default-runtime", "default-runtime")
+            .map_err(shape)?
+        {
+            None => append.push((Some("default-runtime"), ours)),
+            Some(d) if text[d.value.clone()] == ours => {}
+            Some(d) => edits.replace(d.value.clone(), ours),
+        }
     }
-    Ok(render(&m))
+    root.edit(text, |_| false, &append, &mut edits);
+    Ok((edits.apply(text).into_bytes(), replaced))
 }
 
 /// daemon.json without what `installed` added; `original` is the backup.
@@ -125,26 +189,51 @@ pub fn uninstalled(
     current: &[u8],
     original: Option<&[u8]>,
 ) -> Result<Option<Vec<u8>>, InstallError> {
-    let mut m = parse(path, current)?;
-    let before = match original {
-        Some(b) => Some(parse(path, b)?),
+    let shape = |e| json_error(path, e);
+    let Some(text) = text_of(path, current)? else {
+        return Ok(Some(current.to_vec()));
+    };
+    let root = root_of(path, text)?;
+    let backup = backup_path(path);
+    let before = match original.map(|b| text_of(&backup, b)).transpose()?.flatten() {
+        Some(t) => Some((t, root_of(&backup, t)?)),
         None => None,
     };
+    let before_member = |name: &str| -> Result<Option<&str>, InstallError> {
+        let Some((t, c)) = &before else {
+            return Ok(None);
+        };
+        Ok(c.member(name, name)
+            .map_err(shape)?
+            .map(|i| &t[i.value.clone()]))
+    };
+    let mut edits = Edits::default();
+    let mut gone = Vec::new();
     let mut touched = false;
-    if let Some(Value::Object(r)) = m.get_mut("runtimes") {
-        touched |= r.shift_remove(RUNTIME).is_some();
-        if r.is_empty() && before.as_ref().is_none_or(|b| !b.contains_key("runtimes")) {
-            m.shift_remove("runtimes");
+    if let Some(r) = root.member("runtimes", "runtimes").map_err(shape)? {
+        if sj::kind(text, &r.value) == b'{' {
+            let runtimes = Container::object(text, r.value.clone(), "runtimes").map_err(shape)?;
+            let field = format!("runtimes.{RUNTIME}");
+            if let Some(ours) = runtimes.key(RUNTIME, &field).map_err(shape)? {
+                touched = true;
+                if runtimes.items().len() == 1 && before_member("runtimes")?.is_none() {
+                    gone.push(r.start);
+                } else {
+                    runtimes.edit(text, |i| i.start == ours.start, &[], &mut edits);
+                }
+            }
         }
     }
-    if m.get("default-runtime").and_then(Value::as_str) == Some(RUNTIME) {
-        touched = true;
-        match before.as_ref().and_then(|b| b.get("default-runtime")) {
-            Some(prev) if prev.as_str() != Some(RUNTIME) => {
-                m.insert("default-runtime".into(), prev.clone());
-            }
-            _ => {
-                m.shift_remove("default-runtime");
+    let ours = sj::quote(RUNTIME);
+    if let Some(d) = root
+        .member("default-runtime", "default-runtime")
+        .map_err(shape)?
+    {
+        if text[d.value.clone()] == ours {
+            touched = true;
+            match before_member("default-runtime")?.filter(|prev| *prev != ours) {
+                Some(prev) => edits.replace(d.value.clone(), prev.to_owned()),
+                None => gone.push(d.start),
             }
         }
     }
@@ -152,12 +241,16 @@ pub fn uninstalled(
         // nothing of ours: the file stays exactly as it is
         return Ok(Some(current.to_vec()));
     }
-    Ok(match (&before, original) {
+    root.edit(text, |i| gone.contains(&i.start), &[], &mut edits);
+    let new = edits.apply(text);
+    // an empty backup reads as an empty object
+    let before_text = before.as_ref().map_or("{}", |(t, _)| *t);
+    Ok(match original {
         // back to the operator's own file, byte for byte
-        (Some(b), Some(bytes)) if *b == m => Some(bytes.to_vec()),
+        Some(bytes) if sj::same_tokens(&new, before_text) => Some(bytes.to_vec()),
         // the file did not exist and nothing else was added since
-        (None, _) if m.is_empty() => None,
-        _ => Some(render(&m)),
+        None if sj::same_tokens(&new, "{}") => None,
+        _ => Some(new.into_bytes()),
     })
 }
 
@@ -166,8 +259,9 @@ pub fn install(
     runtime_path: &Path,
     config: Option<&Path>,
     default: bool,
+    force: bool,
     dry_run: bool,
-) -> Result<Outcome, InstallError> {
+) -> Result<(Outcome, Replaced), InstallError> {
     // ctraudit is one binary that acts on the name it is called by
     if runtime_path.file_name().and_then(|n| n.to_str()) != Some("ctraudit-runc") {
         return Err(InstallError::Other(format!(
@@ -180,21 +274,23 @@ pub fn install(
         check_script_safe("--ctraudit-config", c)?;
     }
     let current = read(path)?;
-    let new = installed(
+    let (new, replaced) = installed(
         path,
         current.as_deref().unwrap_or_default(),
         runtime_path,
         config,
         default,
+        force,
     )?;
-    let unchanged = current
-        .as_deref()
-        .is_some_and(|c| parse(path, c).ok() == parse(path, &new).ok());
+    let unchanged = current.as_deref() == Some(new.as_slice());
     if dry_run || unchanged {
-        return Ok(Outcome {
-            changed: false,
-            preview: new,
-        });
+        return Ok((
+            Outcome {
+                changed: false,
+                preview: new,
+            },
+            replaced,
+        ));
     }
     if let Some(c) = &current {
         let backup = backup_path(path);
@@ -203,10 +299,13 @@ pub fn install(
         }
     }
     super::write_file(path, &new)?;
-    Ok(Outcome {
-        changed: true,
-        preview: new,
-    })
+    Ok((
+        Outcome {
+            changed: true,
+            preview: new,
+        },
+        replaced,
+    ))
 }
 
 pub fn uninstall(path: &Path, dry_run: bool) -> Result<Outcome, InstallError> {
@@ -248,77 +347,146 @@ mod tests {
 
     const ORIGINAL: &str = "{\n\t\"log-driver\": \"json-file\",\n\t\"registry-mirrors\": [\"https://m.example\"],\n\t\"default-ulimits\": {\"nofile\": {\"Name\": \"nofile\", \"Hard\": 20000, \"Soft\": 20000}}\n}\n";
 
+    fn install_into(current: &[u8], config: Option<&Path>, default: bool) -> String {
+        let (new, replaced) = installed(
+            Path::new("daemon.json"),
+            current,
+            Path::new("/usr/bin/ctraudit-runc"),
+            config,
+            default,
+            false,
+        )
+        .unwrap();
+        assert_eq!(replaced, None);
+        String::from_utf8(new).unwrap()
+    }
+
     #[test]
     fn install_keeps_every_key_and_uninstall_restores_the_bytes() {
-        let p = Path::new("daemon.json");
-        let new = installed(
+        let new = install_into(ORIGINAL.as_bytes(), None, true);
+        assert_eq!(
+            new,
+            "{\n\t\"log-driver\": \"json-file\",\n\t\"registry-mirrors\": [\"https://m.example\"],\n\t\"default-ulimits\": {\"nofile\": {\"Name\": \"nofile\", \"Hard\": 20000, \"Soft\": 20000}},\n\t\"runtimes\": {\"ctraudit\":{\"path\":\"/usr/bin/ctraudit-runc\"}},\n\t\"default-runtime\": \"ctraudit\"\n}\n"
+        );
+        let back = uninstalled(
+            Path::new("daemon.json"),
+            new.as_bytes(),
+            Some(ORIGINAL.as_bytes()),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(String::from_utf8(back).unwrap(), ORIGINAL);
+    }
+
+    /// Numbers and escapes serde_json would print differently, odd
+    /// whitespace and duplicate keys: every byte but the new members stays.
+    #[test]
+    fn every_byte_but_ours_stays() {
+        let before = "{ \"max-concurrent-downloads\" : -0,\"x-big\":12345678901234567890123,\n\"x-e\": 1E2, \"labels\":[\"\\u00e9\\/\"], \"dup\":1, \"dup\":2";
+        let after = " }\r\n";
+        let orig = format!("{before}{after}");
+        let new = install_into(orig.as_bytes(), None, true);
+        assert_eq!(
+            new,
+            format!("{before}, \"runtimes\":{{\"ctraudit\":{{\"path\":\"/usr/bin/ctraudit-runc\"}}}}, \"default-runtime\":\"ctraudit\"{after}")
+        );
+        // without a backup too: the span goes, nothing else
+        let back = uninstalled(Path::new("d"), new.as_bytes(), None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(String::from_utf8(back).unwrap(), orig);
+        // beside other runtimes
+        let orig = "{\"runtimes\": {\"nvidia\": {\"path\": \"/n\", \"x\": -0}}}";
+        let new = install_into(orig.as_bytes(), None, false);
+        assert_eq!(
+            new,
+            "{\"runtimes\": {\"nvidia\": {\"path\": \"/n\", \"x\": -0},\"ctraudit\": {\"path\":\"/usr/bin/ctraudit-runc\"}}}"
+        );
+        let back = uninstalled(Path::new("d"), new.as_bytes(), Some(orig.as_bytes())).unwrap();
+        assert_eq!(back.as_deref(), Some(orig.as_bytes()));
+    }
+
+    #[test]
+    fn a_runtime_of_that_name_that_is_not_ours_needs_force() {
+        let p = Path::new("/etc/docker/daemon.json");
+        let orig = b"{\"runtimes\":{\"ctraudit\":{\"path\":\"/opt/other/runc\"}}}\n";
+        let e = installed(
             p,
-            ORIGINAL.as_bytes(),
+            orig,
             Path::new("/usr/bin/ctraudit-runc"),
             None,
+            false,
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/etc/docker/daemon.json: runtimes.ctraudit is already {\"path\":\"/opt/other/runc\"}, \
+             not {\"path\":\"/usr/bin/ctraudit-runc\"}; the file was not changed (--force replaces it)"
+        );
+        let (new, replaced) = installed(
+            p,
+            orig,
+            Path::new("/usr/bin/ctraudit-runc"),
+            None,
+            false,
             true,
         )
         .unwrap();
-        let v: Value = serde_json::from_slice(&new).unwrap();
+        assert_eq!(replaced.as_deref(), Some("{\"path\":\"/opt/other/runc\"}"));
         assert_eq!(
-            v.as_object().unwrap().keys().collect::<Vec<_>>(),
-            [
-                "log-driver",
-                "registry-mirrors",
-                "default-ulimits",
-                "runtimes",
-                "default-runtime"
-            ]
+            new,
+            b"{\"runtimes\":{\"ctraudit\":{\"path\":\"/usr/bin/ctraudit-runc\"}}}\n"
         );
-        assert_eq!(v["runtimes"]["ctraudit"]["path"], "/usr/bin/ctraudit-runc");
-        assert_eq!(v["default-ulimits"]["nofile"]["Hard"], 20000);
-        let back = uninstalled(p, &new, Some(ORIGINAL.as_bytes()))
-            .unwrap()
-            .unwrap();
-        assert_eq!(String::from_utf8(back).unwrap(), ORIGINAL);
+        // what install itself wrote is no conflict
+        let (again, replaced) = installed(
+            p,
+            &new,
+            Path::new("/usr/bin/ctraudit-runc"),
+            None,
+            false,
+            false,
+        )
+        .unwrap();
+        assert_eq!((again, replaced), (new, None));
     }
 
     #[test]
     fn a_previous_default_runtime_comes_back() {
         let p = Path::new("daemon.json");
         let orig = br#"{"default-runtime":"nvidia","runtimes":{"nvidia":{"path":"/usr/bin/nvidia-container-runtime"}}}"#;
-        let new = installed(
-            p,
-            orig,
-            Path::new("/x/ctraudit-runc"),
-            Some(Path::new("/etc/ct/a.toml")),
-            true,
-        )
-        .unwrap();
-        let v: Value = serde_json::from_slice(&new).unwrap();
+        let new = install_into(orig, Some(Path::new("/etc/ct/a.toml")), true);
         assert_eq!(
-            v["runtimes"]["ctraudit"]["runtimeArgs"],
-            json!(["--ctraudit-config=/etc/ct/a.toml"])
+            new,
+            r#"{"default-runtime":"ctraudit","runtimes":{"nvidia":{"path":"/usr/bin/nvidia-container-runtime"},"ctraudit":{"path":"/usr/bin/ctraudit-runc","runtimeArgs":["--ctraudit-config=/etc/ct/a.toml"]}}}"#
         );
-        let back = uninstalled(p, &new, Some(orig)).unwrap().unwrap();
+        let back = uninstalled(p, new.as_bytes(), Some(orig)).unwrap().unwrap();
         assert_eq!(back, orig.to_vec());
         // edited since install: our keys go, the operator's edit stays
-        let mut edited: Value = serde_json::from_slice(&new).unwrap();
-        edited["debug"] = json!(true);
-        let back = uninstalled(p, edited.to_string().as_bytes(), Some(orig))
+        let edited = new.replacen('{', "{\"debug\": true, ", 1);
+        let back = uninstalled(p, edited.as_bytes(), Some(orig))
             .unwrap()
             .unwrap();
-        let back: Value = serde_json::from_slice(&back).unwrap();
         assert_eq!(
-            back,
-            json!({"default-runtime": "nvidia", "runtimes": {"nvidia": {"path": "/usr/bin/nvidia-container-runtime"}}, "debug": true})
+            String::from_utf8(back).unwrap(),
+            r#"{"debug": true, "default-runtime":"nvidia","runtimes":{"nvidia":{"path":"/usr/bin/nvidia-container-runtime"}}}"#
         );
     }
 
     #[test]
     fn a_file_install_created_is_removed_again() {
-        let p = Path::new("daemon.json");
-        let new = installed(p, b"", Path::new("/x/ctraudit-runc"), None, false).unwrap();
+        let new = install_into(b"", None, false);
         assert_eq!(
-            serde_json::from_slice::<Value>(&new).unwrap(),
-            json!({"runtimes": {"ctraudit": {"path": "/x/ctraudit-runc"}}})
+            serde_json::from_str::<Value>(&new).unwrap(),
+            json!({"runtimes": {"ctraudit": {"path": "/usr/bin/ctraudit-runc"}}})
         );
-        assert_eq!(uninstalled(p, &new, None).unwrap(), None);
+        assert_eq!(
+            uninstalled(Path::new("d"), new.as_bytes(), None).unwrap(),
+            None
+        );
+        // an empty file install filled comes back empty
+        let back = uninstalled(Path::new("d"), new.as_bytes(), Some(b"\n")).unwrap();
+        assert_eq!(back.as_deref(), Some(&b"\n"[..]));
     }
 
     #[test]
@@ -333,6 +501,7 @@ mod tests {
             Path::new("/usr/bin/runc"),
             None,
             false,
+            false,
             true,
         )
         .unwrap_err();
@@ -344,45 +513,63 @@ mod tests {
 
     #[test]
     fn null_runtimes_is_an_empty_table() {
-        let new = installed(
-            Path::new("d"),
-            br#"{"runtimes": null}"#,
-            Path::new("/x/ctraudit-runc"),
-            None,
-            false,
-        )
-        .unwrap();
         assert_eq!(
-            serde_json::from_slice::<Value>(&new).unwrap()["runtimes"]["ctraudit"]["path"],
-            "/x/ctraudit-runc"
+            install_into(br#"{"runtimes": null}"#, None, false),
+            r#"{"runtimes": {"ctraudit":{"path":"/usr/bin/ctraudit-runc"}}}"#
         );
     }
 
     #[test]
-    fn invalid_json_is_refused_with_position() {
-        let e = installed(
-            Path::new("/etc/docker/daemon.json"),
-            b"{\n  \"a\": 1,\n  oops\n}",
-            Path::new("/x"),
-            None,
-            false,
-        )
-        .unwrap_err();
+    fn invalid_json_and_wrong_shapes_are_refused_with_the_place() {
+        let e = |path: &str, text: &[u8]| {
+            installed(Path::new(path), text, Path::new("/x"), None, false, false)
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(
-            e.to_string(),
+            e("/etc/docker/daemon.json", b"{\n  \"a\": 1,\n  oops\n}"),
             "/etc/docker/daemon.json:3:3: not valid JSON (key must be a string at line 3 column 3); the file was not changed"
         );
-        let e = installed(
-            Path::new("d.json"),
-            br#"{"runtimes": []}"#,
-            Path::new("/x"),
+        assert_eq!(
+            e("d.json", br#"{"runtimes": []}"#),
+            "d.json: field `runtimes`: not an object; the file was not changed"
+        );
+        assert_eq!(
+            e("d.json", br#"[1]"#),
+            "d.json: not a JSON object; the file was not changed"
+        );
+        assert_eq!(
+            e("d.json", br#"{"runtimes": {}, "Runtimes": {}}"#),
+            "d.json: field `runtimes`: appears 2 times (Go's JSON readers match names case-insensitively and merge them); the file was not changed"
+        );
+        assert_eq!(
+            e("d.json", b"{\"a\": \"\xff\"}"),
+            "d.json: not valid UTF-8 (at byte 7); the file was not changed"
+        );
+    }
+
+    #[test]
+    fn a_fifo_or_device_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("daemon.json");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let e = install(
+            &fifo,
+            Path::new("/usr/bin/ctraudit-runc"),
             None,
+            false,
+            false,
             false,
         )
         .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "d.json: field `runtimes` is not an object; the file was not changed"
+            format!("{}: a FIFO, not a regular file: not read", fifo.display())
+        );
+        let e = uninstall(Path::new("/dev/zero"), false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/dev/zero: a character device, not a regular file: not read"
         );
     }
 }

@@ -31,6 +31,15 @@ pub enum InstallError {
     },
     #[error("{path}: {message}; the file was not changed")]
     Shape { path: PathBuf, message: String },
+    #[error(
+        "{path}: {field} is already {current}, not {wanted}; the file was not changed (--force replaces it)"
+    )]
+    Taken {
+        path: PathBuf,
+        field: String,
+        current: String,
+        wanted: String,
+    },
     #[error("{0}")]
     Other(String),
 }

@@ -1,26 +1,28 @@
 //! `ctraudit-runc`: a runc-compatible wrapper (Docker's `daemon.json`
-//! runtimes, containerd's `BinaryName`). On `create` and `run` it injects the
-//! ctraudit hooks into the bundle, then execs the real runtime with the same
-//! arguments; every other call goes straight through.
+//! runtimes, containerd's `BinaryName`). When a call will create a
+//! container (`runc_cli`: `create`, `run`, `restore`, not their help or a
+//! call runc refuses) it injects the ctraudit hooks into the bundle, then
+//! execs the real runtime with the same arguments; every other call goes
+//! straight through.
 //!
-//! runc's flags are not parsed with clap: anything clap does not know would
-//! change the call. Only what is needed is read (the global flags that take a
-//! value, the subcommand, `--bundle`/`-b`, and `--log`/`--log-format` for
-//! reporting), and argv reaches runc exactly as it came, minus the one
-//! wrapper-only flag `--ctraudit-config=PATH`. The wrapper never writes to
+//! argv reaches runc exactly as it came, minus the one wrapper-only flag
+//! `--ctraudit-config=PATH`, with the runtime's own path as argv[0] (runc
+//! names itself by argv[0] in its errors). The wrapper never writes to
 //! stdout: runc's stdout belongs to its caller (`runc state`, `list`, ...).
+//! Its own problems go to stderr (never a panic, never blocking), syslog
+//! and runc's `--log` file. Its work has a deadline (`shim::deadline`).
 
-use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::convert::Infallible;
+use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::inject::{inject_bundle, HookSpec};
+use super::deadline::{self, Late, Overdue, Watchdog};
+use super::inject::{prepare, HookSpec};
+use super::runc_cli::{self, Action, Call};
 use crate::config::{self, Config, OnError};
 
-/// runc's global flags that take a value (runc `main.go`). urfave/cli accepts
-/// one or two dashes and `--flag=value` as well as `--flag value`.
-const GLOBAL_WITH_VALUE: &[&str] = &["log", "log-format", "root", "criu", "rootless"];
 /// Default search path for the real runtime.
 const RUNC_PATHS: &[&str] = &[
     "/usr/bin/runc",
@@ -28,108 +30,6 @@ const RUNC_PATHS: &[&str] = &[
     "/usr/local/bin/runc",
     "/usr/local/sbin/runc",
 ];
-/// The wrapper's own flag, for Docker's `runtimeArgs`; never passed on.
-const OWN_CONFIG_FLAG: &str = "--ctraudit-config";
-
-/// What the wrapper learned from argv.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Call {
-    /// argv[1..] as runc must see it.
-    pub args: Vec<OsString>,
-    pub subcommand: Option<String>,
-    pub bundle: Option<PathBuf>,
-    pub log: Option<PathBuf>,
-    pub log_json: bool,
-    pub config: Option<PathBuf>,
-}
-
-fn flag_name(arg: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
-    let body = arg.strip_prefix(b"--").or_else(|| arg.strip_prefix(b"-"))?;
-    if body.is_empty() {
-        return None;
-    }
-    Some(match body.iter().position(|&b| b == b'=') {
-        Some(i) => (&body[..i], Some(&body[i + 1..])),
-        None => (body, None),
-    })
-}
-
-/// Reads runc's argv (without argv[0]).
-pub fn parse(argv: Vec<OsString>) -> Call {
-    let mut call = Call::default();
-    let mut it = argv.into_iter().peekable();
-    // global flags, up to the subcommand
-    while let Some(arg) = it.next() {
-        let bytes = arg.as_bytes();
-        if bytes.starts_with(OWN_CONFIG_FLAG.as_bytes()) {
-            match bytes.strip_prefix(OWN_CONFIG_FLAG.as_bytes()) {
-                Some(b"") => call.config = it.next().map(PathBuf::from),
-                Some(v) if v.first() == Some(&b'=') => {
-                    call.config = Some(PathBuf::from(OsStr::from_bytes(&v[1..])))
-                }
-                _ => call.args.push(arg),
-            }
-            continue;
-        }
-        if bytes == b"--" {
-            // Go's flag parsing ends at "--": the next argument is the subcommand
-            call.args.push(arg);
-            if let Some(sub) = it.next() {
-                call.subcommand = Some(sub.to_string_lossy().into_owned());
-                call.args.push(sub);
-            }
-            break;
-        }
-        match flag_name(bytes) {
-            Some((name, inline)) => {
-                let name = String::from_utf8_lossy(name).into_owned();
-                let takes_value = GLOBAL_WITH_VALUE.contains(&name.as_str());
-                let value = match inline {
-                    Some(v) => Some(OsStr::from_bytes(v).to_owned()),
-                    None if takes_value => it.peek().cloned(),
-                    None => None,
-                };
-                call.args.push(arg.clone());
-                if takes_value && inline.is_none() {
-                    if let Some(v) = it.next() {
-                        call.args.push(v);
-                    }
-                }
-                match (name.as_str(), value) {
-                    ("log", Some(v)) => call.log = Some(v.into()),
-                    ("log-format", Some(v)) => call.log_json = v == "json",
-                    _ => {}
-                }
-            }
-            None => {
-                call.subcommand = Some(arg.to_string_lossy().into_owned());
-                call.args.push(arg);
-                break;
-            }
-        }
-    }
-    // the subcommand's own arguments: only --bundle/-b matters
-    let mut bundle_next = false;
-    let mut flags_done = false;
-    for arg in it {
-        if flags_done {
-        } else if arg.as_bytes() == b"--" {
-            flags_done = true;
-        } else if bundle_next {
-            call.bundle = Some(PathBuf::from(&arg));
-            bundle_next = false;
-        } else if let Some((name, inline)) = flag_name(arg.as_bytes()) {
-            if name == b"bundle" || name == b"b" {
-                match inline {
-                    Some(v) => call.bundle = Some(PathBuf::from(OsStr::from_bytes(v))),
-                    None => bundle_next = true,
-                }
-            }
-        }
-        call.args.push(arg);
-    }
-    call
-}
 
 /// The real runtime: config `runtime.path`, else the first runc found, never
 /// this binary itself (a misconfiguration that would loop).
@@ -187,7 +87,7 @@ fn log_to_runc(call: &Call, level: &str, msg: &str) {
 }
 
 fn report(call: &Call, cfg: &Config, level: &str, msg: &str) {
-    eprintln!("ctraudit-runc: {msg}");
+    crate::sys::stderr::line(&format!("ctraudit-runc: {msg}"));
     log_to_runc(call, level, msg);
     crate::hook::log::syslog(cfg, level == "error", &format!("ctraudit-runc: {msg}"));
 }
@@ -211,77 +111,166 @@ pub(crate) fn load_config(explicit: Option<PathBuf>) -> (Config, Option<config::
     (hc.config, hc.error)
 }
 
-/// Runs the wrapper; returns only when the real runtime could not be exec'd.
-pub fn main(argv: Vec<OsString>) -> i32 {
-    let call = parse(argv);
-    let explicit = call
+/// The configuration file the wrapper reads.
+fn config_path(call: &Call) -> (PathBuf, bool) {
+    match call
         .config
         .clone()
-        .or_else(|| std::env::var_os("CTRAUDIT_CONFIG").map(PathBuf::from));
-    let (cfg, cfg_error) = load_config(explicit);
+        .or_else(|| std::env::var_os("CTRAUDIT_CONFIG").map(PathBuf::from))
+    {
+        Some(p) => (p, true),
+        None => (config::DEFAULT_PATH.into(), false),
+    }
+}
 
-    // runc runs prestart/createRuntime hooks on create, run and restore
-    // (`docker start --checkpoint`)
-    let injecting = matches!(
-        call.subcommand.as_deref(),
-        Some("create" | "run" | "restore")
-    );
-    if injecting {
-        let result = match &cfg_error {
-            Some(e) => Err(format!("config: {e}")),
-            None => std::env::current_exe()
-                .map_err(|e| format!("cannot find the ctraudit binary: {e}"))
-                .and_then(|binary| {
-                    let bundle = call.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
-                    let spec = HookSpec {
-                        binary,
-                        stage: cfg.hooks.stage,
-                        timeout: cfg.hooks.timeout,
-                        config: call.config.clone(),
-                        env: ctraudit_env(),
-                    };
-                    inject_bundle(&bundle, &spec).map_err(|e| e.to_string())
-                }),
-        };
-        if let Err(msg) = result {
-            match cfg.on_error {
-                OnError::Allow => report(
-                    &call,
-                    &cfg,
-                    "warning",
-                    &format!("{msg}; container runs unaudited (on_error = \"allow\")"),
-                ),
-                OnError::Deny => {
-                    report(
-                        &call,
-                        &cfg,
-                        "error",
-                        &format!("{msg}; container start refused (on_error = \"deny\")"),
-                    );
-                    return 1;
-                }
+/// The verdict of `on_error` on a container start that will not be
+/// audited: what the message ends with, and whether the start goes on.
+pub(crate) fn verdict(cfg: &Config) -> (&'static str, bool) {
+    match cfg.on_error {
+        OnError::Allow => ("container runs unaudited (on_error = \"allow\")", true),
+        OnError::Deny => ("container start refused (on_error = \"deny\")", false),
+    }
+}
+
+/// Runs the wrapper; returns only when the real runtime could not be exec'd.
+pub fn main(argv: Vec<OsString>) -> i32 {
+    let call = Arc::new(runc_cli::read(argv));
+    let watched = Arc::clone(&call);
+    let wd = Watchdog::start(config::Config::default().hooks.deadline_ms, move |o| {
+        overdue(&watched, o)
+    });
+    let loaded = super::no_panic(|| {
+        let (path, explicit) = config_path(&call);
+        load_config(explicit.then_some(path))
+    });
+    let (cfg, result) = match loaded {
+        Ok((cfg, cfg_error)) => {
+            wd.configure(&cfg);
+            let result = super::no_panic(|| audit(&call, &cfg, cfg_error.as_ref(), &wd));
+            (cfg, result.and_then(|r| r))
+        }
+        Err(e) => (Config::default(), Err(e)),
+    };
+    if let Err(msg) = result {
+        let (end, go_on) = verdict(&cfg);
+        report(
+            &call,
+            &cfg,
+            if go_on { "warning" } else { "error" },
+            &format!("{msg}; {end}"),
+        );
+        if !go_on {
+            return if wd.finish() {
+                1
+            } else {
+                deadline::wait_for_hand_over()
+            };
+        }
+    }
+    if !wd.finish() {
+        deadline::wait_for_hand_over();
+    }
+    exec_runtime(&call, &cfg)
+}
+
+/// The wrapper's own work for this call: the hooks into the bundle when
+/// runc will create a container. Err is a reason the container would run
+/// unaudited.
+fn audit(
+    call: &Call,
+    cfg: &Config,
+    cfg_error: Option<&config::ConfigError>,
+    wd: &Watchdog,
+) -> Result<(), String> {
+    let bundle = match &call.action {
+        Action::Other => return Ok(()),
+        Action::Unknown { subcommand, flag } => {
+            let msg = format!(
+                "{subcommand}: flag -{flag} is not one ctraudit knows runc to accept; the hooks were not added"
+            );
+            if cfg.on_error == OnError::Deny {
+                return Err(msg);
+            }
+            // runc may well refuse it and say so itself: syslog only
+            crate::hook::log::syslog(cfg, false, &format!("ctraudit-runc: {msg}"));
+            return Ok(());
+        }
+        Action::Start { bundle, .. } => bundle,
+    };
+    if let Some(e) = cfg_error {
+        return Err(format!("config: {e}"));
+    }
+    let binary =
+        std::env::current_exe().map_err(|e| format!("cannot find the ctraudit binary: {e}"))?;
+    let spec = HookSpec {
+        binary,
+        stage: cfg.hooks.stage,
+        timeout: cfg.hooks.timeout,
+        config: call.config.clone(),
+        env: ctraudit_env(),
+    };
+    let injected = prepare(bundle, &spec).map_err(|e| e.to_string())?;
+    if injected.changed() && !wd.begin_write() {
+        deadline::wait_for_hand_over();
+    }
+    injected.write().map_err(|e| e.to_string())
+}
+
+/// The deadline passed (`shim::deadline`): hand over to runc as the call
+/// came, or refuse the start under `on_error = "deny"`.
+fn overdue(call: &Call, o: Overdue) -> Infallible {
+    let (cfg, what) = match (o.config, o.late) {
+        (None, _) => (
+            Config::default(),
+            format!(
+                "{}: not read within {} ms (the default hooks.deadline_ms)",
+                config_path(call).0.display(),
+                o.ms
+            ),
+        ),
+        (Some(cfg), Late::Working) => (
+            cfg,
+            format!("gave up after {} ms (hooks.deadline_ms)", o.ms),
+        ),
+        (Some(cfg), Late::Writing) => (
+            cfg,
+            format!(
+                "gave up after {} ms (hooks.deadline_ms) while replacing the bundle's config.json, which may or may not have the hooks",
+                o.ms
+            ),
+        ),
+    };
+    match call.action {
+        // nothing to audit: runc does what it was asked
+        Action::Other => {
+            crate::hook::log::syslog(&cfg, true, &format!("ctraudit-runc: {what}"));
+        }
+        Action::Start { .. } | Action::Unknown { .. } => {
+            let (end, go_on) = verdict(&cfg);
+            let level = if go_on { "warning" } else { "error" };
+            report(call, &cfg, level, &format!("{what}; {end}"));
+            if !go_on {
+                std::process::exit(1);
             }
         }
     }
+    std::process::exit(exec_runtime(call, &cfg))
+}
 
-    let runtime = match real_runtime(&cfg) {
+/// Execs the real runtime with the call's arguments and its own path as
+/// argv[0]; returns the exit code when that failed.
+fn exec_runtime(call: &Call, cfg: &Config) -> i32 {
+    let runtime = match real_runtime(cfg) {
         Ok(p) => p,
         Err(msg) => {
-            report(&call, &cfg, "error", &msg);
+            report(call, cfg, "error", &msg);
             return 127;
         }
     };
-    let argv0 = runtime
-        .file_name()
-        .map(OsStr::to_owned)
-        .unwrap_or_else(|| OsString::from("runc"));
-    let err = std::process::Command::new(&runtime)
-        .arg0(argv0)
-        .args(&call.args)
-        .exec();
+    let err = std::process::Command::new(&runtime).args(&call.args).exec();
     report(
-        &call,
-        &cfg,
+        call,
+        cfg,
         "error",
         &format!("exec {}: {err}", runtime.display()),
     );
@@ -291,93 +280,6 @@ pub fn main(argv: Vec<OsString>) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::ffi::OsStringExt;
-
-    fn argv(a: &[&str]) -> Vec<OsString> {
-        a.iter().map(OsString::from).collect()
-    }
-
-    #[test]
-    fn docker_create_call() {
-        let a = argv(&[
-            "--root",
-            "/run/docker/runtime-runc/moby",
-            "--log",
-            "/run/x/log.json",
-            "--log-format",
-            "json",
-            "--systemd-cgroup",
-            "create",
-            "--bundle",
-            "/run/b",
-            "--pid-file",
-            "/run/b/init.pid",
-            "abc",
-        ]);
-        let c = parse(a.clone());
-        assert_eq!(c.args, a, "passed on unchanged");
-        assert_eq!(c.subcommand.as_deref(), Some("create"));
-        assert_eq!(c.bundle, Some(PathBuf::from("/run/b")));
-        assert_eq!(c.log, Some(PathBuf::from("/run/x/log.json")));
-        assert!(c.log_json);
-    }
-
-    #[test]
-    fn flag_spellings() {
-        let c = parse(argv(&["-root=/r", "--log=/l", "run", "-b=/b1", "id"]));
-        assert_eq!(
-            (c.subcommand.as_deref(), c.bundle, c.log),
-            (Some("run"), Some("/b1".into()), Some("/l".into()))
-        );
-        let c = parse(argv(&["run", "-b", "/b2", "--detach", "id"]));
-        assert_eq!(c.bundle, Some("/b2".into()));
-        let c = parse(argv(&["create", "id"]));
-        assert_eq!((c.subcommand.as_deref(), c.bundle), (Some("create"), None));
-        // a value that looks like a subcommand is still the flag's value
-        let c = parse(argv(&["--root", "create", "state", "id"]));
-        assert_eq!(c.subcommand.as_deref(), Some("state"));
-        assert_eq!(c.args, argv(&["--root", "create", "state", "id"]));
-    }
-
-    #[test]
-    fn double_dash_ends_the_flags() {
-        let c = parse(argv(&[
-            "--root", "/r", "--", "create", "-b", "/b", "--", "-b",
-        ]));
-        assert_eq!(c.subcommand.as_deref(), Some("create"));
-        assert_eq!(
-            c.bundle,
-            Some("/b".into()),
-            "-b after the second -- is the id, not a flag"
-        );
-        assert_eq!(
-            c.args,
-            argv(&["--root", "/r", "--", "create", "-b", "/b", "--", "-b"])
-        );
-    }
-
-    #[test]
-    fn own_flag_is_taken_out_and_nothing_else() {
-        let c = parse(argv(&[
-            "--ctraudit-config=/etc/x.toml",
-            "--root",
-            "/r",
-            "list",
-        ]));
-        assert_eq!(c.config, Some("/etc/x.toml".into()));
-        assert_eq!(c.args, argv(&["--root", "/r", "list"]));
-        let c = parse(argv(&["--ctraudit-config", "/y.toml", "--version"]));
-        assert_eq!(c.config, Some("/y.toml".into()));
-        assert_eq!(c.args, argv(&["--version"]));
-        assert_eq!(c.subcommand, None);
-    }
-
-    #[test]
-    fn non_utf8_arguments_pass_through() {
-        let weird = OsString::from_vec(vec![b'i', 0xff, b'd']);
-        let c = parse(vec![OsString::from("delete"), weird.clone()]);
-        assert_eq!(c.args, vec![OsString::from("delete"), weird]);
-    }
 
     #[test]
     fn runc_log_lines_use_runcs_formats() {
@@ -385,9 +287,11 @@ mod tests {
         let log = dir.path().join("log");
         for json in [true, false] {
             let call = Call {
+                args: vec![],
+                action: Action::Other,
                 log: Some(log.clone()),
                 log_json: json,
-                ..Default::default()
+                config: None,
             };
             log_to_runc(&call, "error", "config: bad \"x\"");
         }

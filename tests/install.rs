@@ -134,3 +134,82 @@ fn dry_run_prints_and_changes_nothing_and_a_missing_file_is_created_then_removed
     assert!(o.status.success());
     assert!(!f.exists(), "the file install created is gone again");
 }
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Issue 12: install printed daemon.json again through serde_json, so
+/// `-0` became `-0.0`, `12345678901234567890123` `1.2345678901234568e+22`
+/// and `1E2` `100.0`. Now only the new members are added.
+#[test]
+fn install_keeps_every_number_and_byte_of_daemon_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("daemon.json");
+    let head = "{\n  \"max-concurrent-downloads\": -0,\n  \"x-big\": 12345678901234567890123,\n  \"x-e\": 1E2,\n  \"labels\": [\"\\u00e9\\ud83d\\ude00\\/\"],\n  \"dup\": 1, \"dup\": 2";
+    let tail = "\n}\n";
+    let original = format!("{head}{tail}");
+    std::fs::write(&f, &original).unwrap();
+
+    let o = ct(&f, &["install", "docker", "--runtime-path", RUNTIME]);
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(
+        std::fs::read_to_string(&f).unwrap(),
+        format!("{head}, \"runtimes\": {{\"ctraudit\":{{\"path\":\"{RUNTIME}\"}}}}{tail}")
+    );
+    let o = ct(&f, &["uninstall", "docker"]);
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), original);
+}
+
+/// Issue 12: an existing runtimes.ctraudit that runs something else was
+/// replaced without a word. Install says what is there and needs --force.
+#[test]
+fn install_replaces_another_ctraudit_runtime_only_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("daemon.json");
+    let theirs = "{\"runtimes\": {\"ctraudit\": {\"path\": \"/opt/other/runc\"}}}\n";
+    std::fs::write(&f, theirs).unwrap();
+
+    let o = ct(&f, &["install", "docker", "--runtime-path", RUNTIME]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "ctraudit install: {}: runtimes.ctraudit is already {{\"path\": \"/opt/other/runc\"}}, not {{\"path\":\"{RUNTIME}\"}}; the file was not changed (--force replaces it)\n",
+            f.display()
+        )
+    );
+    assert_eq!(stdout(&o), "");
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), theirs);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no backup"
+    );
+
+    let o = ct(
+        &f,
+        &["install", "docker", "--force", "--runtime-path", RUNTIME],
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "{f}: runtimes.ctraudit was {{\"path\": \"/opt/other/runc\"}}, replaced (--force)\n\
+             {f}: runtime \"ctraudit\" -> {RUNTIME}\nbackup of the previous file: {f}.ctraudit-backup\n\
+             dockerd must reload (systemctl reload docker, or kill -HUP) to use it: run again with --restart\n",
+            f = f.display()
+        )
+    );
+    assert_eq!(
+        std::fs::read_to_string(&f).unwrap(),
+        format!("{{\"runtimes\": {{\"ctraudit\": {{\"path\":\"{RUNTIME}\"}}}}}}\n")
+    );
+    // the same entry again is no conflict and no change
+    let o = ct(&f, &["install", "docker", "--runtime-path", RUNTIME]);
+    assert_eq!(
+        stdout(&o),
+        format!("{}: already set up, nothing changed\n", f.display())
+    );
+}
