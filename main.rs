@@ -189,7 +189,7 @@ fn done(verb: &str, r: anyhow::Result<()>) -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "ctraudit {verb}: {e:#}");
+            ctraudit::sys::stderr::line(&format!("ctraudit {verb}: {e:#}"));
             ExitCode::FAILURE
         }
     }

@@ -274,8 +274,8 @@ impl Config {
     /// Reads `path`. A missing file at the default location means "all
     /// defaults"; a missing file that was named explicitly is an error.
     pub fn load(path: &Path, explicit: bool) -> Result<Config> {
-        match crate::hook::read_regular(path, MAX_CONFIG_BYTES, true) {
-            Ok(bytes) => Config::parse(path, &utf8(path, &bytes)?),
+        match crate::sys::file::read_regular(path, MAX_CONFIG_BYTES) {
+            Ok((bytes, _)) => Config::parse(path, &utf8(path, &bytes)?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
                 Ok(Config::default())
             }
@@ -687,7 +687,10 @@ mod tests {
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
         assert_eq!(
             Config::load(&fifo, true).unwrap_err().to_string(),
-            format!("{}: cannot read: not a regular file", fifo.display())
+            format!(
+                "{}: cannot read: a FIFO, not a regular file: not read",
+                fifo.display()
+            )
         );
         assert_eq!(salvage_file(&fifo), Config::default());
         let big = dir.path().join("big.toml");
@@ -696,14 +699,17 @@ mod tests {
         std::fs::write(&big, &text).unwrap();
         assert_eq!(
             Config::load(&big, true).unwrap_err().to_string(),
-            format!("{}: cannot read: larger than 1048576 bytes", big.display())
+            format!(
+                "{}: cannot read: larger than 1 MiB, the most read of it",
+                big.display()
+            )
         );
         assert_eq!(salvage_file(&big).on_error, OnError::Deny, "fails closed");
         assert_eq!(
             Config::load(Path::new("/dev/zero"), true)
                 .unwrap_err()
                 .to_string(),
-            "/dev/zero: cannot read: not a regular file"
+            "/dev/zero: cannot read: a character device, not a regular file: not read"
         );
     }
 

@@ -55,11 +55,10 @@ fn send_nonblocking(path: &Path, line: &[u8]) -> bool {
 }
 
 /// A problem: stderr and syslog. A stderr that cannot be written (closed,
-/// full) loses the line there, never the hook: logging is not worth a
-/// container.
+/// full, stuck) loses the line there, never the hook (`sys::stderr`):
+/// logging is not worth a container.
 pub fn problem(cfg: &Config, message: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "ctraudit: {message}");
+    crate::sys::stderr::line(&format!("ctraudit: {message}"));
     syslog(cfg, true, message);
 }
 

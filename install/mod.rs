@@ -60,7 +60,7 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), InstallError> 
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    crate::hook::replace_file(path, bytes, crate::hook::Persist::Durable).map_err(io)
+    crate::sys::file::replace_file(path, bytes, crate::sys::file::Persist::Durable).map_err(io)
 }
 
 /// `ctraudit-runc` next to the running binary (the package installs both).

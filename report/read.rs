@@ -2,8 +2,7 @@
 //! the log root never through a symbolic link.
 
 use std::fs::File;
-use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use nix::fcntl::{openat, OFlag};
@@ -53,8 +52,7 @@ pub fn named(path: &Path, cap: u64) -> Result<Vec<u8>> {
         path: path.to_owned(),
         error,
     };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    regular(path, &meta.file_type())?;
+    regular(path, &std::fs::metadata(path).map_err(io)?)?;
     let file = std::fs::OpenOptions::new()
         .read(true)
         // a file swapped for a FIFO since the check must not block the open
@@ -114,51 +112,30 @@ fn is_link(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
-fn regular(path: &Path, t: &std::fs::FileType) -> Result<()> {
-    let kind = if t.is_file() {
-        return Ok(());
-    } else if t.is_dir() {
-        "a directory"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_socket() {
-        "a socket"
-    } else {
-        "not a file"
-    };
-    Err(ReportError::NotRegular {
-        path: path.to_owned(),
-        kind,
-    })
+fn regular(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    match crate::sys::file::not_regular(meta) {
+        None => Ok(()),
+        Some(kind) => Err(ReportError::NotRegular {
+            path: path.to_owned(),
+            kind,
+        }),
+    }
 }
 
 /// The whole of an open file, checked again to be regular (it may have been
-/// replaced since its path was looked at), and refused past `cap` bytes,
-/// whatever its size said: files in /proc say 0.
+/// replaced since its path was looked at), and refused past `cap` bytes.
 fn bounded(file: File, path: &Path, cap: u64) -> Result<Vec<u8>> {
     let io = |error| ReportError::Read {
         path: path.to_owned(),
         error,
     };
-    let meta = file.metadata().map_err(io)?;
-    regular(path, &meta.file_type())?;
-    let too_large = || ReportError::TooLarge {
-        path: path.to_owned(),
-        cap,
-    };
-    if meta.len() > cap {
-        return Err(too_large());
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(cap + 1).read_to_end(&mut bytes).map_err(io)?;
-    if bytes.len() as u64 > cap {
-        return Err(too_large());
-    }
-    Ok(bytes)
+    regular(path, &file.metadata().map_err(io)?)?;
+    crate::sys::file::read_bounded(&file, cap)
+        .map_err(io)?
+        .ok_or_else(|| ReportError::TooLarge {
+            path: path.to_owned(),
+            cap,
+        })
 }
 
 #[cfg(test)]

@@ -10,9 +10,13 @@ fn refused(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
-fn what(m: &Metadata) -> &'static str {
+/// What a file is when it is not a regular one ("a FIFO", "a directory"),
+/// or None for a regular file.
+pub fn not_regular(m: &Metadata) -> Option<&'static str> {
     let t = m.file_type();
-    if t.is_dir() {
+    Some(if t.is_file() {
+        return None;
+    } else if t.is_dir() {
         "a directory"
     } else if t.is_fifo() {
         "a FIFO"
@@ -24,7 +28,19 @@ fn what(m: &Metadata) -> &'static str {
         "a socket"
     } else {
         "not a regular file"
+    })
+}
+
+/// All of an open file, or None when it holds more than `max` bytes
+/// (checked on what is read, not only what fstat says: files in /proc say
+/// 0, and a file may grow meanwhile).
+pub fn read_bounded(mut file: &File, max: u64) -> io::Result<Option<Vec<u8>>> {
+    if file.metadata()?.len() > max {
+        return Ok(None);
     }
+    let mut bytes = Vec::new();
+    (&mut file).take(max + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= max).then_some(bytes))
 }
 
 fn size(bytes: u64) -> String {
@@ -50,22 +66,16 @@ pub fn read_regular(path: &Path, max: u64) -> io::Result<(Vec<u8>, Metadata)> {
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
     let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(refused(format!(
-            "{}, not a regular file: not read",
-            what(&meta)
-        )));
+    if let Some(kind) = not_regular(&meta) {
+        return Err(refused(format!("{kind}, not a regular file: not read")));
     }
-    let too_big = || refused(format!("larger than {}, the most read of it", size(max)));
-    if meta.len() > max {
-        return Err(too_big());
+    match read_bounded(&file, max)? {
+        Some(bytes) => Ok((bytes, meta)),
+        None => Err(refused(format!(
+            "larger than {}, the most read of it",
+            size(max)
+        ))),
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(max + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max {
-        return Err(too_big());
-    }
-    Ok((bytes, meta))
 }
 
 /// Replaces the entry `name` of `dir` with a new regular file holding
@@ -95,6 +105,151 @@ pub fn replace_in_dir(dir: &Path, name: &str, bytes: &[u8], like: &Metadata) -> 
     f.set_permissions(std::fs::Permissions::from_mode(like.mode() & 0o7777))?;
     tmp.persist(dir.join(name)).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Whether a rewritten file is flushed to its device before it replaces the
+/// old one. Summaries and the daemons' configs must survive a crash; the
+/// per-container state under /run and a bundle's config.json live no longer
+/// than the container (and /run no longer than the boot), so their fsync
+/// would only add to every container start.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Persist {
+    Durable,
+    Volatile,
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory
+/// and a rename, so readers see the old file or the new one, never half.
+///
+/// Nothing planted in ctraudit's directories can redirect the write: the
+/// directory is opened without following a symlink (a per-container
+/// directory that is one is refused), the temporary file gets an
+/// unpredictable name and is created `O_EXCL|O_NOFOLLOW`, and the rename
+/// replaces whatever is at `path` (a symlink there is replaced, its target
+/// untouched).
+pub fn write_atomic(path: &Path, bytes: &[u8], persist: Persist) -> io::Result<()> {
+    use nix::fcntl::{openat, renameat, OFlag};
+    use nix::sys::stat::Mode;
+    use std::io::Write;
+    let (dir, name) = match (path.parent(), path.file_name()) {
+        (Some(d), Some(n)) => (d, n),
+        _ => {
+            return Err(io::Error::other(format!(
+                "{}: not a file path",
+                path.display()
+            )))
+        }
+    };
+    let dir = own_dir(dir)?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".tmp-{:016x}", random_u64()));
+    let tmp = Path::new(&tmp_name);
+    let fd = openat(
+        &dir,
+        tmp,
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o640),
+    )?;
+    let mut f = std::fs::File::from(fd);
+    let result = (|| {
+        f.write_all(bytes)?;
+        if persist == Persist::Durable {
+            f.sync_all()?;
+        }
+        renameat(&dir, tmp, &dir, Path::new(name)).map_err(io::Error::from)
+    })();
+    if result.is_err() {
+        let _ = nix::unistd::unlinkat(&dir, tmp, nix::unistd::UnlinkatFlags::NoRemoveDir);
+    }
+    result
+}
+
+/// One of ctraudit's own directories, opened as itself: a symlink there is
+/// refused (`O_NOFOLLOW|O_DIRECTORY`), whoever planted it.
+fn own_dir(dir: &Path) -> io::Result<std::os::fd::OwnedFd> {
+    use nix::fcntl::{open, OFlag};
+    open(
+        dir,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| match e {
+        nix::Error::ELOOP | nix::Error::ENOTDIR => io::Error::other(format!(
+            "{}: not a directory of ctraudit's own (a symlink?): refused",
+            dir.display()
+        )),
+        e => io::Error::from(e),
+    })
+}
+
+/// 64 unpredictable bits: std's hasher keys come from the OS's randomness.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id().into());
+    h.finish()
+}
+
+/// Rewrites a file that belongs to someone else (daemon.json, containerd's
+/// config.toml, a hooks.d file) atomically: through a symlink to its target
+/// (the operator's configuration management may keep the real file
+/// elsewhere), keeping its mode and owner, via a temporary file under an
+/// unpredictable name created `O_EXCL` in the same directory.
+pub fn replace_file(path: &Path, bytes: &[u8], persist: Persist) -> io::Result<()> {
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let old = std::fs::metadata(&target).ok();
+    let dir = target.parent().unwrap_or(Path::new("/"));
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("file");
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".ctraudit")
+        .rand_bytes(12)
+        .permissions(std::fs::Permissions::from_mode(
+            old.as_ref().map_or(0o644, |m| m.mode() & 0o7777),
+        ))
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    if let Some(m) = &old {
+        let f: &File = tmp.as_file();
+        std::os::unix::fs::fchown(f, Some(m.uid()), Some(m.gid()))?;
+        f.set_permissions(std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
+    }
+    if persist == Persist::Durable {
+        tmp.as_file().sync_all()?;
+    }
+    tmp.persist(&target).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Creates one of ctraudit's own directories (never a runtime's), mode 0750,
+/// and refuses one that is a symlink, or sits in one: it and its parent
+/// (the root or the directory of per-container files) must be real
+/// directories, so nothing written there lands outside ctraudit's roots.
+/// Its errors name the directory.
+pub fn make_dir(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let levels = [path.parent().filter(|p| p.parent().is_some()), Some(path)];
+    let check = |creating: bool| -> io::Result<()> {
+        for p in levels.into_iter().flatten() {
+            // before creating, a level that is not there yet is fine
+            if creating && std::fs::symlink_metadata(p).is_err() {
+                continue;
+            }
+            drop(own_dir(p)?);
+        }
+        Ok(())
+    };
+    check(true)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    check(false)
 }
 
 #[cfg(test)]
@@ -173,5 +328,88 @@ mod tests {
         };
         assert_eq!(names(bundle.path()), ["config.json"], "no temp file left");
         assert_eq!(names(outside.path()), ["spec.json"]);
+    }
+
+    #[test]
+    fn replace_file_writes_through_a_symlink_and_keeps_the_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        std::fs::write(&real, b"old").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("config.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        replace_file(&link, b"new", Persist::Durable).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "still a link"
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        assert_eq!(
+            std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temp file left"
+        );
+    }
+
+    #[test]
+    fn atomic_write_never_follows_a_symlink_out_of_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+
+        // the file itself a symlink: replaced by a file, its target untouched
+        let own = dir.path().join("own");
+        std::fs::create_dir(&own).unwrap();
+        std::os::unix::fs::symlink(&victim, own.join("summary.json")).unwrap();
+        write_atomic(&own.join("summary.json"), b"new", Persist::Durable).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        let m = std::fs::symlink_metadata(own.join("summary.json")).unwrap();
+        assert!(m.file_type().is_file());
+
+        // its directory a symlink: refused, nothing written through it
+        let linked = dir.path().join("linked");
+        std::os::unix::fs::symlink(outside.path(), &linked).unwrap();
+        let e = write_atomic(&linked.join("summary.json"), b"x", Persist::Durable).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: not a directory of ctraudit's own (a symlink?): refused",
+                linked.display()
+            )
+        );
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+        let e = make_dir(&linked).unwrap_err();
+        assert!(e.to_string().ends_with("(a symlink?): refused"), "{e}");
+        // below a symlinked root: refused as well
+        let e = make_dir(&linked.join("c1")).unwrap_err();
+        assert!(e.to_string().ends_with("(a symlink?): refused"), "{e}");
+        assert_eq!(
+            std::fs::read_dir(outside.path()).unwrap().count(),
+            1,
+            "nothing made through the link"
+        );
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("summary.json");
+        write_atomic(&p, b"one", Persist::Durable).unwrap();
+        write_atomic(&p, b"two", Persist::Volatile).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("summary.json")]);
     }
 }
