@@ -201,9 +201,10 @@ fn done(verb: &str, r: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-/// A summary or profile by container id or by path.
+/// A summary or profile by container id or by path: a target with a `/`
+/// or ending in `.json` is a path (`ctraudit seccomp a.json`).
 fn read_target(cfg: &Config, target: &str) -> anyhow::Result<(String, serde_json::Value)> {
-    let path = if target.contains('/') {
+    let path = if target.contains('/') || target.ends_with(".json") {
         PathBuf::from(target)
     } else {
         cfg.layout().summary_file(&ContainerId::parse(target)?)
@@ -233,15 +234,18 @@ fn seccomp(
         notes
             .iter()
             .for_each(|n| eprintln!("ctraudit seccomp: {n}"));
-        profiles.push(p);
+        profiles.push((what, p));
     }
-    let mut profile = seccomp::merge(&profiles);
+    let (mut profile, notes) = seccomp::merge(&profiles)?;
+    notes
+        .iter()
+        .for_each(|n| eprintln!("ctraudit seccomp: {n}"));
     if let Some(base) = base {
         let text = std::fs::read_to_string(base).with_context(|| base.display().to_string())?;
         let v: serde_json::Value =
             serde_json::from_str(&text).with_context(|| base.display().to_string())?;
         let (b, _) = seccomp::load(&base.display().to_string(), &v)?;
-        let (p, notes) = seccomp::within(&profile, &b);
+        let (p, notes) = seccomp::within(&profile, &b)?;
         notes
             .iter()
             .for_each(|n| eprintln!("ctraudit seccomp: {n}"));

@@ -218,3 +218,243 @@ fn seccomp_base_profile_blocks_stay_blocked() {
          ctraudit seccomp: unshare: only as the base profile allows it (its conditions kept)\n"
     );
 }
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `ctraudit ARGS`, its output.
+fn ctraudit(args: &[&str]) -> Output {
+    std::process::Command::new(BIN).args(args).output().unwrap()
+}
+
+fn json_of(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// The rules of `profile` that name exactly `name`.
+fn rules_for(profile: &serde_json::Value, name: &str) -> Vec<serde_json::Value> {
+    profile["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["names"] == serde_json::json!([name]))
+        .cloned()
+        .collect()
+}
+
+/// The names of a profile's first rule (the unconditional allow list).
+fn allow_list(profile: &serde_json::Value) -> Vec<String> {
+    assert_eq!(profile["syscalls"][0]["action"], "SCMP_ACT_ALLOW");
+    assert!(profile["syscalls"][0].get("args").is_none());
+    profile["syscalls"][0]["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Docker's mask of namespace flags in clone's first argument:
+/// CLONE_NEW{NS,CGROUP,UTS,IPC,USER,PID,NET}.
+const CLONE_NS_MASK: u64 = 0x7e02_0000;
+
+/// A base profile shaped like Docker's default: the learned names
+/// unconditionally but for arch_prctl (on x86 only), clone (without
+/// namespace flags, or with CAP_SYS_ADMIN) and clone3 (ENOSYS without
+/// CAP_SYS_ADMIN).
+fn docker_like_base(names: &[String]) -> serde_json::Value {
+    let plain: Vec<&String> = names
+        .iter()
+        .filter(|n| !["arch_prctl", "clone", "clone3", "unshare"].contains(&n.as_str()))
+        .collect();
+    serde_json::json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "defaultErrnoRet": 1,
+        "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+        "syscalls": [
+            {"names": plain, "action": "SCMP_ACT_ALLOW"},
+            {"names": ["arch_prctl"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64", "x32"]}},
+            {"names": ["clone", "clone3", "unshare"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+            {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 0, "value": CLONE_NS_MASK, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}],
+             "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+            {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38, "excludes": {"caps": ["CAP_SYS_ADMIN"]}}
+        ]
+    })
+}
+
+/// A profile given back to `ctraudit seccomp`, alone or in a merge, keeps
+/// its conditional rules: without arch_prctl (allowed on x86 only by the
+/// base) no static binary even starts.
+#[test]
+fn seccomp_a_profile_read_back_keeps_its_conditional_rules() {
+    let env = Env::new("");
+    let d = Dockerd::start(&env, "");
+    let (out3, p3) = audited(&env, &d, W3);
+    assert_eq!(out3, "/tmp/d\n");
+    let summary = p3.with_file_name("summary.json");
+    let summary = summary.to_str().unwrap();
+    let base = env.path("base.json");
+    std::fs::write(
+        &base,
+        docker_like_base(&allow_list(&json_of(&p3))).to_string(),
+    )
+    .unwrap();
+    let write = |name: &str, args: &[&str]| {
+        let out = ctraudit(args);
+        ok(&out);
+        let path = env.path(name);
+        std::fs::write(&path, &out.stdout).unwrap();
+        (path, out)
+    };
+
+    let (a, _) = write(
+        "a.json",
+        &["seccomp", "--base", base.to_str().unwrap(), summary],
+    );
+    let a_json = json_of(&a);
+    assert_eq!(
+        rules_for(&a_json, "arch_prctl"),
+        [
+            serde_json::json!({"names": ["arch_prctl"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64", "x32"]}})
+        ]
+    );
+    assert_eq!(stdout(&under(&d, "runc", &a, W3)), "/tmp/d\n");
+
+    // read back alone: exactly the same profile
+    let (b, out) = write("b.json", &["seccomp", a.to_str().unwrap()]);
+    assert_eq!(stderr(&out), "");
+    assert_eq!(
+        std::fs::read_to_string(&b).unwrap(),
+        std::fs::read_to_string(&a).unwrap()
+    );
+    assert_eq!(stdout(&under(&d, "runc", &b, W3)), "/tmp/d\n");
+
+    // merged with the plain profile of the same run: still runs
+    let (c, _) = write(
+        "c.json",
+        &["seccomp", "--merge", a.to_str().unwrap(), summary],
+    );
+    let w3 = under(&d, "runc", &c, W3);
+    ok(&w3);
+    assert_eq!(stdout(&w3), "/tmp/d\n");
+
+    // a merge that loses a condition says so
+    let old = env.path("old.json");
+    std::fs::write(
+        &old,
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],
+            "syscalls":[{"names":["clone","mkdir"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    )
+    .unwrap();
+    let out = ctraudit(&[
+        "seccomp",
+        "--merge",
+        a.to_str().unwrap(),
+        old.to_str().unwrap(),
+    ]);
+    ok(&out);
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "ctraudit seccomp: clone: {} allows it with any arguments, so the conditions {} puts on it are dropped\n",
+            old.display(),
+            a.display()
+        )
+    );
+    // and one that would change what a profile refuses, and how, is refused
+    let other = env.path("other.json");
+    std::fs::write(
+        &other,
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],
+            "syscalls":[{"names":["clone3"],"action":"SCMP_ACT_ERRNO","errnoRet":95}]}"#,
+    )
+    .unwrap();
+    let out = ctraudit(&[
+        "seccomp",
+        "--merge",
+        a.to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "ctraudit seccomp: clone3: {} and {} give it different rules that are not all allowing: a merge cannot keep both\n",
+            a.display(),
+            other.display()
+        )
+    );
+}
+
+/// Unknown actions, and any other malformed field of a profile or summary,
+/// are one-line errors that name the field, never a guess and never a
+/// panic.
+#[test]
+fn seccomp_malformed_input_is_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.json");
+    std::fs::write(
+        &good,
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    )
+    .unwrap();
+    let cases: &[(&str, &str)] = &[
+        (
+            r#"{"defaultAction":"SCMP_ACT_BOGUS"}"#,
+            "field `defaultAction`: unknown action `SCMP_ACT_BOGUS`",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"},{"names":["mkdir"],"action":"allow"}]}"#,
+            "field `syscalls[1].action`: unknown action `allow`",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["clone"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_LIKE"}]}]}"#,
+            "field `syscalls[0].args[0].op`: unknown operator `SCMP_CMP_LIKE`",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["clone"],"action":"SCMP_ACT_ALLOW","args":[{"index":6,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#,
+            "field `syscalls[0].args[0].index`: 6 is not an argument index (0 to 5)",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":"read","action":"SCMP_ACT_ALLOW"}]}"#,
+            "field `syscalls[0].names`: invalid type: string \"read\", expected a sequence",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"action":"SCMP_ACT_ALLOW"}]}"#,
+            "field `syscalls[0].names`: no syscall named",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","comment":"x","syscalls":[]}"#,
+            "field `comment`: unknown field",
+        ),
+        (
+            r#"{"schema":"ctraudit.summary/v1","syscalls":{"counts":{"openat":"x"}}}"#,
+            "field `syscalls.counts.openat`: invalid type: string \"x\", expected u64",
+        ),
+    ];
+    for (i, (text, want)) in cases.iter().enumerate() {
+        let bad = dir.path().join(format!("bad{i}.json"));
+        std::fs::write(&bad, text).unwrap();
+        for args in [
+            vec!["seccomp", bad.to_str().unwrap()],
+            vec![
+                "seccomp",
+                "--base",
+                bad.to_str().unwrap(),
+                good.to_str().unwrap(),
+            ],
+        ] {
+            let out = ctraudit(&args);
+            assert_eq!(out.status.code(), Some(1), "{text}: {}", stderr(&out));
+            assert_eq!(stdout(&out), "");
+            assert_eq!(
+                stderr(&out),
+                format!("ctraudit seccomp: {}: {want}\n", bad.display()),
+                "{text}"
+            );
+        }
+    }
+}
