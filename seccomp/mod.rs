@@ -1,7 +1,8 @@
 //! Seccomp profiles from what a container did: the OCI/Docker format
 //! (`defaultAction`, `architectures`, `syscalls`), allowing exactly the
 //! syscalls the workload used plus what the runtime itself needs after it
-//! installs the filter. See docs/seccomp.md for how that set was found.
+//! installs the filter, and namespaces only as the audit saw them made.
+//! See docs/seccomp.md for how those sets were found.
 
 mod merge;
 mod profile;
@@ -22,7 +23,9 @@ pub use profile::{Action, ArchMap, Arg, Filter, Kernel, Op, Profile, Rule, EPERM
 /// printk rate limiting off. Then what runc needs but the probe profile
 /// already allowed (the exec fifo's write, execve), and what Go's runtime
 /// may call on runc's other threads at any moment (scheduler, signals,
-/// memory), so the profile does not depend on timing.
+/// memory), so the profile does not depend on timing. Go's threads also
+/// call clone, which every profile allows without namespace flags
+/// ([`CLONE_NS_MASK`]) rather than by name.
 pub const RUNTIME_SYSCALLS: &[&str] = &[
     // measured: runc 1.1 init after InitSeccomp
     "capget",
@@ -50,8 +53,7 @@ pub const RUNTIME_SYSCALLS: &[&str] = &[
     "execve",
     "read",
     "write",
-    // Go runtime on any thread
-    "clone",
+    // Go runtime on any thread (and clone, by its own rule)
     "epoll_pwait",
     "exit",
     "exit_group",
@@ -96,8 +98,18 @@ pub const TIMING_SYSCALLS: &[&str] = &[
 /// Docker's default profile's architectures for an x86_64 host.
 pub const ARCHITECTURES: &[&str] = &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"];
 
+/// The namespace flags of clone's first argument, as Docker's default
+/// profile masks them: CLONE_NEW{NS,CGROUP,UTS,IPC,USER,PID,NET}.
+/// CLONE_NEWTIME (0x80) is clone3's and unshare's only: in clone's
+/// argument that bit belongs to the exit signal.
+pub const CLONE_NS_MASK: u64 = 0x7e02_0000;
+
+/// The namespace flags of unshare (and of clone3's `flags`): the clone
+/// ones and CLONE_NEWTIME.
+pub const UNSHARE_NS_MASK: u64 = CLONE_NS_MASK | 0x80;
+
 /// ENOSYS: what a refused clone3 returns, so the C library falls back to
-/// clone (as Docker's default profile does).
+/// clone, whose flags a filter can read (Docker's default does the same).
 pub const ENOSYS: u32 = 38;
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +134,7 @@ pub enum SeccompError {
 #[derive(Deserialize)]
 struct SummaryView {
     syscalls: SyscallsView,
+    privileged: Vec<PrivilegedView>,
     loss: LossView,
 }
 
@@ -131,14 +144,69 @@ struct SyscallsView {
 }
 
 #[derive(Deserialize)]
+struct PrivilegedView {
+    kind: String,
+    #[serde(default)]
+    args: Value,
+    count: u64,
+    failed: u64,
+    #[serde(default)]
+    last_error: Option<String>,
+}
+
+#[derive(Deserialize)]
 struct LossView {
     /// Every field, in the summary's order.
     #[serde(flatten)]
     counters: serde_json::Map<String, Value>,
 }
 
+/// The namespace flag sets that `kind` (clone, clone3, unshare) was seen
+/// to create successfully, masked with `mask`, from the field `field` of
+/// its privileged entries; notes for sets every call of which failed.
+fn namespaces(
+    what: &str,
+    s: &SummaryView,
+    kind: &str,
+    field: &str,
+    mask: u64,
+    notes: &mut Vec<String>,
+) -> Result<BTreeSet<u64>, SeccompError> {
+    let mut made = BTreeSet::new();
+    let mut failed = BTreeMap::new();
+    for (i, p) in s.privileged.iter().enumerate() {
+        if p.kind != kind {
+            continue;
+        }
+        let text = p.args[field].as_str().unwrap_or_default();
+        let flags = text
+            .strip_prefix("0x")
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .ok_or_else(|| SeccompError::Field {
+                what: what.into(),
+                field: format!("privileged[{i}].args.{field}"),
+                message: format!("`{text}` is not a hex number such as \"0x10000000\""),
+            })?;
+        if p.count > p.failed {
+            made.insert(flags & mask);
+        } else {
+            failed.insert(flags & mask, p.last_error.clone().unwrap_or_default());
+        }
+    }
+    for (flags, err) in failed {
+        if !made.contains(&flags) {
+            notes.push(format!(
+                "{kind} with namespaces {flags:#x}: every call failed in the audit ({err}), so the profile refuses it"
+            ));
+        }
+    }
+    Ok(made)
+}
+
 /// The profile a summary earned: the syscalls it used (by name) plus the
-/// runtime's and the waits; clone3, when not used, refused with ENOSYS.
+/// runtime's and the waits; clone and unshare only with the
+/// namespace flags the audit saw them use, clone3 (whose flags no filter
+/// can read) refused with ENOSYS unless the audit saw it make namespaces.
 /// Numbers the syscall table does not name cannot be allowed by name;
 /// they are returned as notes.
 pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>), SeccompError> {
@@ -170,18 +238,70 @@ pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>
             ));
         }
     }
+
+    // namespaces: only the ones the audit saw made
+    for n in ["clone", "clone3", "unshare"] {
+        names.remove(n);
+    }
+    let mut ns_notes = Vec::new();
+    let clone = namespaces(
+        what,
+        &s,
+        "clone",
+        "namespaces",
+        CLONE_NS_MASK,
+        &mut ns_notes,
+    )?;
+    let clone3 = namespaces(
+        what,
+        &s,
+        "clone3",
+        "namespaces",
+        UNSHARE_NS_MASK,
+        &mut ns_notes,
+    )?;
+    let unshare = namespaces(what, &s, "unshare", "flags", UNSHARE_NS_MASK, &mut ns_notes)?;
+    notes.extend(ns_notes.into_iter().map(|n| format!("{what}: {n}")));
+    let masked = |name: &str, mask: u64, flags: u64| {
+        let mut r = Rule::new(vec![name.into()], Action::Allow, None);
+        r.args = vec![Arg {
+            index: 0,
+            value: mask,
+            value_two: flags,
+            op: Op::MaskedEq,
+        }];
+        r
+    };
     let mut rules = Vec::new();
-    if !names.contains("clone3") {
+    // the runtime's threads and every fork: clone without namespace flags
+    for flags in std::iter::once(0).chain(clone.into_iter().filter(|f| *f != 0)) {
+        rules.push(masked("clone", CLONE_NS_MASK, flags));
+    }
+    for flags in unshare {
+        rules.push(masked("unshare", UNSHARE_NS_MASK, flags));
+    }
+    if clone3.is_empty() {
+        if s.syscalls.counts.contains_key("clone3") {
+            notes.push(format!(
+                "{what}: clone3 is refused with ENOSYS, as Docker's default does: no filter can read its flags, and the C library falls back to clone"
+            ));
+        }
         rules.push(Rule::new(
             vec!["clone3".into()],
             Action::Errno,
             Some(ENOSYS),
         ));
+    } else {
+        let made: Vec<String> = clone3.iter().map(|f| format!("{f:#x}")).collect();
+        notes.push(format!(
+            "{what}: clone3 is allowed with any flags: the audit saw it make namespaces ({}), and no filter can read its flags",
+            made.join(", ")
+        ));
+        names.insert("clone3".into());
     }
-    rules.insert(
-        0,
-        Rule::new(names.into_iter().collect(), Action::Allow, None),
-    );
+
+    let allow = Rule::new(names.into_iter().collect(), Action::Allow, None);
+    rules.insert(0, allow);
     let profile = Profile {
         default_action: Action::Errno,
         default_errno_ret: Some(EPERM),

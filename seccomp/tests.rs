@@ -3,16 +3,13 @@
 use super::*;
 use serde_json::json;
 
-/// Docker's mask of clone's namespace flags.
-const CLONE_NS_MASK: u64 = 0x7e02_0000;
-
 fn summary(names: &[&str]) -> Value {
-    with(names, json!({}))
+    with(names, json!([]), json!({}))
 }
 
-/// A summary with `names` counted and `loss` counters (complete when all
-/// are 0).
-fn with(names: &[&str], counters: Value) -> Value {
+/// A summary with `names` counted, `privileged` entries and `loss`
+/// counters (complete when all are 0).
+fn with(names: &[&str], privileged: Value, counters: Value) -> Value {
     let counts: serde_json::Map<String, Value> =
         names.iter().map(|n| (n.to_string(), json!(1))).collect();
     let mut loss = json!({"complete": true, "kernel_data": "complete", "problems": []});
@@ -23,7 +20,12 @@ fn with(names: &[&str], counters: Value) -> Value {
         }
     }
     json!({"schema": "ctraudit.summary/v1", "syscalls": {"counts": counts},
-           "privileged": [], "loss": loss})
+           "privileged": privileged, "loss": loss})
+}
+
+fn priv_entry(kind: &str, field: &str, flags: &str, count: u64, failed: u64) -> Value {
+    json!({"kind": kind, "args": {field: flags}, "count": count, "failed": failed,
+           "last_error": if failed > 0 { json!("EPERM") } else { json!(null) }})
 }
 
 fn profile(v: Value) -> Profile {
@@ -73,6 +75,7 @@ fn a_summary_gives_a_sorted_profile_with_the_runtime_set() {
         rules(&p),
         json!([
             {"names": names, "action": "SCMP_ACT_ALLOW"},
+            clone_rule(0),
             {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}
         ])
     );
@@ -83,22 +86,89 @@ fn a_summary_gives_a_sorted_profile_with_the_runtime_set() {
 }
 
 #[test]
-fn clone3_is_refused_with_enosys_when_not_allowed() {
-    let (p, _) = from_summary("a", &summary(&["write"])).unwrap();
+fn clone_and_unshare_make_only_the_namespaces_the_audit_saw_made() {
+    let privileged = json!([
+        priv_entry("clone", "namespaces", "0x50000000", 2, 0),
+        // the exit signal's bit is no namespace of clone's
+        priv_entry("clone", "namespaces", "0x80", 1, 0),
+        priv_entry("clone", "namespaces", "0x20000000", 1, 1),
+        priv_entry("unshare", "flags", "0x20400", 1, 0),
+        priv_entry("unshare", "flags", "0x10000000", 3, 3),
+    ]);
+    let s = with(
+        &["clone", "clone3", "unshare", "mkdir"],
+        privileged,
+        json!({}),
+    );
+    let (p, notes) = from_summary("s", &s).unwrap();
+    let allowed = p.allowed();
+    assert!(allowed.contains("mkdir"));
+    for n in ["clone", "clone3", "unshare"] {
+        assert!(!allowed.contains(n), "{n} only under conditions");
+    }
+    let unshare = |flags: u64| {
+        json!({"names": ["unshare"], "action": "SCMP_ACT_ALLOW",
+               "args": [{"index": 0, "value": UNSHARE_NS_MASK, "valueTwo": flags, "op": "SCMP_CMP_MASKED_EQ"}]})
+    };
+    assert_eq!(
+        conditional(&p),
+        json!([
+            clone_rule(0),
+            clone_rule(0x5000_0000),
+            unshare(0x2_0000),
+            {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}
+        ])
+    );
+    assert_eq!(
+        notes,
+        [
+            "s: clone with namespaces 0x20000000: every call failed in the audit (EPERM), so the profile refuses it",
+            "s: unshare with namespaces 0x10000000: every call failed in the audit (EPERM), so the profile refuses it",
+            "s: clone3 is refused with ENOSYS, as Docker's default does: no filter can read its flags, and the C library falls back to clone",
+        ]
+    );
+}
+
+#[test]
+fn clone3_is_allowed_only_when_the_audit_saw_it_make_namespaces() {
+    let (p, notes) = from_summary("s", &summary(&["write"])).unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
     assert_eq!(
         rules(&p).as_array().unwrap().last().unwrap(),
         &json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38})
     );
-    let (p, _) = from_summary("a", &summary(&["clone3"])).unwrap();
-    assert_eq!(p.syscalls.len(), 1);
+    let s = with(
+        &["clone3"],
+        json!([priv_entry("clone3", "namespaces", "0x10000080", 1, 0)]),
+        json!({}),
+    );
+    let (p, notes) = from_summary("s", &s).unwrap();
+    assert!(p.allowed().contains("clone3"));
+    assert!(p.rules_for("clone3").iter().all(Rule::allows_always));
+    assert_eq!(
+        notes,
+        ["s: clone3 is allowed with any flags: the audit saw it make namespaces (0x10000080), and no filter can read its flags"]
+    );
 }
 
 #[test]
 fn malformed_summaries_name_the_field() {
     let err = |v: Value| from_summary("s.json", &v).unwrap_err().to_string();
     let mut s = summary(&["write"]);
+    s["privileged"] = json!([priv_entry("clone", "namespaces", "ten", 1, 0)]);
+    assert_eq!(
+        err(s),
+        "s.json: field `privileged[0].args.namespaces`: `ten` is not a hex number such as \"0x10000000\""
+    );
+    let mut s = summary(&["write"]);
     s.as_object_mut().unwrap().remove("loss");
     assert_eq!(err(s), "s.json: missing field `loss`");
+    let mut s = summary(&["write"]);
+    s["privileged"] = json!([{"kind": "clone"}]);
+    assert_eq!(
+        err(s),
+        "s.json: field `privileged[0]`: missing field `count`"
+    );
     assert_eq!(
         load("x.json", &json!({"schema": "ctraudit.summary/v9"}))
             .unwrap_err()
@@ -234,7 +304,12 @@ fn docker_profiles_old_and_new_read_as_docker_reads_them() {
 
 #[test]
 fn merge_of_one_is_that_profile_and_of_several_the_union() {
-    let (a, _) = from_summary("a", &summary(&["mkdir"])).unwrap();
+    let s = with(
+        &["mkdir"],
+        json!([priv_entry("clone", "namespaces", "0x50000000", 1, 0)]),
+        json!({}),
+    );
+    let (a, _) = from_summary("a", &s).unwrap();
     let (b, _) = from_summary("b", &summary(&["mknodat"])).unwrap();
     let one = |p: &Profile| merge(&[("a".into(), p.clone())]).unwrap();
     assert_eq!(one(&a), (a.clone(), vec![]));
@@ -243,7 +318,11 @@ fn merge_of_one_is_that_profile_and_of_several_the_union() {
     assert!(m.allowed().is_superset(&a.allowed()) && m.allowed().is_superset(&b.allowed()));
     assert_eq!(
         conditional(&m),
-        json!([{"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}])
+        json!([
+            clone_rule(0),
+            clone_rule(0x5000_0000),
+            {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}
+        ])
     );
     // a profile merged with itself is itself
     let (aa, _) = merge(&[("a".into(), a.clone()), ("a2".into(), a.clone())]).unwrap();
@@ -369,11 +448,7 @@ fn base_blocks_stay_blocked() {
         {"names": ["mknodat"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 1, "value": 0, "op": "SCMP_CMP_EQ"}]}]}));
     let (r, notes) = within(&m, &deny_mkdir).unwrap();
     assert!(!r.allowed().contains("mkdir") && r.allowed().contains("openat"));
-    assert_eq!(
-        rules(&r)[1],
-        json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}),
-        "the profile's own refusal stays"
-    );
+    assert_eq!(rules(&r)[1], clone_rule(0), "clone's condition stays");
     assert_eq!(
         notes,
         [
@@ -389,7 +464,12 @@ fn base_blocks_stay_blocked() {
 
 #[test]
 fn within_a_docker_like_base_conditions_add_up() {
-    let (p, _) = from_summary("a", &summary(&["clone", "clone3", "arch_prctl", "mkdir"])).unwrap();
+    let s = with(
+        &["clone", "clone3", "arch_prctl", "mkdir"],
+        json!([priv_entry("clone", "namespaces", "0x10000000", 1, 0)]),
+        json!({}),
+    );
+    let (p, _) = from_summary("a", &s).unwrap();
     // like Docker's default: clone only without namespace flags (or with
     // CAP_SYS_ADMIN), clone3 refused with ENOSYS, arch_prctl on x86, an
     // old-style rule with empty conditions
@@ -412,15 +492,23 @@ fn within_a_docker_like_base_conditions_add_up() {
         "empty conditions are no conditions"
     );
     let (r, notes) = within(&p, &base).unwrap();
+    let with_caps = |flags: u64| {
+        let mut r = clone_rule(flags);
+        r["includes"] = json!({"caps": ["CAP_SYS_ADMIN"]});
+        r
+    };
     let mut without = clone_rule(0);
     without["excludes"] = json!({"caps": ["CAP_SYS_ADMIN"]});
     assert_eq!(
         conditional(&r),
         json!([
             {"names": ["arch_prctl"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64", "x32"]}},
-            {"names": ["clone", "clone3"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+            // clone without namespaces: the base's two ways
+            with_caps(0),
             without,
-            {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38, "excludes": {"caps": ["CAP_SYS_ADMIN"]}}
+            // a user namespace: only with CAP_SYS_ADMIN, as the base says
+            with_caps(0x1000_0000),
+            {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}
         ])
     );
     assert_eq!(
@@ -428,7 +516,6 @@ fn within_a_docker_like_base_conditions_add_up() {
         [
             "arch_prctl: only as the base profile allows it (its conditions kept)",
             "clone: only as the base profile allows it (its conditions kept)",
-            "clone3: only as the base profile allows it (its conditions kept)",
         ]
     );
     // read back or merged with itself, nothing changes
@@ -481,11 +568,31 @@ mod props {
     use super::*;
     use proptest::prelude::*;
 
-    const NAMES: &[&str] = &["mkdir", "mknodat", "socket", "unshare", "bind"];
+    const NAMES: &[&str] = &["mkdir", "mknodat", "socket", "clone3", "unshare", "bind"];
 
-    /// A summary from a subset of NAMES.
+    /// A summary from a subset of NAMES and some namespace clones.
     fn summaries() -> impl Strategy<Value = Value> {
-        proptest::sample::subsequence(NAMES, 0..NAMES.len()).prop_map(|names| summary(&names))
+        (
+            proptest::sample::subsequence(NAMES, 0..NAMES.len()),
+            proptest::collection::vec((0u64..8, any::<bool>()), 0..4),
+        )
+            .prop_map(|(names, clones)| {
+                let privileged: Vec<Value> = clones
+                    .iter()
+                    .map(|(f, failed)| {
+                        // three namespace bits of clone's mask
+                        let flags = (f & 1) << 28 | (f & 2) << 29 | (f & 4) << 15;
+                        priv_entry(
+                            "clone",
+                            "namespaces",
+                            &format!("{flags:#x}"),
+                            1,
+                            *failed as u64,
+                        )
+                    })
+                    .collect();
+                with(&names, Value::Array(privileged), json!({}))
+            })
     }
 
     proptest! {

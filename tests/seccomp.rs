@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::docker::{Dockerd, IMAGE};
@@ -228,6 +228,29 @@ fn ctraudit(args: &[&str]) -> Output {
     std::process::Command::new(BIN).args(args).output().unwrap()
 }
 
+/// Runs `cmd` audited with `docker run` options `opts`; returns its output
+/// and the container's log directory (summary.json, seccomp.json).
+fn audited_with(env: &Env, d: &Dockerd, opts: &[&str], cmd: &[&str]) -> (Output, PathBuf) {
+    let mut args = vec!["--rm", "--runtime", "ctraudit", "--network", "none"];
+    args.extend_from_slice(opts);
+    args.push(IMAGE);
+    args.extend_from_slice(cmd);
+    let (out, id) = d.run(&args);
+    let dir = env.path("log").join(&id);
+    assert!(dir.join("seccomp.json").exists(), "{}", dir.display());
+    (out, dir)
+}
+
+/// Runs `cmd` on runc under `profile` (not audited) with options `opts`.
+fn under_with(d: &Dockerd, profile: &Path, opts: &[&str], cmd: &[&str]) -> Output {
+    let opt = format!("seccomp={}", profile.display());
+    let mut args = vec!["run", "--rm", "--network", "none", "--security-opt", &opt];
+    args.extend_from_slice(opts);
+    args.push(IMAGE);
+    args.extend_from_slice(cmd);
+    d.docker(&args)
+}
+
 fn json_of(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -255,9 +278,93 @@ fn allow_list(profile: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// seccomp_probe.c, built static into `dir`.
+fn probe(dir: &Path) -> PathBuf {
+    let src = dir.join("probe.c");
+    std::fs::write(&src, include_str!("seccomp_probe.c")).unwrap();
+    let bin = dir.join("probe");
+    let out = std::process::Command::new("gcc")
+        .args(["-O2", "-static", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .expect("gcc is installed (.ci/setup)");
+    ok(&out);
+    bin
+}
+
 /// Docker's mask of namespace flags in clone's first argument:
 /// CLONE_NEW{NS,CGROUP,UTS,IPC,USER,PID,NET}.
 const CLONE_NS_MASK: u64 = 0x7e02_0000;
+
+fn clone_rule(namespaces: u64) -> serde_json::Value {
+    serde_json::json!({"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+        "args": [{"index": 0, "value": CLONE_NS_MASK, "valueTwo": namespaces, "op": "SCMP_CMP_MASKED_EQ"}]})
+}
+
+/// Docker's default refuses clone with CLONE_NEW* flags to a container
+/// without CAP_SYS_ADMIN. A learned profile refuses it too, unless the
+/// audit saw the container create those very namespaces.
+#[test]
+fn seccomp_clone_creates_only_the_namespaces_the_audit_saw() {
+    let env = Env::new("");
+    let d = Dockerd::start(&env, "");
+    let probe = probe(env.dir.path());
+    let mount = format!("{}:/probe:ro", probe.display());
+    let nobody = ["--user", "65534", "--cap-drop", "ALL", "-v", &mount];
+    // CLONE_NEWUSER|CLONE_NEWNET; and with CLONE_NEWPID
+    let (user_net, user_net_pid) = ("0x50000000", "0x70000000");
+
+    // without a filter, this host lets an unprivileged process make them
+    let mut free = vec!["run", "--rm", "--network", "none"];
+    free.extend_from_slice(&["--security-opt", "seccomp=unconfined"]);
+    free.extend_from_slice(&nobody);
+    free.extend_from_slice(&[IMAGE, "/probe", "clone", user_net]);
+    let free = d.docker(&free);
+    assert_eq!(stdout(&free), "clone 0x50000000: ok\n", "{}", stderr(&free));
+
+    // learned from a run that only forks: clone without namespace flags
+    let (out, dir) = audited_with(&env, &d, &["-v", &mount], &["/probe", "clone", "0"]);
+    assert_eq!(stdout(&out), "clone 0: ok\n", "{}", stderr(&out));
+    let profile = dir.join("seccomp.json");
+    let run = under_with(&d, &profile, &nobody, &["/probe", "clone", "0", user_net]);
+    assert_eq!(
+        stdout(&run),
+        "clone 0: ok\nclone 0x50000000: Operation not permitted\n",
+        "{}",
+        stderr(&run)
+    );
+    let p = json_of(&profile);
+    assert!(!allow_list(&p).contains(&"clone".to_owned()));
+    assert_eq!(rules_for(&p, "clone"), [clone_rule(0)]);
+    // clone3, whose flags seccomp cannot read, says ENOSYS: libc falls back to clone
+    let run = under_with(&d, &profile, &nobody, &["/probe", "clone3", "0"]);
+    assert_eq!(stdout(&run), "clone3 0: Function not implemented\n");
+
+    // learned from a run that made a user and a network namespace
+    let mut opts = vec!["--security-opt", "seccomp=unconfined"];
+    opts.extend_from_slice(&nobody);
+    let (out, dir) = audited_with(&env, &d, &opts, &["/probe", "clone", user_net]);
+    assert_eq!(stdout(&out), "clone 0x50000000: ok\n", "{}", stderr(&out));
+    let profile = dir.join("seccomp.json");
+    let p = json_of(&profile);
+    assert_eq!(
+        rules_for(&p, "clone"),
+        [clone_rule(0), clone_rule(0x5000_0000)]
+    );
+    let run = under_with(
+        &d,
+        &profile,
+        &nobody,
+        &["/probe", "clone", "0", user_net, user_net_pid],
+    );
+    assert_eq!(
+        stdout(&run),
+        "clone 0: ok\nclone 0x50000000: ok\nclone 0x70000000: Operation not permitted\n",
+        "{}",
+        stderr(&run)
+    );
+}
 
 /// A base profile shaped like Docker's default: the learned names
 /// unconditionally but for arch_prctl (on x86 only), clone (without
