@@ -95,6 +95,20 @@ pub const TIMING_SYSCALLS: &[&str] = &[
     "waitid",
 ];
 
+/// Syscalls that send a signal. Whether a workload sends one depends on
+/// timing too: a Python `multiprocessing.Pool` kills, at shutdown, only the
+/// workers that have not exited yet (3 of 6 identical runs). The
+/// container's pid namespace limits them to its own processes, and
+/// Docker's default profile allows them all, so every profile does.
+pub const SIGNAL_SYSCALLS: &[&str] = &[
+    "kill",
+    "pidfd_send_signal",
+    "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
+    "tgkill",
+    "tkill",
+];
+
 /// Docker's default profile's architectures for an x86_64 host.
 pub const ARCHITECTURES: &[&str] = &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"];
 
@@ -204,7 +218,7 @@ fn namespaces(
 }
 
 /// The profile a summary earned: the syscalls it used (by name) plus the
-/// runtime's and the waits; clone and unshare only with the
+/// runtime's, the waits and the signals; clone and unshare only with the
 /// namespace flags the audit saw them use, clone3 (whose flags no filter
 /// can read) refused with ENOSYS unless the audit saw it make namespaces.
 /// Numbers the syscall table does not name cannot be allowed by name;
@@ -215,6 +229,7 @@ pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>
     let mut names: BTreeSet<String> = RUNTIME_SYSCALLS
         .iter()
         .chain(TIMING_SYSCALLS)
+        .chain(SIGNAL_SYSCALLS)
         .map(|s| s.to_string())
         .collect();
     let mut notes = Vec::new();

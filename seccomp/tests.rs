@@ -67,6 +67,7 @@ fn a_summary_gives_a_sorted_profile_with_the_runtime_set() {
     let want: BTreeSet<String> = RUNTIME_SYSCALLS
         .iter()
         .chain(TIMING_SYSCALLS)
+        .chain(SIGNAL_SYSCALLS)
         .chain(&["openat", "write"])
         .map(|s| s.to_string())
         .collect();
