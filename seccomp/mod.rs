@@ -126,6 +126,9 @@ pub const UNSHARE_NS_MASK: u64 = CLONE_NS_MASK | 0x80;
 /// clone, whose flags a filter can read (Docker's default does the same).
 pub const ENOSYS: u32 = 38;
 
+/// How ctraudit's own caveats in a profile's comments begin.
+pub const CAVEAT_PREFIX: &str = "ctraudit: ";
+
 #[derive(Debug, thiserror::Error)]
 pub enum SeccompError {
     #[error("{what}: neither a ctraudit summary nor a seccomp profile")]
@@ -170,7 +173,11 @@ struct PrivilegedView {
 
 #[derive(Deserialize)]
 struct LossView {
-    /// Every field, in the summary's order.
+    complete: bool,
+    kernel_data: String,
+    #[serde(default)]
+    problems: Vec<String>,
+    /// Every counter, in the summary's order (`tasks_lost`, ...).
     #[serde(flatten)]
     counters: serde_json::Map<String, Value>,
 }
@@ -222,7 +229,8 @@ fn namespaces(
 /// namespace flags the audit saw them use, clone3 (whose flags no filter
 /// can read) refused with ENOSYS unless the audit saw it make namespaces.
 /// Numbers the syscall table does not name cannot be allowed by name;
-/// they are returned as notes.
+/// they are returned as notes, and so is an incomplete audit, which is
+/// also written into the profile as a comment.
 pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>), SeccompError> {
     let s: SummaryView =
         serde_path_to_error::deserialize(summary).map_err(|e| profile::field_error(what, e))?;
@@ -315,7 +323,40 @@ pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>
         names.insert("clone3".into());
     }
 
-    let allow = Rule::new(names.into_iter().collect(), Action::Allow, None);
+    // an audit that missed something may have missed a syscall
+    let mut lost: Vec<String> = Vec::new();
+    if s.loss.kernel_data != "complete" {
+        lost.push(format!("kernel_data {}", s.loss.kernel_data));
+    }
+    for (field, v) in &s.loss.counters {
+        match v.as_u64() {
+            Some(0) => {}
+            Some(n) => lost.push(format!("{field} {n}")),
+            None => {
+                return Err(SeccompError::Field {
+                    what: what.into(),
+                    field: format!("loss.{field}"),
+                    message: format!("`{v}` is not a count"),
+                })
+            }
+        }
+    }
+    if !s.loss.problems.is_empty() && lost.is_empty() {
+        lost.push(format!("problems: {}", s.loss.problems.join("; ")));
+    }
+    if !s.loss.complete && lost.is_empty() {
+        lost.push("loss.complete false".into());
+    }
+    let mut allow = Rule::new(names.into_iter().collect(), Action::Allow, None);
+    if !lost.is_empty() {
+        let lost = lost.join(", ");
+        notes.push(format!(
+            "{what}: the audit is incomplete ({lost}): the profile may be too tight"
+        ));
+        allow.comment = Some(format!(
+            "{CAVEAT_PREFIX}the audit of {what} is incomplete ({lost}): this profile may be too tight"
+        ));
+    }
     rules.insert(0, allow);
     let profile = Profile {
         default_action: Action::Errno,
@@ -330,7 +371,8 @@ pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>
     Ok((profile, notes))
 }
 
-/// Reads a summary.json or a seccomp profile.
+/// Reads a summary.json or a seccomp profile; a profile's caveats (an
+/// incomplete audit) come back as notes.
 pub fn load(what: &str, v: &Value) -> Result<(Profile, Vec<String>), SeccompError> {
     if let Some(schema) = v.get("schema") {
         if schema.as_str() == Some(crate::hook::summary::SCHEMA) {
@@ -343,7 +385,13 @@ pub fn load(what: &str, v: &Value) -> Result<(Profile, Vec<String>), SeccompErro
         });
     }
     if v.get("defaultAction").is_some() {
-        return Ok((Profile::parse(what, v)?, Vec::new()));
+        let p = Profile::parse(what, v)?;
+        let notes = p
+            .caveats()
+            .into_iter()
+            .map(|c| format!("{what}: {c}"))
+            .collect();
+        return Ok((p, notes));
     }
     Err(SeccompError::NotAProfile { what: what.into() })
 }

@@ -240,7 +240,7 @@ pub struct Rule {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub args: Vec<Arg>,
-    /// Docker's free text.
+    /// Docker's free text (ctraudit's caveats go here: docs/seccomp.md).
     #[serde(
         default,
         deserialize_with = "comment",
@@ -477,6 +477,17 @@ impl Profile {
             .filter(|r| r.names.iter().any(|n| n == name))
             .map(|r| r.for_names(vec![name.to_owned()]))
             .collect()
+    }
+
+    /// The caveats ctraudit wrote into the profile's comments.
+    pub fn caveats(&self) -> Vec<String> {
+        let mut seen = Vec::new();
+        for c in self.syscalls.iter().filter_map(|r| r.comment.as_deref()) {
+            if c.starts_with(super::CAVEAT_PREFIX) && !seen.iter().any(|s| s == c) {
+                seen.push(c.to_owned());
+            }
+        }
+        seen
     }
 
     pub fn to_json(&self) -> String {

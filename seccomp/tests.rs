@@ -153,6 +153,40 @@ fn clone3_is_allowed_only_when_the_audit_saw_it_make_namespaces() {
 }
 
 #[test]
+fn an_incomplete_audit_is_said_on_stderr_and_in_the_profile() {
+    let s = with(
+        &["write"],
+        json!([]),
+        json!({"tasks_lost": 2, "files_overflow": 0, "program_misses": 1}),
+    );
+    let (p, notes) = from_summary("c1", &s).unwrap();
+    assert_eq!(
+        notes,
+        ["c1: the audit is incomplete (tasks_lost 2, program_misses 1): the profile may be too tight"]
+    );
+    assert_eq!(
+        p.syscalls[0].comment.as_deref(),
+        Some("ctraudit: the audit of c1 is incomplete (tasks_lost 2, program_misses 1): this profile may be too tight")
+    );
+    // read back, the profile says it again
+    let v = serde_json::from_str(&p.to_json()).unwrap();
+    let (_, notes) = load("p.json", &v).unwrap();
+    assert_eq!(
+        notes,
+        ["p.json: ctraudit: the audit of c1 is incomplete (tasks_lost 2, program_misses 1): this profile may be too tight"]
+    );
+    // the kernel's record partly missing, with no counter set
+    let mut s = summary(&["write"]);
+    s["loss"]["complete"] = false.into();
+    s["loss"]["kernel_data"] = "partial".into();
+    let (_, notes) = from_summary("c1", &s).unwrap();
+    assert_eq!(
+        notes,
+        ["c1: the audit is incomplete (kernel_data partial): the profile may be too tight"]
+    );
+}
+
+#[test]
 fn malformed_summaries_name_the_field() {
     let err = |v: Value| from_summary("s.json", &v).unwrap_err().to_string();
     let mut s = summary(&["write"]);
@@ -160,6 +194,12 @@ fn malformed_summaries_name_the_field() {
     assert_eq!(
         err(s),
         "s.json: field `privileged[0].args.namespaces`: `ten` is not a hex number such as \"0x10000000\""
+    );
+    let mut s = summary(&["write"]);
+    s["loss"]["tasks_lost"] = json!("many");
+    assert_eq!(
+        err(s),
+        "s.json: field `loss.tasks_lost`: `\"many\"` is not a count"
     );
     let mut s = summary(&["write"]);
     s.as_object_mut().unwrap().remove("loss");
@@ -418,6 +458,29 @@ fn merge_refuses_what_it_cannot_merge_exactly() {
             p(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": []}))
         ),
         "b.json: field `defaultAction`: SCMP_ACT_ALLOW lets every call through: only profiles that refuse by default can be merged"
+    );
+}
+
+#[test]
+fn merge_keeps_every_caveat() {
+    let lossy = |id: &str| {
+        from_summary(id, &with(&["write"], json!([]), json!({"tasks_lost": 1})))
+            .unwrap()
+            .0
+    };
+    let (m, _) = merge(&[
+        ("a".into(), lossy("c1")),
+        (
+            "b".into(),
+            from_summary("c2", &summary(&["read"])).unwrap().0,
+        ),
+        ("c".into(), lossy("c3")),
+    ])
+    .unwrap();
+    assert_eq!(
+        m.caveats(),
+        ["ctraudit: the audit of c1 is incomplete (tasks_lost 1): this profile may be too tight; \
+          ctraudit: the audit of c3 is incomplete (tasks_lost 1): this profile may be too tight"]
     );
 }
 

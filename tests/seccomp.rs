@@ -511,6 +511,61 @@ fn seccomp_a_signal_the_learned_run_never_sent_is_allowed() {
     assert_eq!(stdout(&run), "143\n", "{}", stderr(&run));
 }
 
+/// A profile learned from an incomplete audit may be too tight: the
+/// command says so on stderr, and the profile says so in its first rule's
+/// comment (Docker's format has one), which the command repeats when it
+/// reads the profile back.
+#[test]
+fn seccomp_an_incomplete_audit_warns_that_the_profile_may_be_too_tight() {
+    let env = Env::new("");
+    let d = Dockerd::start(&env, "");
+    let (_, p3) = audited(&env, &d, W3);
+    let mut s = json_of(&p3.with_file_name("summary.json"));
+    assert_eq!(s["loss"]["complete"], true);
+    let out = ctraudit(&[
+        "seccomp",
+        p3.with_file_name("summary.json").to_str().unwrap(),
+    ]);
+    ok(&out);
+    assert_eq!(stderr(&out), "", "a complete audit: no warning");
+
+    s["loss"]["complete"] = false.into();
+    s["loss"]["tasks_lost"] = 2.into();
+    let lossy = env.path("lossy.json");
+    std::fs::write(&lossy, s.to_string()).unwrap();
+    let out = ctraudit(&["seccomp", lossy.to_str().unwrap()]);
+    ok(&out);
+    let l = lossy.display();
+    assert_eq!(
+        stderr(&out),
+        format!("ctraudit seccomp: {l}: the audit is incomplete (tasks_lost 2): the profile may be too tight\n")
+    );
+    let profile = env.path("lossy-seccomp.json");
+    std::fs::write(&profile, &out.stdout).unwrap();
+    let p = json_of(&profile);
+    assert_eq!(
+        p["syscalls"][0]["comment"],
+        format!("ctraudit: the audit of {l} is incomplete (tasks_lost 2): this profile may be too tight")
+    );
+    // Docker takes the comment, and the profile still runs the workload;
+    // so does runc, given it as a bundle's linux.seccomp
+    assert_eq!(stdout(&under(&d, "runc", &profile, W3)), "/tmp/d\n");
+    let b = common::Bundle::new(&env, "lossy", &["sh", "-c", W3]);
+    b.edit(|c| c["linux"]["seccomp"] = p.clone());
+    let run = env.run(&b.dir, "lossy");
+    ok(&run);
+    assert_eq!(stdout(&run), "/tmp/d\n");
+    let out = ctraudit(&["seccomp", profile.to_str().unwrap()]);
+    ok(&out);
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "ctraudit seccomp: {}: ctraudit: the audit of {l} is incomplete (tasks_lost 2): this profile may be too tight\n",
+            profile.display()
+        )
+    );
+}
+
 /// Unknown actions, and any other malformed field of a profile or summary,
 /// are one-line errors that name the field, never a guess and never a
 /// panic.
