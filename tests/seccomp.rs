@@ -635,3 +635,29 @@ fn seccomp_malformed_input_is_refused_naming_the_field() {
         }
     }
 }
+
+/// A reader that has gone (`ctraudit seccomp ID | true`) is an error with
+/// its reason, not a panic.
+#[test]
+fn seccomp_a_closed_stdout_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.json");
+    std::fs::write(
+        &good,
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    )
+    .unwrap();
+    // a pipe whose read end is closed before the command writes
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    let out = std::process::Command::new(BIN)
+        .args(["seccomp", good.to_str().unwrap()])
+        .stdout(write)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "ctraudit seccomp: writing the profile to stdout: Broken pipe (os error 32)\n"
+    );
+}
