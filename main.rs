@@ -195,9 +195,10 @@ fn done(verb: &str, r: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-/// A summary or profile by container id or by path.
+/// A summary or profile by container id or by path: a target with a `/`
+/// or ending in `.json` is a path (`ctraudit seccomp a.json`).
 fn read_target(cfg: &Config, target: &str) -> anyhow::Result<(String, serde_json::Value)> {
-    let path = if target.contains('/') {
+    let path = if target.contains('/') || target.ends_with(".json") {
         PathBuf::from(target)
     } else {
         cfg.layout().summary_file(&ContainerId::parse(target)?)
@@ -214,33 +215,42 @@ fn seccomp(
     base: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     use ctraudit::seccomp;
+    use std::io::Write;
     if targets.len() > 1 && !merge {
         anyhow::bail!(
             "{} targets: pass --merge for one profile that runs them all",
             targets.len()
         );
     }
+    // notes are worth a line each, not a panic when stderr has gone
+    let note = |notes: &[String]| {
+        let mut err = std::io::stderr().lock();
+        for n in notes {
+            let _ = writeln!(err, "ctraudit seccomp: {n}");
+        }
+    };
     let mut profiles = Vec::new();
     for t in targets {
         let (what, v) = read_target(cfg, t)?;
         let (p, notes) = seccomp::load(&what, &v)?;
-        notes
-            .iter()
-            .for_each(|n| eprintln!("ctraudit seccomp: {n}"));
-        profiles.push(p);
+        note(&notes);
+        profiles.push((what, p));
     }
-    let mut profile = seccomp::merge(&profiles);
+    let (mut profile, notes) = seccomp::merge(&profiles)?;
+    note(&notes);
     if let Some(base) = base {
         let text = std::fs::read_to_string(base).with_context(|| base.display().to_string())?;
         let v: serde_json::Value =
             serde_json::from_str(&text).with_context(|| base.display().to_string())?;
         let (b, _) = seccomp::load(&base.display().to_string(), &v)?;
-        let (p, notes) = seccomp::within(&profile, &b);
-        notes
-            .iter()
-            .for_each(|n| eprintln!("ctraudit seccomp: {n}"));
+        let (p, notes) = seccomp::within(&profile, &b)?;
+        note(&notes);
         profile = p;
     }
-    print!("{}", profile.to_json());
+    // a reader that has gone (`| head`) is an error to report, not a panic
+    let mut out = std::io::stdout().lock();
+    out.write_all(profile.to_json().as_bytes())
+        .and_then(|()| out.flush())
+        .context("writing the profile to stdout")?;
     Ok(())
 }

@@ -1,12 +1,19 @@
 //! Seccomp profiles from what a container did: the OCI/Docker format
 //! (`defaultAction`, `architectures`, `syscalls`), allowing exactly the
 //! syscalls the workload used plus what the runtime itself needs after it
-//! installs the filter. See docs/seccomp.md for how that set was found.
+//! installs the filter, and namespaces only as the audit saw them made.
+//! See docs/seccomp.md for how those sets were found.
 
-use std::collections::BTreeSet;
+mod merge;
+mod profile;
 
-use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
 use serde_json::Value;
+
+pub use merge::{merge, within};
+pub use profile::{Action, ArchMap, Arg, Filter, Kernel, Op, Profile, Rule, EPERM};
 
 /// What the runtime calls between installing the filter and exec'ing the
 /// workload, which the audit (starting at that exec) does not see.
@@ -16,7 +23,9 @@ use serde_json::Value;
 /// printk rate limiting off. Then what runc needs but the probe profile
 /// already allowed (the exec fifo's write, execve), and what Go's runtime
 /// may call on runc's other threads at any moment (scheduler, signals,
-/// memory), so the profile does not depend on timing.
+/// memory), so the profile does not depend on timing. Go's threads also
+/// call clone, which every profile allows without namespace flags
+/// ([`CLONE_NS_MASK`]) rather than by name.
 pub const RUNTIME_SYSCALLS: &[&str] = &[
     // measured: runc 1.1 init after InitSeccomp
     "capget",
@@ -44,8 +53,7 @@ pub const RUNTIME_SYSCALLS: &[&str] = &[
     "execve",
     "read",
     "write",
-    // Go runtime on any thread
-    "clone",
+    // Go runtime on any thread (and clone, by its own rule)
     "epoll_pwait",
     "exit",
     "exit_group",
@@ -87,35 +95,39 @@ pub const TIMING_SYSCALLS: &[&str] = &[
     "waitid",
 ];
 
+/// Syscalls that send a signal. Whether a workload sends one depends on
+/// timing too: a Python `multiprocessing.Pool` kills, at shutdown, only the
+/// workers that have not exited yet (3 of 6 identical runs). The
+/// container's pid namespace limits them to its own processes, and
+/// Docker's default profile allows them all, so every profile does.
+pub const SIGNAL_SYSCALLS: &[&str] = &[
+    "kill",
+    "pidfd_send_signal",
+    "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
+    "tgkill",
+    "tkill",
+];
+
 /// Docker's default profile's architectures for an x86_64 host.
 pub const ARCHITECTURES: &[&str] = &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"];
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Profile {
-    pub default_action: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_errno_ret: Option<u32>,
-    #[serde(default)]
-    pub architectures: Vec<String>,
-    #[serde(default)]
-    pub syscalls: Vec<Rule>,
-}
+/// The namespace flags of clone's first argument, as Docker's default
+/// profile masks them: CLONE_NEW{NS,CGROUP,UTS,IPC,USER,PID,NET}.
+/// CLONE_NEWTIME (0x80) is clone3's and unshare's only: in clone's
+/// argument that bit belongs to the exit signal.
+pub const CLONE_NS_MASK: u64 = 0x7e02_0000;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rule {
-    pub names: Vec<String>,
-    pub action: String,
-    #[serde(default, rename = "errnoRet", skip_serializing_if = "Option::is_none")]
-    pub errno_ret: Option<u32>,
-    /// Conditions of rules in profiles read from elsewhere (kept as they are).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub args: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub includes: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub excludes: Option<Value>,
-}
+/// The namespace flags of unshare (and of clone3's `flags`): the clone
+/// ones and CLONE_NEWTIME.
+pub const UNSHARE_NS_MASK: u64 = CLONE_NS_MASK | 0x80;
+
+/// ENOSYS: what a refused clone3 returns, so the C library falls back to
+/// clone, whose flags a filter can read (Docker's default does the same).
+pub const ENOSYS: u32 = 38;
+
+/// How ctraudit's own caveats in a profile's comments begin.
+pub const CAVEAT_PREFIX: &str = "ctraudit: ";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeccompError {
@@ -124,121 +136,112 @@ pub enum SeccompError {
     #[error("{what}: field `{field}`: {message}")]
     Field {
         what: String,
-        field: &'static str,
+        field: String,
         message: String,
     },
+    #[error("{what}: {message}")]
+    Invalid { what: String, message: String },
+    #[error("{name}: {a} and {b} give it different rules that are not all allowing: a merge cannot keep both")]
+    Conflict { name: String, a: String, b: String },
+    #[error("{0}")]
+    Refused(String),
 }
 
-/// ENOSYS: what a refused clone3 must return for glibc to fall back to clone.
-const ENOSYS: u32 = 38;
+/// The parts of a summary.json (docs/summary.md) a profile is made from.
+#[derive(Deserialize)]
+struct SummaryView {
+    syscalls: SyscallsView,
+    privileged: Vec<PrivilegedView>,
+    loss: LossView,
+}
 
-impl Rule {
-    fn new(names: Vec<String>, action: &str, errno_ret: Option<u32>) -> Rule {
-        Rule {
-            names,
-            action: action.into(),
-            errno_ret,
-            args: None,
-            includes: None,
-            excludes: None,
+#[derive(Deserialize)]
+struct SyscallsView {
+    counts: BTreeMap<String, u64>,
+}
+
+#[derive(Deserialize)]
+struct PrivilegedView {
+    kind: String,
+    #[serde(default)]
+    args: Value,
+    count: u64,
+    failed: u64,
+    #[serde(default)]
+    last_error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LossView {
+    complete: bool,
+    kernel_data: String,
+    #[serde(default)]
+    problems: Vec<String>,
+    /// Every counter, in the summary's order (`tasks_lost`, ...).
+    #[serde(flatten)]
+    counters: serde_json::Map<String, Value>,
+}
+
+/// The namespace flag sets that `kind` (clone, clone3, unshare) was seen
+/// to create successfully, masked with `mask`, from the field `field` of
+/// its privileged entries; notes for sets every call of which failed.
+fn namespaces(
+    what: &str,
+    s: &SummaryView,
+    kind: &str,
+    field: &str,
+    mask: u64,
+    notes: &mut Vec<String>,
+) -> Result<BTreeSet<u64>, SeccompError> {
+    let mut made = BTreeSet::new();
+    let mut failed = BTreeMap::new();
+    for (i, p) in s.privileged.iter().enumerate() {
+        if p.kind != kind {
+            continue;
+        }
+        let text = p.args[field].as_str().unwrap_or_default();
+        let flags = text
+            .strip_prefix("0x")
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .ok_or_else(|| SeccompError::Field {
+                what: what.into(),
+                field: format!("privileged[{i}].args.{field}"),
+                message: format!("`{text}` is not a hex number such as \"0x10000000\""),
+            })?;
+        if p.count > p.failed {
+            made.insert(flags & mask);
+        } else {
+            failed.insert(flags & mask, p.last_error.clone().unwrap_or_default());
         }
     }
-
-    /// Whether the rule applies only under conditions (empty ones count as
-    /// none: older Docker profiles write `"args": [], "includes": {}`).
-    fn conditional(&self) -> bool {
-        let set = |v: &Option<Value>| match v {
-            None | Some(Value::Null) => false,
-            Some(Value::Array(a)) => !a.is_empty(),
-            Some(Value::Object(o)) => !o.is_empty(),
-            Some(_) => true,
-        };
-        set(&self.args) || set(&self.includes) || set(&self.excludes)
-    }
-}
-
-impl Profile {
-    /// Allows `names` (sorted, deduplicated) and refuses the rest with
-    /// EPERM; clone3, when not allowed, with ENOSYS so glibc falls back to
-    /// clone (as Docker's default profile does).
-    pub fn allowing(names: BTreeSet<String>) -> Profile {
-        Self::with_rules(names, Vec::new())
-    }
-
-    fn with_rules(names: BTreeSet<String>, mut extra: Vec<Rule>) -> Profile {
-        let clone3 =
-            names.contains("clone3") || extra.iter().any(|r| r.names.iter().any(|n| n == "clone3"));
-        let mut syscalls = vec![Rule::new(
-            names.into_iter().collect(),
-            "SCMP_ACT_ALLOW",
-            None,
-        )];
-        syscalls.append(&mut extra);
-        if !clone3 {
-            syscalls.push(Rule::new(
-                vec!["clone3".into()],
-                "SCMP_ACT_ERRNO",
-                Some(ENOSYS),
+    for (flags, err) in failed {
+        if !made.contains(&flags) {
+            notes.push(format!(
+                "{kind} with namespaces {flags:#x}: every call failed in the audit ({err}), so the profile refuses it"
             ));
         }
-        Profile {
-            default_action: "SCMP_ACT_ERRNO".into(),
-            default_errno_ret: Some(1),
-            architectures: ARCHITECTURES.iter().map(|a| a.to_string()).collect(),
-            syscalls,
-        }
     }
-
-    /// Names this profile allows without conditions.
-    pub fn allowed(&self) -> BTreeSet<String> {
-        self.syscalls
-            .iter()
-            .filter(|r| r.action == "SCMP_ACT_ALLOW" && !r.conditional())
-            .flat_map(|r| r.names.iter().cloned())
-            .collect()
-    }
-
-    /// Whether this profile lets `name` through unconditionally.
-    fn lets_through(&self, name: &str) -> bool {
-        let listed = |action: &dyn Fn(&str) -> bool| {
-            self.syscalls
-                .iter()
-                .any(|r| action(&r.action) && r.names.iter().any(|n| n == name))
-        };
-        if self.default_action == "SCMP_ACT_ALLOW" {
-            // allow-by-default: blocked only where a rule says otherwise
-            !listed(&|a| a != "SCMP_ACT_ALLOW")
-        } else {
-            self.allowed().contains(name)
-        }
-    }
-
-    pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
-        s.push('\n');
-        s
-    }
+    Ok(made)
 }
 
 /// The profile a summary earned: the syscalls it used (by name) plus the
-/// runtime's. Numbers the syscall table does not name cannot be allowed by
-/// name; they are returned as notes.
+/// runtime's, the waits and the signals; clone and unshare only with the
+/// namespace flags the audit saw them use, clone3 (whose flags no filter
+/// can read) refused with ENOSYS unless the audit saw it make namespaces.
+/// Numbers the syscall table does not name cannot be allowed by name;
+/// they are returned as notes, and so is an incomplete audit, which is
+/// also written into the profile as a comment.
 pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>), SeccompError> {
-    let counts = summary
-        .pointer("/syscalls/counts")
-        .and_then(Value::as_object)
-        .ok_or_else(|| SeccompError::Field {
-            what: what.into(),
-            field: "syscalls.counts",
-            message: "missing".into(),
-        })?;
+    let s: SummaryView =
+        serde_path_to_error::deserialize(summary).map_err(|e| profile::field_error(what, e))?;
     let mut names: BTreeSet<String> = RUNTIME_SYSCALLS
         .iter()
         .chain(TIMING_SYSCALLS)
+        .chain(SIGNAL_SYSCALLS)
         .map(|s| s.to_string())
         .collect();
     let mut notes = Vec::new();
-    for name in counts.keys() {
+    for name in s.syscalls.counts.keys() {
         if name.starts_with("syscall_") {
             notes.push(format!(
                 "{what}: {name} has no name in the syscall table and is not in the profile"
@@ -247,206 +250,151 @@ pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>
             names.insert(name.clone());
         }
     }
-    let loss = &summary["loss"];
+    let count = |field: &str| s.loss.counters.get(field).and_then(Value::as_u64);
     for (field, why) in [
         ("syscalls_compat", "32-bit syscalls"),
         ("syscalls_unknown", "syscall numbers above 511"),
     ] {
-        if loss[field].as_u64().unwrap_or(0) > 0 {
+        if count(field).unwrap_or(0) > 0 {
             notes.push(format!(
                 "{what}: the workload made {why}: the audit has them counted, not named, so the profile cannot list them"
             ));
         }
     }
-    Ok((Profile::allowing(names), notes))
+
+    // namespaces: only the ones the audit saw made
+    for n in ["clone", "clone3", "unshare"] {
+        names.remove(n);
+    }
+    let mut ns_notes = Vec::new();
+    let clone = namespaces(
+        what,
+        &s,
+        "clone",
+        "namespaces",
+        CLONE_NS_MASK,
+        &mut ns_notes,
+    )?;
+    let clone3 = namespaces(
+        what,
+        &s,
+        "clone3",
+        "namespaces",
+        UNSHARE_NS_MASK,
+        &mut ns_notes,
+    )?;
+    let unshare = namespaces(what, &s, "unshare", "flags", UNSHARE_NS_MASK, &mut ns_notes)?;
+    notes.extend(ns_notes.into_iter().map(|n| format!("{what}: {n}")));
+    let masked = |name: &str, mask: u64, flags: u64| {
+        let mut r = Rule::new(vec![name.into()], Action::Allow, None);
+        r.args = vec![Arg {
+            index: 0,
+            value: mask,
+            value_two: flags,
+            op: Op::MaskedEq,
+        }];
+        r
+    };
+    let mut rules = Vec::new();
+    // the runtime's threads and every fork: clone without namespace flags
+    for flags in std::iter::once(0).chain(clone.into_iter().filter(|f| *f != 0)) {
+        rules.push(masked("clone", CLONE_NS_MASK, flags));
+    }
+    for flags in unshare {
+        rules.push(masked("unshare", UNSHARE_NS_MASK, flags));
+    }
+    if clone3.is_empty() {
+        if s.syscalls.counts.contains_key("clone3") {
+            notes.push(format!(
+                "{what}: clone3 is refused with ENOSYS, as Docker's default does: no filter can read its flags, and the C library falls back to clone"
+            ));
+        }
+        rules.push(Rule::new(
+            vec!["clone3".into()],
+            Action::Errno,
+            Some(ENOSYS),
+        ));
+    } else {
+        let made: Vec<String> = clone3.iter().map(|f| format!("{f:#x}")).collect();
+        notes.push(format!(
+            "{what}: clone3 is allowed with any flags: the audit saw it make namespaces ({}), and no filter can read its flags",
+            made.join(", ")
+        ));
+        names.insert("clone3".into());
+    }
+
+    // an audit that missed something may have missed a syscall
+    let mut lost: Vec<String> = Vec::new();
+    if s.loss.kernel_data != "complete" {
+        lost.push(format!("kernel_data {}", s.loss.kernel_data));
+    }
+    for (field, v) in &s.loss.counters {
+        match v.as_u64() {
+            Some(0) => {}
+            Some(n) => lost.push(format!("{field} {n}")),
+            None => {
+                return Err(SeccompError::Field {
+                    what: what.into(),
+                    field: format!("loss.{field}"),
+                    message: format!("`{v}` is not a count"),
+                })
+            }
+        }
+    }
+    if !s.loss.problems.is_empty() && lost.is_empty() {
+        lost.push(format!("problems: {}", s.loss.problems.join("; ")));
+    }
+    if !s.loss.complete && lost.is_empty() {
+        lost.push("loss.complete false".into());
+    }
+    let mut allow = Rule::new(names.into_iter().collect(), Action::Allow, None);
+    if !lost.is_empty() {
+        let lost = lost.join(", ");
+        notes.push(format!(
+            "{what}: the audit is incomplete ({lost}): the profile may be too tight"
+        ));
+        allow.comment = Some(format!(
+            "{CAVEAT_PREFIX}the audit of {what} is incomplete ({lost}): this profile may be too tight"
+        ));
+    }
+    rules.insert(0, allow);
+    let profile = Profile {
+        default_action: Action::Errno,
+        default_errno_ret: Some(EPERM),
+        architectures: ARCHITECTURES.iter().map(|a| a.to_string()).collect(),
+        arch_map: Vec::new(),
+        flags: Vec::new(),
+        listener_path: None,
+        listener_metadata: None,
+        syscalls: rules,
+    };
+    Ok((profile, notes))
 }
 
-/// Reads a summary.json or a seccomp profile.
+/// Reads a summary.json or a seccomp profile; a profile's caveats (an
+/// incomplete audit) come back as notes.
 pub fn load(what: &str, v: &Value) -> Result<(Profile, Vec<String>), SeccompError> {
-    if v.get("schema").and_then(Value::as_str) == Some(crate::hook::summary::SCHEMA) {
-        return from_summary(what, v);
+    if let Some(schema) = v.get("schema") {
+        if schema.as_str() == Some(crate::hook::summary::SCHEMA) {
+            return from_summary(what, v);
+        }
+        return Err(SeccompError::Field {
+            what: what.into(),
+            field: "schema".into(),
+            message: format!("{schema} is not {}", crate::hook::summary::SCHEMA),
+        });
     }
     if v.get("defaultAction").is_some() {
-        let p: Profile = serde_json::from_value(v.clone()).map_err(|e| SeccompError::Field {
-            what: what.into(),
-            field: "syscalls",
-            message: e.to_string(),
-        })?;
-        return Ok((p, vec![]));
+        let p = Profile::parse(what, v)?;
+        let notes = p
+            .caveats()
+            .into_iter()
+            .map(|c| format!("{what}: {c}"))
+            .collect();
+        return Ok((p, notes));
     }
     Err(SeccompError::NotAProfile { what: what.into() })
 }
 
-/// One profile that runs every workload any of `profiles` runs.
-pub fn merge(profiles: &[Profile]) -> Profile {
-    Profile::allowing(profiles.iter().flat_map(Profile::allowed).collect())
-}
-
-/// `profile` without what `base` blocks. A name the base allows only under
-/// conditions (Docker's default: clone without namespace flags, ...) or
-/// refuses in its own way (clone3 with ENOSYS) takes the base's rules.
-pub fn within(profile: &Profile, base: &Profile) -> (Profile, Vec<String>) {
-    let mut kept = BTreeSet::new();
-    let mut copied: Vec<Rule> = Vec::new();
-    let mut notes = Vec::new();
-    for name in profile.allowed() {
-        if base.lets_through(&name) {
-            kept.insert(name);
-            continue;
-        }
-        let rules: Vec<Rule> = base
-            .syscalls
-            .iter()
-            .filter(|r| {
-                r.names.contains(&name) && (r.action == "SCMP_ACT_ALLOW" || r.errno_ret.is_some())
-            })
-            .map(|r| Rule {
-                names: vec![name.clone()],
-                ..r.clone()
-            })
-            .collect();
-        if rules.is_empty() {
-            notes.push(format!("{name}: blocked by the base profile, left out"));
-        } else {
-            notes.push(format!(
-                "{name}: only as the base profile allows it (its conditions kept)"
-            ));
-            copied.extend(rules);
-        }
-    }
-    (Profile::with_rules(kept, copied), notes)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn summary(names: &[&str]) -> Value {
-        let counts: serde_json::Map<String, Value> =
-            names.iter().map(|n| (n.to_string(), json!(1))).collect();
-        json!({"schema": "ctraudit.summary/v1", "syscalls": {"counts": counts}, "loss": {}})
-    }
-
-    #[test]
-    fn a_summary_gives_a_sorted_profile_with_the_runtime_set() {
-        let (p, notes) = from_summary("s", &summary(&["openat", "write", "syscall_999"])).unwrap();
-        assert_eq!(p.default_action, "SCMP_ACT_ERRNO");
-        assert_eq!(p.default_errno_ret, Some(1));
-        assert_eq!(
-            p.architectures,
-            ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
-        );
-        assert_eq!(
-            p.syscalls.len(),
-            2,
-            "the allow list and clone3 refused with ENOSYS"
-        );
-        let names = &p.syscalls[0].names;
-        assert!(
-            names.windows(2).all(|w| w[0] < w[1]),
-            "sorted, no duplicates"
-        );
-        assert!(names.contains(&"openat".to_string()) && names.contains(&"fstatfs".to_string()));
-        assert!(
-            names.contains(&"rt_sigsuspend".to_string()),
-            "timing-dependent waits are always allowed"
-        );
-        assert!(!names.iter().any(|n| n.starts_with("syscall_")));
-        assert_eq!(
-            notes,
-            ["s: syscall_999 has no name in the syscall table and is not in the profile"]
-        );
-        let v: Value = serde_json::from_str(&p.to_json()).unwrap();
-        assert_eq!(v["syscalls"][0]["action"], "SCMP_ACT_ALLOW");
-        assert!(v["syscalls"][0].get("args").is_none());
-    }
-
-    #[test]
-    fn merge_is_the_union_and_base_blocks_stay_blocked() {
-        let (a, _) = from_summary("a", &summary(&["mkdir"])).unwrap();
-        let (b, _) = from_summary("b", &summary(&["mknodat"])).unwrap();
-        let m = merge(&[a, b]);
-        assert!(m.allowed().contains("mkdir") && m.allowed().contains("mknodat"));
-
-        let base = Profile::allowing(["mkdir", "openat"].into_iter().map(String::from).collect());
-        let (r, notes) = within(&m, &base);
-        assert_eq!(
-            r.allowed(),
-            ["mkdir", "openat"].into_iter().map(String::from).collect()
-        );
-        assert!(notes.contains(&"mknodat: blocked by the base profile, left out".to_string()));
-
-        // an allow-by-default base blocks only what it lists
-        let deny_mkdir: Profile = serde_json::from_value(json!({
-            "defaultAction": "SCMP_ACT_ALLOW",
-            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]
-        }))
-        .unwrap();
-        let (r, _) = within(&m, &deny_mkdir);
-        assert!(!r.allowed().contains("mkdir") && r.allowed().contains("mknodat"));
-    }
-
-    #[test]
-    fn conditional_base_rules_are_kept_and_empty_conditions_are_none() {
-        let (p, _) = from_summary("a", &summary(&["clone", "clone3", "mkdir"])).unwrap();
-        // like Docker's default: clone only without namespace flags, clone3
-        // refused with ENOSYS, an old-style rule with empty conditions
-        let base: Profile = serde_json::from_value(json!({
-            "defaultAction": "SCMP_ACT_ERRNO",
-            "syscalls": [
-                {"names": ["mkdir", "openat"], "action": "SCMP_ACT_ALLOW", "args": [], "includes": {}, "excludes": {}},
-                {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
-                 "args": [{"index": 0, "value": 2114060288u64, "op": "SCMP_CMP_MASKED_EQ"}],
-                 "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
-                {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}
-            ]
-        }))
-        .unwrap();
-        assert!(
-            base.allowed().contains("mkdir"),
-            "empty conditions are no conditions"
-        );
-        let (r, notes) = within(&p, &base);
-        assert!(r.allowed().contains("mkdir") && !r.allowed().contains("clone"));
-        let clone = r
-            .syscalls
-            .iter()
-            .find(|x| x.names == ["clone"])
-            .expect("clone's conditional rule");
-        assert!(clone.conditional() && clone.action == "SCMP_ACT_ALLOW");
-        let clone3 = r.syscalls.iter().find(|x| x.names == ["clone3"]).unwrap();
-        assert_eq!(
-            (clone3.action.as_str(), clone3.errno_ret),
-            ("SCMP_ACT_ERRNO", Some(38))
-        );
-        assert!(notes.contains(
-            &"clone: only as the base profile allows it (its conditions kept)".to_string()
-        ));
-        assert_eq!(
-            r.syscalls.iter().filter(|x| x.names == ["clone3"]).count(),
-            1,
-            "no second clone3 rule"
-        );
-    }
-
-    #[test]
-    fn clone3_is_refused_with_enosys_when_not_allowed() {
-        let (p, _) = from_summary("a", &summary(&["write"])).unwrap();
-        let v: Value = serde_json::from_str(&p.to_json()).unwrap();
-        assert_eq!(
-            v["syscalls"][1],
-            json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38})
-        );
-        let (p, _) = from_summary("a", &summary(&["clone3"])).unwrap();
-        assert_eq!(p.syscalls.len(), 1);
-    }
-
-    #[test]
-    fn other_documents_are_refused() {
-        assert_eq!(
-            load("x.json", &json!({"a": 1})).unwrap_err().to_string(),
-            "x.json: neither a ctraudit summary nor a seccomp profile"
-        );
-    }
-}
+mod tests;
