@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use ctraudit::config::paths::ContainerId;
 use ctraudit::config::{self, Config, Overrides};
 use ctraudit::hook::{self, HookConfig};
 
@@ -195,17 +194,23 @@ fn done(verb: &str, r: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-/// A summary or profile by container id or by path: a target with a `/`
-/// or ending in `.json` is a path (`ctraudit seccomp a.json`).
+/// A summary or profile: a target with a `/` or ending in `.json` is a
+/// path (`ctraudit seccomp a.json`); anything else a container, found as
+/// `report` finds it (id, unique id prefix, name). Read within a bound.
 fn read_target(cfg: &Config, target: &str) -> anyhow::Result<(String, serde_json::Value)> {
-    let path = if target.contains('/') || target.ends_with(".json") {
-        PathBuf::from(target)
-    } else {
-        cfg.layout().summary_file(&ContainerId::parse(target)?)
-    };
-    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
-    let v = serde_json::from_str(&text).with_context(|| path.display().to_string())?;
+    if target.contains('/') || target.ends_with(".json") {
+        let path = std::path::Path::new(target);
+        return Ok((target.to_owned(), read_json(path)?));
+    }
+    let (path, _, v) = ctraudit::report::load(cfg, target)?;
     Ok((path.display().to_string(), v))
+}
+
+/// A JSON document the operator named by path, read within a bound.
+fn read_json(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let (bytes, _) = ctraudit::sys::file::read_regular(path, 64 << 20)
+        .with_context(|| path.display().to_string())?;
+    serde_json::from_slice(&bytes).with_context(|| path.display().to_string())
 }
 
 fn seccomp(
@@ -239,9 +244,7 @@ fn seccomp(
     let (mut profile, notes) = seccomp::merge(&profiles)?;
     note(&notes);
     if let Some(base) = base {
-        let text = std::fs::read_to_string(base).with_context(|| base.display().to_string())?;
-        let v: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| base.display().to_string())?;
+        let v = read_json(base)?;
         let (b, _) = seccomp::load(&base.display().to_string(), &v)?;
         let (p, notes) = seccomp::within(&profile, &b)?;
         note(&notes);
