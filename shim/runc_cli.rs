@@ -821,4 +821,62 @@ mod tests {
             assert_eq!(parse_int(s.as_bytes()), v, "{s:?}");
         }
     }
+
+    /// Any argv, made of runc's own words and junk: reading it never
+    /// panics, hands runc every argument but `--ctraudit-config` (and its
+    /// value) unchanged and in order, and says Start only with a bundle.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn word() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("create".to_owned()),
+                Just("run".to_owned()),
+                Just("restore".to_owned()),
+                Just("delete".to_owned()),
+                Just("-b".to_owned()),
+                Just("--bundle".to_owned()),
+                Just("--root".to_owned()),
+                Just("--log".to_owned()),
+                Just("--log-format".to_owned()),
+                Just("json".to_owned()),
+                Just("-d".to_owned()),
+                Just("--detach".to_owned()),
+                Just("-h".to_owned()),
+                Just("--help".to_owned()),
+                Just("--pid-file".to_owned()),
+                Just("--ctraudit-config".to_owned()),
+                Just("--".to_owned()),
+                Just("/b".to_owned()),
+                Just("c1".to_owned()),
+                "-{0,2}[a-z=/.]{0,8}",
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn any_argv_is_read_without_panic_and_passed_on_intact(
+                words in prop::collection::vec(word(), 0..10)
+            ) {
+                let argv: Vec<OsString> = words.iter().map(OsString::from).collect();
+                let call = read(argv.clone());
+                // what runc gets is argv minus our own flag, in order
+                let mut i = 0;
+                for a in &call.args {
+                    while i < argv.len() && &argv[i] != a {
+                        i += 1;
+                    }
+                    prop_assert!(i < argv.len(), "{:?} not from {:?}", a, argv);
+                    i += 1;
+                }
+                if !words.iter().any(|w| w.starts_with("--ctraudit-config")) {
+                    prop_assert_eq!(&call.args, &argv);
+                }
+                if let Action::Start { bundle, .. } = &call.action {
+                    prop_assert!(!bundle.as_os_str().is_empty());
+                }
+            }
+        }
+    }
 }
