@@ -375,7 +375,7 @@ fn runc_broken_config_under_deny_refuses_the_start() {
     assert_eq!(
         env.syslog(),
         [format!(
-            "prestart: config: {}:4:9: invalid type: string \"lots\", expected u32; \
+            "prestart: config: {}:4:9: limits.files: invalid type: string \"lots\", expected u32; \
              container start refused (on_error = \"deny\")",
             env.path("config.toml").display()
         )]
