@@ -1,18 +1,21 @@
 //! `ctraudit gc`: finish what a missing poststop left (a daemon or shim
 //! killed, a runtime that skipped the hook), and remove what nothing uses.
 //!
-//! - A container with meta in /run whose cgroup is gone (or is another
-//!   cgroup now: same path, other inode) is finalised like poststop would:
-//!   summary (marked `finalised_by: "gc"`), profile, unregister, unpin.
+//! - A container with meta in /run whose cgroup says it stopped (gone,
+//!   another cgroup at its path now, or still there but empty:
+//!   `populated 0`) is finalised like poststop would: summary (marked
+//!   `finalised_by: "gc"`), profile, unregister, unpin.
 //! - Pins of a container with no meta are unregistered and removed.
 //! - An older ABI's pin directory with no container left is removed, which
 //!   detaches its programs.
 //!
-//! Running containers are never touched. `--dry-run` lists, changes nothing.
+//! Running containers, and those whose state cannot be told, are never
+//! touched. `--dry-run` lists, changes nothing.
 
 use anyhow::{Context, Result};
 
-use super::{cgroup, clock, lock, meta, poststop};
+use super::cgroup::{self, Liveness};
+use super::{clock, lock, meta, poststop};
 use crate::bpf;
 use crate::config::paths::ContainerId;
 use crate::config::Config;
@@ -57,18 +60,25 @@ pub fn run(cfg: &Config, dry_run: bool) -> Result<Vec<String>> {
                 continue;
             }
         };
-        if cgroup::alive(&meta.cgroup.path, meta.cgroup.id) {
-            continue; // still running
-        }
-
-        report.push(format!(
-            "{would}finalise container {id}: its cgroup {} is gone and poststop never ran",
-            meta.cgroup.path
-        ));
+        let stop = match cgroup::liveness(&meta.cgroup.path, meta.cgroup.id) {
+            Liveness::Running => continue,
+            Liveness::Unknown(why) => {
+                report.push(format!(
+                    "keep {}: cannot tell whether container {id} still runs: {why}",
+                    path.display()
+                ));
+                continue;
+            }
+            Liveness::Stopped(stop) => stop,
+        };
+        let why = format!(
+            "its cgroup {} {}; no poststop hook has run",
+            meta.cgroup.path,
+            stop.says()
+        );
+        report.push(format!("{would}finalise container {id}: {why}"));
         if !dry_run {
-            let notes = vec![
-                "finalised by `ctraudit gc`: the container's poststop hook never ran".to_owned(),
-            ];
+            let notes = vec![format!("finalised by `ctraudit gc`: {why}")];
             poststop::finalise(cfg, &id, &meta, clock::boot_ns(), "gc", notes)?;
         }
     }
