@@ -45,6 +45,16 @@ fn wait_empty(env: &Env, id: &str) {
     panic!("{}: never populated 0", events.display());
 }
 
+/// The container stopped when its last process exited, as the kernel saw it.
+fn assert_stopped_at_last_exit(s: &serde_json::Value) {
+    assert_eq!(
+        (&s["times"]["stopped"], &s["times"]["stopped_source"]),
+        (&s["times"]["last_event"], &json!("last_exit")),
+        "{}",
+        s["times"]
+    );
+}
+
 #[test]
 fn gc_finalises_a_container_whose_poststop_never_ran() {
     let env = Env::new("");
@@ -84,6 +94,8 @@ fn gc_finalises_a_container_whose_poststop_never_ran() {
         s["notes"],
         json!(["finalised by `ctraudit gc`: its cgroup /gone-1 is gone; no poststop hook has run"])
     );
+    // when the container stopped, not when gc ran
+    assert_stopped_at_last_exit(&s);
     assert!(env.path("log/gone-1/seccomp.json").exists());
     assert_eq!(env.leftovers(), Vec::<String>::new());
 
@@ -160,6 +172,7 @@ fn gc_finalises_a_container_whose_cgroup_is_left_empty() {
         (executed(&s), file_paths(&s), s["loss"]["complete"].clone()),
         want
     );
+    assert_stopped_at_last_exit(&s);
     assert_eq!(env.leftovers(), Vec::<String>::new());
 
     // the runtime comes back to it: its poststop has nothing left to do,
