@@ -78,7 +78,8 @@ fn gc_finalises_a_container_whose_poststop_never_ran() {
 
     assert_eq!(
         gc(&env, &[]),
-        "finalise container gone-1: its cgroup /gone-1 is gone; no poststop hook has run\n"
+        "finalise container gone-1: its cgroup /gone-1 is gone; no poststop hook has run\n\
+         detach the programs: no container is audited any more\n"
     );
     let s = env.summary("gone-1");
     assert_eq!(s["ctraudit"]["finalised_by"], "gc");
@@ -150,7 +151,8 @@ fn gc_finalises_a_container_whose_cgroup_is_left_empty() {
 
     assert_eq!(
         gc(&env, &[]),
-        "finalise container gc-empty-1: its cgroup /gc-empty-1 is empty (populated 0); no poststop hook has run\n"
+        "finalise container gc-empty-1: its cgroup /gc-empty-1 is empty (populated 0); no poststop hook has run\n\
+         detach the programs: no container is audited any more\n"
     );
     assert!(
         cgroup.exists(),
@@ -184,4 +186,43 @@ fn gc_finalises_a_container_whose_cgroup_is_left_empty() {
         std::fs::read(env.summary_path("gc-empty-1")).unwrap(),
         before
     );
+}
+
+/// A finaliser that died after writing the summary and before removing
+/// the meta file leaves both: the next one finds no kernel record, and
+/// must not replace the whole summary by an empty one.
+#[test]
+fn gc_and_poststop_never_replace_a_summary_by_a_worse_one() {
+    let env = Env::new("");
+    let b = Bundle::new(
+        &env,
+        "gc-twice",
+        &["/bin/sh", "-c", "echo x > /tmp/x; exec /bin/sleep 1000"],
+    );
+    env.run_detached(&b.dir, "gc-twice");
+    env.wait_for_comm("gc-twice", "sleep");
+    assert!(env.runc(&["kill", "gc-twice", "KILL"]).status.success());
+    wait_empty(&env, "gc-twice");
+    let meta = std::fs::read(env.path("run/containers/gc-twice.json")).unwrap();
+    gc(&env, &[]);
+    let whole = std::fs::read_to_string(env.summary_path("gc-twice")).unwrap();
+    let profile = std::fs::read_to_string(env.path("log/gc-twice/seccomp.json")).unwrap();
+
+    // the meta file back, its pins and registration gone: `runc delete`
+    // runs poststop, which finds nothing of the kernel's record
+    std::fs::write(env.path("run/containers/gc-twice.json"), &meta).unwrap();
+    std::fs::remove_file(env.path("log/gc-twice/seccomp.json")).unwrap();
+    let out = env.runc(&["delete", "gc-twice"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(env.summary_path("gc-twice")).unwrap(),
+        whole,
+        "the summary from the whole record stays"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path("log/gc-twice/seccomp.json")).unwrap(),
+        profile,
+        "and the profile missing beside it is made again from it"
+    );
+    assert_eq!(env.leftovers(), Vec::<String>::new());
 }
