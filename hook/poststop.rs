@@ -3,8 +3,15 @@
 //! summary and the seccomp profile, then release the kernel state. Never
 //! fails the runtime. `ctraudit gc` finishes the same way for containers
 //! whose poststop never ran.
+//!
+//! A container is finalised exactly once: only with the global lock held,
+//! from the meta file as it is once the lock is held, and the finaliser
+//! removes that file before it lets go. `ctraudit gc` may get there first
+//! (the cgroup is gone before runc runs this hook), and then this hook
+//! finds no meta file and has nothing to do.
 
 use anyhow::{Context, Result};
+use serde_json::Value;
 
 use super::meta::Meta;
 use super::state::HookState;
@@ -19,23 +26,41 @@ pub fn run(hc: &HookConfig, state: &HookState) -> Result<()> {
     let id = &state.id;
     let layout = cfg.layout();
     let meta_path = layout.meta_file(id);
+    let ran_at = clock::boot_ns();
+    if std::fs::symlink_metadata(&meta_path).is_err() {
+        // never registered: opted out, or prestart failed under "allow"
+        // (or finalised already by gc); no lock to wait for
+        return Ok(());
+    }
+    let _lock = lock::acquire(&layout.lock_file(), cfg.hooks.lock_timeout_ms)?;
+    // read only now: a gc may have finalised the container while this
+    // hook waited, and a meta file read before would finalise it again
     let Some(meta) = meta::load(&meta_path).with_context(|| meta_path.display().to_string())?
     else {
-        // never registered: opted out, or prestart failed under "allow"
         return Ok(());
     };
-    let stopped = clock::boot_ns();
-    let _lock = lock::acquire(&layout.lock_file(), cfg.hooks.lock_timeout_ms)?;
     let mut notes = Vec::new();
     if let Some(e) = &hc.error {
         notes.push(format!("config: {e} (defaults used at poststop)"));
     }
-    finalise(cfg, id, &meta, stopped, "poststop", notes)
+    finalise(cfg, id, &meta, ran_at, "poststop", notes).map(drop)
+}
+
+/// What finalising did beside the summary.
+#[derive(Debug, Default)]
+pub struct Finalised {
+    /// A summary of this very registration was there already and at least
+    /// as whole as a new one would be: it was kept (why, in words).
+    pub kept: Option<String>,
+    /// The programs were detached: no container is audited any more.
+    pub detached: bool,
 }
 
 /// Writes the summary and the profile of a stopped container, then frees
-/// its kernel state and meta file. The caller holds the global lock. When
-/// the summary cannot be written, the kernel state stays for a later try.
+/// its kernel state and meta file. The caller holds the global lock and
+/// read `meta` with it held. When the summary cannot be written, the
+/// kernel state stays for a later try. `stopped_ns` is when the finaliser
+/// (`by`) found the container stopped.
 pub fn finalise(
     cfg: &Config,
     id: &ContainerId,
@@ -43,7 +68,7 @@ pub fn finalise(
     stopped_ns: u64,
     by: &'static str,
     notes: Vec<String>,
-) -> Result<()> {
+) -> Result<Finalised> {
     // the pins of the ABI the container was registered under, which an
     // upgrade since may have replaced for new containers
     let layout = cfg.layout().with_abi(meta.abi);
@@ -51,26 +76,50 @@ pub fn finalise(
     let kernel = snapshot.registration;
     let summary: Summary = summary::build(meta, &snapshot.data, stopped_ns, by, notes);
     let path = layout.summary_file(id);
-    make_dir(&layout.log_dir(id))
-        .and_then(|()| {
-            let mut json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
-            json.push(b'\n');
-            write_atomic(&path, &json, Persist::Durable)
-        })
-        // the pins stay: nothing is lost, `ctraudit gc` can finish the job
-        .with_context(|| format!("{}: summary not written; kernel state kept", path.display()))?;
-    // the profile the workload earned, from the summary just written
+    let mut done = Finalised::default();
+    let earlier = earlier_summary(&path, meta)
+        .filter(|e| rank(&e.kernel_data) >= rank(summary.loss.kernel_data));
+    let written = match earlier {
+        // a summary written before from a record at least as whole is
+        // never replaced by one from less (a finaliser that died after
+        // its summary, before the rest)
+        Some(e) => {
+            done.kept = Some(format!(
+                "{} already holds its audit (finalised by {}, kernel data {}): kept, not replaced by one from {} kernel data",
+                path.display(),
+                e.finalised_by,
+                e.kernel_data,
+                summary.loss.kernel_data
+            ));
+            e.value
+        }
+        None => {
+            make_dir(&layout.log_dir(id))
+                .and_then(|()| {
+                    let mut json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
+                    json.push(b'\n');
+                    write_atomic(&path, &json, Persist::Durable)
+                })
+                // the pins stay: nothing is lost, `ctraudit gc` can finish the job
+                .with_context(|| {
+                    format!("{}: summary not written; kernel state kept", path.display())
+                })?;
+            log::syslog(cfg, false, &summary::syslog_line(&summary));
+            serde_json::to_value(&summary).unwrap_or_default()
+        }
+    };
+    // the profile the workload earned, from the summary on disk
     let profile_path = layout.seccomp_file(id);
-    let profile = serde_json::to_value(&summary)
-        .ok()
-        .and_then(|v| crate::seccomp::from_summary(id.as_str(), &v).ok())
-        .map(|(p, _)| p.to_json());
-    if let Some(json) = profile {
-        if let Err(e) = write_atomic(&profile_path, json.as_bytes(), Persist::Durable) {
-            log::problem(cfg, &format!("{by}: {}: {e}", profile_path.display()));
+    if done.kept.is_none() || !profile_path.exists() {
+        let profile = crate::seccomp::from_summary(id.as_str(), &written)
+            .ok()
+            .map(|(p, _)| p.to_json());
+        if let Some(json) = profile {
+            if let Err(e) = write_atomic(&profile_path, json.as_bytes(), Persist::Durable) {
+                log::problem(cfg, &format!("{by}: {}: {e}", profile_path.display()));
+            }
         }
     }
-    log::syslog(cfg, false, &summary::syslog_line(&summary));
 
     bpf::unregister(&layout, id, kernel).with_context(|| format!("container {id}: unregister"))?;
     let meta_path = layout.meta_file(id);
@@ -78,13 +127,63 @@ pub fn finalise(
     if cfg.detach_when_idle
         && bpf::unload_if_idle(&layout).with_context(|| "detach when idle".to_owned())?
     {
+        done.detached = true;
         log::syslog(
             cfg,
             false,
             "no container audited any more: programs detached",
         );
     }
-    Ok(())
+    Ok(done)
+}
+
+/// A summary already on disk for the same registration of the container
+/// (same cgroup, same registration time; an id used again later is
+/// another container).
+struct Earlier {
+    value: Value,
+    finalised_by: String,
+    kernel_data: String,
+}
+
+fn earlier_summary(path: &std::path::Path, meta: &Meta) -> Option<Earlier> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut text = Vec::new();
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .ok()
+        .filter(|f| f.metadata().is_ok_and(|m| m.is_file()))?
+        .read_to_end(&mut text)
+        .ok()?;
+    let value: Value = serde_json::from_slice(&text).ok()?;
+    let str_at = |p: &str| value.pointer(p).and_then(Value::as_str).map(str::to_owned);
+    let same = value
+        .pointer("/container/cgroup/id")
+        .and_then(Value::as_u64)
+        == Some(meta.cgroup.id)
+        && str_at("/times/registered").as_deref() == Some(meta.registered_at.as_str());
+    if !same {
+        return None;
+    }
+    Some(Earlier {
+        finalised_by: str_at("/ctraudit/finalised_by").unwrap_or_default(),
+        kernel_data: str_at("/loss/kernel_data")?,
+        value,
+    })
+}
+
+/// How whole a kernel record is (`loss.kernel_data`); unknown words rank
+/// below every known one.
+fn rank(kernel_data: &str) -> i8 {
+    match kernel_data {
+        "complete" => 2,
+        "partial" => 1,
+        "missing" => 0,
+        _ => -1,
+    }
 }
 
 /// The kernel's record of a container, and where it sat in the tables.
@@ -129,4 +228,16 @@ fn collect(layout: &crate::config::Layout, id: &ContainerId, meta: &Meta) -> Col
     data.program_misses = misses;
     data.problems.extend(detached);
     Collected { data, registration }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_read_whole_outranks_a_partial_one_and_both_a_missing_one() {
+        assert!(rank("complete") > rank("partial"));
+        assert!(rank("partial") > rank("missing"));
+        assert!(rank("missing") > rank("unheard-of"));
+    }
 }

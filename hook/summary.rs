@@ -64,7 +64,13 @@ pub struct Times {
     pub registered: String,
     pub first_exec: Option<String>,
     pub last_event: Option<String>,
+    /// When the container stopped, as well as it is known: see
+    /// `stopped_source`.
     pub stopped: String,
+    /// Where `stopped` comes from: `last_exit` (the kernel's time of the
+    /// workload's last process exit), else the clock of the finaliser that
+    /// found it stopped, `poststop` or `gc` (it had stopped by then).
+    pub stopped_source: &'static str,
     /// From the first exec to the last process event (or the stop).
     pub duration_seconds: f64,
 }
@@ -408,7 +414,8 @@ fn named_counts(per_nr: &[u64], unnamed: &mut Vec<u32>) -> BTreeMap<String, u64>
         .collect()
 }
 
-/// Builds the summary. `stopped_ns` is CLOCK_BOOTTIME at poststop.
+/// Builds the summary. `stopped_ns` is CLOCK_BOOTTIME when the finaliser
+/// (`finalised_by`) found the container stopped.
 pub fn build(
     meta: &Meta,
     snap: &Snapshot,
@@ -559,6 +566,21 @@ pub fn build(
     } else {
         stopped_ns
     };
+    // A container stops when its last process exits, and the kernel timed
+    // that exit: after the workload's exits, the last exec or exit is the
+    // last exit. Only a record read whole is trusted for it (a detached
+    // exit program leaves the last exec standing). Else all that is known
+    // is that it had stopped when its finaliser ran, which for gc may be
+    // hours later.
+    let (stop_ns, stopped_source) = if st.exits > 0
+        && st.last_event_ns > 0
+        && st.last_event_ns <= stopped_ns
+        && snap.problems.is_empty()
+    {
+        (st.last_event_ns, "last_exit")
+    } else {
+        (stopped_ns, finalised_by)
+    };
     notes.extend(meta.notes.iter().cloned());
     let annotations = &meta.annotations;
     Summary {
@@ -588,7 +610,8 @@ pub fn build(
             registered: meta.registered_at.clone(),
             first_exec: (st.first_exec_ns > 0).then(|| rfc3339_of_boot_ns(st.first_exec_ns)),
             last_event: (st.last_event_ns > 0).then(|| rfc3339_of_boot_ns(st.last_event_ns)),
-            stopped: rfc3339_of_boot_ns(stopped_ns),
+            stopped: rfc3339_of_boot_ns(stop_ns),
+            stopped_source,
             duration_seconds: (end_ns.saturating_sub(start_ns) as f64 / 1e6).round() / 1e3,
         },
         processes: Processes {

@@ -5,8 +5,8 @@ mod common;
 
 use std::process::Command;
 
-use common::{executed, file_paths, Bundle, Env, BIN};
-use serde_json::Value;
+use common::{argv, executed, file_paths, Bundle, Env, BIN};
+use serde_json::json;
 
 fn gc(env: &Env, args: &[&str]) -> String {
     let mut c = Command::new(BIN);
@@ -29,6 +29,32 @@ fn prestart_only(env: &Env, name: &str, args: &[&str]) -> Bundle {
     b
 }
 
+/// Waits until every process of the container has exited, while runc
+/// (as a dockerd killed mid-way) leaves its cgroup behind.
+fn wait_empty(env: &Env, id: &str) {
+    let events = env.cgroup_dir(id).join("cgroup.events");
+    for _ in 0..500 {
+        if std::fs::read_to_string(&events)
+            .unwrap_or_default()
+            .contains("populated 0")
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("{}: never populated 0", events.display());
+}
+
+/// The container stopped when its last process exited, as the kernel saw it.
+fn assert_stopped_at_last_exit(s: &serde_json::Value) {
+    assert_eq!(
+        (&s["times"]["stopped"], &s["times"]["stopped_source"]),
+        (&s["times"]["last_event"], &json!("last_exit")),
+        "{}",
+        s["times"]
+    );
+}
+
 #[test]
 fn gc_finalises_a_container_whose_poststop_never_ran() {
     let env = Env::new("");
@@ -45,14 +71,15 @@ fn gc_finalises_a_container_whose_poststop_never_ran() {
 
     assert_eq!(
         gc(&env, &["--dry-run"]),
-        "would finalise container gone-1: its cgroup /gone-1 is gone and poststop never ran\n"
+        "would finalise container gone-1: its cgroup /gone-1 is gone; no poststop hook has run\n"
     );
     assert_eq!(env.leftovers().len(), 2, "--dry-run changes nothing");
     assert!(!env.summary_path("gone-1").exists());
 
     assert_eq!(
         gc(&env, &[]),
-        "finalise container gone-1: its cgroup /gone-1 is gone and poststop never ran\n"
+        "finalise container gone-1: its cgroup /gone-1 is gone; no poststop hook has run\n\
+         detach the programs: no container is audited any more\n"
     );
     let s = env.summary("gone-1");
     assert_eq!(s["ctraudit"]["finalised_by"], "gc");
@@ -64,9 +91,12 @@ fn gc_finalises_a_container_whose_poststop_never_ran() {
         )]
     );
     assert_eq!(file_paths(&s), ["/etc/passwd"]);
-    assert!(s["notes"].as_array().unwrap().contains(&Value::from(
-        "finalised by `ctraudit gc`: the container's poststop hook never ran"
-    )));
+    assert_eq!(
+        s["notes"],
+        json!(["finalised by `ctraudit gc`: its cgroup /gone-1 is gone; no poststop hook has run"])
+    );
+    // when the container stopped, not when gc ran
+    assert_stopped_at_last_exit(&s);
     assert!(env.path("log/gone-1/seccomp.json").exists());
     assert_eq!(env.leftovers(), Vec::<String>::new());
 
@@ -98,4 +128,101 @@ fn gc_leaves_running_containers_and_removes_orphans_and_unused_abis() {
     assert_eq!(env.leftovers(), Vec::<String>::new());
     assert_eq!(gc(&env, &[]), "nothing to do\n");
     env.stop("run-1");
+}
+
+/// Issue 12: when dockerd is killed and restarted onto another containerd,
+/// the old containers' cgroups stay, empty (`populated 0`), and gc took
+/// them for running. Their poststop, if it ever comes, finds them done.
+#[test]
+fn gc_finalises_a_container_whose_cgroup_is_left_empty() {
+    let env = Env::new("");
+    let b = Bundle::new(
+        &env,
+        "gc-empty-1",
+        &["/bin/sh", "-c", "echo x > /tmp/x; exec /bin/sleep 1000"],
+    );
+    env.run_detached(&b.dir, "gc-empty-1");
+    env.wait_for_comm("gc-empty-1", "sleep");
+    assert_eq!(gc(&env, &[]), "nothing to do\n", "running: populated 1");
+    // its processes end; nobody runs `runc delete`, so the cgroup stays
+    assert!(env.runc(&["kill", "gc-empty-1", "KILL"]).status.success());
+    wait_empty(&env, "gc-empty-1");
+    let cgroup = env.cgroup_dir("gc-empty-1");
+
+    assert_eq!(
+        gc(&env, &[]),
+        "finalise container gc-empty-1: its cgroup /gc-empty-1 is empty (populated 0); no poststop hook has run\n\
+         detach the programs: no container is audited any more\n"
+    );
+    assert!(
+        cgroup.exists(),
+        "the runtime's cgroup is not gc's to remove"
+    );
+    let s = env.summary("gc-empty-1");
+    let want = (
+        vec![
+            argv(
+                "/bin/sh",
+                &["/bin/sh", "-c", "echo x > /tmp/x; exec /bin/sleep 1000"],
+            ),
+            argv("/bin/sleep", &["/bin/sleep", "1000"]),
+        ],
+        vec!["/tmp/x".to_owned()],
+        json!(true),
+    );
+    assert_eq!(
+        (executed(&s), file_paths(&s), s["loss"]["complete"].clone()),
+        want
+    );
+    assert_stopped_at_last_exit(&s);
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+
+    // the runtime comes back to it: its poststop has nothing left to do,
+    // and the summary stays gc's, whole
+    let before = std::fs::read(env.summary_path("gc-empty-1")).unwrap();
+    let out = env.runc(&["delete", "gc-empty-1"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        std::fs::read(env.summary_path("gc-empty-1")).unwrap(),
+        before
+    );
+}
+
+/// A finaliser that died after writing the summary and before removing
+/// the meta file leaves both: the next one finds no kernel record, and
+/// must not replace the whole summary by an empty one.
+#[test]
+fn gc_and_poststop_never_replace_a_summary_by_a_worse_one() {
+    let env = Env::new("");
+    let b = Bundle::new(
+        &env,
+        "gc-twice",
+        &["/bin/sh", "-c", "echo x > /tmp/x; exec /bin/sleep 1000"],
+    );
+    env.run_detached(&b.dir, "gc-twice");
+    env.wait_for_comm("gc-twice", "sleep");
+    assert!(env.runc(&["kill", "gc-twice", "KILL"]).status.success());
+    wait_empty(&env, "gc-twice");
+    let meta = std::fs::read(env.path("run/containers/gc-twice.json")).unwrap();
+    gc(&env, &[]);
+    let whole = std::fs::read_to_string(env.summary_path("gc-twice")).unwrap();
+    let profile = std::fs::read_to_string(env.path("log/gc-twice/seccomp.json")).unwrap();
+
+    // the meta file back, its pins and registration gone: `runc delete`
+    // runs poststop, which finds nothing of the kernel's record
+    std::fs::write(env.path("run/containers/gc-twice.json"), &meta).unwrap();
+    std::fs::remove_file(env.path("log/gc-twice/seccomp.json")).unwrap();
+    let out = env.runc(&["delete", "gc-twice"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(env.summary_path("gc-twice")).unwrap(),
+        whole,
+        "the summary from the whole record stays"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path("log/gc-twice/seccomp.json")).unwrap(),
+        profile,
+        "and the profile missing beside it is made again from it"
+    );
+    assert_eq!(env.leftovers(), Vec::<String>::new());
 }
