@@ -159,13 +159,19 @@ fn main() -> ExitCode {
                     cfg.apply(&overrides)?;
                     let report = ctraudit::hook::gc::run(&cfg, dry_run)?;
                     let mut out = std::io::stdout().lock();
-                    if report.is_empty() {
+                    if report.lines.is_empty() {
                         writeln!(out, "nothing to do").context("stdout")?;
                     }
-                    for line in &report {
+                    for line in &report.lines {
                         writeln!(out, "{line}").context("stdout")?;
                     }
-                    out.flush().context("stdout")
+                    out.flush().context("stdout")?;
+                    match report.errors {
+                        0 => Ok(()),
+                        n => Err(anyhow::anyhow!(
+                            "{n} step(s) failed (the lines starting \"error:\")"
+                        )),
+                    }
                 });
             done("gc", result)
         }

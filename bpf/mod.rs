@@ -23,8 +23,8 @@ pub use loader::{
 };
 pub use read::{read_container, Snapshot};
 pub use registry::{
-    find_registration, register, registration_of_cgroup, slot_lost, unregister, Identity,
-    Registration, SetSizes,
+    find_registration, free_registration, register, registered, registration_of_cgroup, slot_lost,
+    unregister, Identity, Registration, SetSizes,
 };
 pub use skel::types;
 

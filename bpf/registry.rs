@@ -454,41 +454,76 @@ pub fn unregister(
             first.get_or_insert(e);
         }
     };
-    let gone = |e: &libbpf_rs::Error| e.kind() == libbpf_rs::ErrorKind::NotFound;
 
     if let Some((cgroup_id, reg)) = kernel {
-        keep(open_pinned(layout.global_map("containers")).and_then(|m| {
-            // only our own entry: the cgroup id may be someone else's by now
-            let ours = m
-                .lookup(&cgroup_id.to_ne_bytes(), MapFlags::ANY)
-                .map_err(map_err("read containers"))?
-                .and_then(|v| from_bytes::<types::ct_container>("containers", &v).ok())
-                .is_some_and(|c| c.slot == reg.slot && c.gen == reg.gen);
-            if ours {
-                match m.delete(&cgroup_id.to_ne_bytes()) {
-                    Err(e) if !gone(&e) => return Err(map_err("delete from containers")(e)),
-                    _ => {}
-                }
-            }
-            refresh_levels(layout, &m)
-        }));
-        // The inner maps stay attached to the freed slot for its next
-        // owner, which empties them (register): detaching them here would
-        // make the kernel wait an RCU grace period per outer table. They
-        // are freed with the programs (detach_when_idle, gc).
-        keep(open_pinned(layout.global_map("slot_gen")).and_then(|m| {
-            if read_u32(&m, reg.slot)? == reg.gen {
-                m.update(
-                    &reg.slot.to_ne_bytes(),
-                    &reg.gen.wrapping_add(1).to_ne_bytes(),
-                    MapFlags::ANY,
-                )
-                .map_err(map_err("free slot"))?;
-            }
-            Ok(())
-        }));
+        keep(free_registration(layout, cgroup_id, reg));
     }
     keep(super::loader::remove_pins(&layout.container_pin_dir(id)));
+    match first {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Every registration in the kernel's `containers` table: cgroup id and
+/// slot, whether or not any pin or meta file still points at it.
+pub fn registered(layout: &Layout) -> Result<Vec<(u64, Registration)>> {
+    let containers = open_pinned(layout.global_map("containers"))?;
+    Ok(registrations(&containers)?
+        .into_iter()
+        .map(|(cgroup_id, c)| {
+            (
+                cgroup_id,
+                Registration {
+                    slot: c.slot,
+                    gen: c.gen,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Removes registration `reg` of cgroup `cgroup_id` from the kernel tables
+/// and frees its slot. Both steps run even when the first failed; the
+/// first error is returned.
+pub fn free_registration(layout: &Layout, cgroup_id: u64, reg: Registration) -> Result<()> {
+    let mut first: Option<Error> = None;
+    let mut keep = |r: Result<()>| {
+        if let Err(e) = r {
+            first.get_or_insert(e);
+        }
+    };
+    let gone = |e: &libbpf_rs::Error| e.kind() == libbpf_rs::ErrorKind::NotFound;
+    keep(open_pinned(layout.global_map("containers")).and_then(|m| {
+        // only our own entry: the cgroup id may be someone else's by now
+        let ours = m
+            .lookup(&cgroup_id.to_ne_bytes(), MapFlags::ANY)
+            .map_err(map_err("read containers"))?
+            .and_then(|v| from_bytes::<types::ct_container>("containers", &v).ok())
+            .is_some_and(|c| c.slot == reg.slot && c.gen == reg.gen);
+        if ours {
+            match m.delete(&cgroup_id.to_ne_bytes()) {
+                Err(e) if !gone(&e) => return Err(map_err("delete from containers")(e)),
+                _ => {}
+            }
+        }
+        refresh_levels(layout, &m)
+    }));
+    // The inner maps stay attached to the freed slot for its next
+    // owner, which empties them (register): detaching them here would
+    // make the kernel wait an RCU grace period per outer table. They
+    // are freed with the programs (detach_when_idle, gc).
+    keep(open_pinned(layout.global_map("slot_gen")).and_then(|m| {
+        if read_u32(&m, reg.slot)? == reg.gen {
+            m.update(
+                &reg.slot.to_ne_bytes(),
+                &reg.gen.wrapping_add(1).to_ne_bytes(),
+                MapFlags::ANY,
+            )
+            .map_err(map_err("free slot"))?;
+        }
+        Ok(())
+    }));
     match first {
         Some(e) => Err(e),
         None => Ok(()),

@@ -6,6 +6,11 @@
 //!   `populated 0`) is finalised like poststop would: summary (marked
 //!   `finalised_by: "gc"`), profile, unregister, unpin.
 //! - Pins of a container with no meta are unregistered and removed.
+//! - A kernel registration no meta file names (its pins were removed by
+//!   hand while it ran) is freed, unless some meta file cannot be read.
+//! - Nothing gc cannot read is removed: an unreadable meta file is kept
+//!   and reported. gc goes on past every bad entry, reports it, and exits 1
+//!   when any step failed.
 //! - An older ABI's pin directory with no container left is removed, which
 //!   detaches its programs.
 //!
@@ -21,7 +26,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::cgroup::{self, Liveness};
 use super::{clock, lock, meta, poststop};
@@ -31,20 +36,42 @@ use crate::config::Config;
 
 const DETACHED: &str = "detach the programs: no container is audited any more";
 
-pub fn run(cfg: &Config, dry_run: bool) -> Result<Vec<String>> {
+/// What gc did and found, line by line, and how many of those lines are
+/// errors (gc goes on past each one; the command then exits 1).
+#[derive(Debug, Default)]
+pub struct Report {
+    pub lines: Vec<String>,
+    pub errors: usize,
+}
+
+impl Report {
+    fn error(&mut self, line: String) {
+        self.lines.push(format!("error: {line}"));
+        self.errors += 1;
+    }
+}
+
+pub fn run(cfg: &Config, dry_run: bool) -> Result<Report> {
     let layout = cfg.layout();
-    let mut report = Vec::new();
+    let mut report = Report::default();
     if !layout.run_dir().exists() {
         return Ok(report);
     }
 
     // 1. containers that stopped and that no poststop finished
     for name in names(&layout.meta_dir()) {
-        let (lines, locked) = stopped_container(cfg, &layout, &name, dry_run)?;
-        report.extend(lines);
-        if locked {
-            // the hooks waiting for the lock take it before gc's next turn
-            std::thread::sleep(Duration::from_millis(2));
+        match stopped_container(cfg, &layout, &name, dry_run) {
+            Ok((lines, locked)) => {
+                report.lines.extend(lines);
+                if locked {
+                    // the hooks waiting for the lock take it before gc's next turn
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+            Err(e) => report.error(format!(
+                "{}: {e:#}",
+                layout.meta_dir().join(&name).display()
+            )),
         }
     }
     if !bpf::bpffs_mounted(layout.bpffs()) {
@@ -53,7 +80,14 @@ pub fn run(cfg: &Config, dry_run: bool) -> Result<Vec<String>> {
 
     // 2. and 3., seeing meta files and pins at one moment
     let _lock = lock::acquire(&layout.lock_file(), cfg.hooks.lock_timeout_ms)?;
-    leftovers(&layout, dry_run, &mut report)?;
+    let freed = leftovers(&layout, dry_run, &mut report);
+    if freed && cfg.detach_when_idle {
+        match bpf::unload_if_idle(&layout) {
+            Ok(true) => report.lines.push(DETACHED.to_owned()),
+            Ok(false) => {}
+            Err(e) => report.error(format!("detach when idle: {e:#}")),
+        }
+    }
     Ok(report)
 }
 
@@ -89,15 +123,16 @@ fn stopped_container(
         Ok(Some(m)) => m,
         // its poststop finished it while gc was at another one
         Ok(None) => return Ok((Vec::new(), true)),
+        // what cannot be read may still be a running container's only
+        // trail (a newer release's file, a disk error): kept for a person
         Err(e) => {
-            let line = format!("{would}remove {}: unreadable ({e})", path.display());
-            if !dry_run {
-                std::fs::remove_file(&path).with_context(|| path.display().to_string())?;
-            }
-            return Ok((vec![line], true));
+            return Ok((
+                vec![format!("keep {}: unreadable: {e}", path.display())],
+                true,
+            ))
         }
     };
-    let stop = match cgroup::liveness(&meta.cgroup.path, meta.cgroup.id) {
+    let stop = match cgroup::liveness(&meta.meta.cgroup.path, meta.meta.cgroup.id) {
         Liveness::Running => return Ok((Vec::new(), true)),
         Liveness::Unknown(why) => {
             return Ok((
@@ -111,16 +146,17 @@ fn stopped_container(
         Liveness::Stopped(stop) => stop,
     };
     let why = format!(
-        "its cgroup {} {}; no poststop hook has run",
-        meta.cgroup.path,
+        "its cgroup {} {}, and no poststop hook finished it",
+        meta.meta.cgroup.path,
         stop.says()
     );
     let mut lines = vec![format!("{would}finalise container {id}: {why}")];
     if dry_run {
         return Ok((lines, true));
     }
-    let notes = vec![format!("finalised by `ctraudit gc`: {why}")];
-    let done = poststop::finalise(cfg, &id, &meta, clock::boot_ns(), "gc", notes)?;
+    let mut notes = vec![format!("finalised by `ctraudit gc`: {why}")];
+    notes.extend(meta.understood_note());
+    let done = poststop::finalise(cfg, &id, &meta.meta, clock::boot_ns(), "gc", notes)?;
     lines.extend(done.kept.map(|k| format!("container {id}: {k}")));
     if done.detached {
         lines.push(DETACHED.to_owned());
@@ -128,16 +164,32 @@ fn stopped_container(
     Ok((lines, true))
 }
 
-/// Orphaned pins (2.) and older ABI versions nothing uses (3.). The caller
-/// holds the lock.
-fn leftovers(layout: &Layout, dry_run: bool, report: &mut Vec<String>) -> Result<()> {
+/// Orphaned pins (2.), kernel registrations nothing points at (3.) and
+/// older ABI versions nothing uses (4.). The caller holds the lock.
+/// Returns whether a registration was freed.
+fn leftovers(layout: &Layout, dry_run: bool, report: &mut Report) -> bool {
+    let mut freed = false;
     let would = if dry_run { "would " } else { "" };
-    // the meta files there are now
-    let with_meta: BTreeSet<ContainerId> = names(&layout.meta_dir())
-        .iter()
-        .filter_map(|n| n.strip_suffix(".json"))
-        .filter_map(|i| ContainerId::parse(i).ok())
-        .collect();
+    // the meta files there are now, and the cgroups they name
+    let mut with_meta = BTreeSet::new();
+    let mut cgroups = BTreeSet::new();
+    let mut unreadable = Vec::new();
+    for name in names(&layout.meta_dir()) {
+        let Some(id) = name
+            .strip_suffix(".json")
+            .and_then(|i| ContainerId::parse(i).ok())
+        else {
+            continue;
+        };
+        match meta::load(&layout.meta_file(&id)) {
+            Ok(Some(m)) => {
+                cgroups.insert(m.meta.cgroup.id);
+            }
+            Ok(None) => continue,
+            Err(_) => unreadable.push(id.to_string()),
+        }
+        with_meta.insert(id);
+    }
 
     // 2. pins nobody's meta points at
     for entry in names(&layout.containers_pin_dir()) {
@@ -147,16 +199,56 @@ fn leftovers(layout: &Layout, dry_run: bool, report: &mut Vec<String>) -> Result
         if with_meta.contains(&id) {
             continue;
         }
-        report.push(format!(
+        report.lines.push(format!(
             "{would}remove the pins of container {id}: no meta file"
         ));
         if !dry_run {
-            let kernel = bpf::find_registration(layout, &id)?;
-            bpf::unregister(layout, &id, kernel)?;
+            match bpf::find_registration(layout, &id)
+                .and_then(|kernel| bpf::unregister(layout, &id, kernel))
+            {
+                Ok(()) => freed = true,
+                Err(e) => report.error(format!("container {id}: removing its pins: {e:#}")),
+            }
         }
     }
 
-    // 3. older ABI versions with no container left
+    // 3. registrations in the kernel that no meta file names: their pins
+    // were removed by hand, so no poststop could find them, and their slot
+    // would never be freed (nor the programs detach when idle)
+    if !layout.global_map("containers").exists() {
+        // not loaded: nothing is registered
+    } else if unreadable.is_empty() {
+        match bpf::registered(layout) {
+            Ok(regs) => {
+                for (cgroup_id, reg) in regs {
+                    if cgroups.contains(&cgroup_id) {
+                        continue;
+                    }
+                    report.lines.push(format!(
+                        "{would}free slot {} of cgroup {cgroup_id}: registered in the kernel, but no meta file or pin names it",
+                        reg.slot
+                    ));
+                    if !dry_run {
+                        match bpf::free_registration(layout, cgroup_id, reg) {
+                            Ok(()) => freed = true,
+                            Err(e) => report.error(format!(
+                                "cgroup {cgroup_id}: freeing slot {}: {e:#}",
+                                reg.slot
+                            )),
+                        }
+                    }
+                }
+            }
+            Err(e) => report.error(format!("reading the kernel's registrations: {e:#}")),
+        }
+    } else {
+        report.lines.push(format!(
+            "keep every kernel registration: the meta file(s) of {} cannot be read, so which one is whose cannot be told",
+            unreadable.join(", ")
+        ));
+    }
+
+    // 4. older ABI versions with no container left
     for name in names(&layout.abi_root()) {
         if name == format!("v{}", bpf::ABI_VERSION) || !name.starts_with('v') {
             continue;
@@ -164,19 +256,21 @@ fn leftovers(layout: &Layout, dry_run: bool, report: &mut Vec<String>) -> Result
         let dir = layout.abi_root().join(&name);
         let left = names(&dir.join("containers")).len();
         if left > 0 {
-            report.push(format!(
+            report.lines.push(format!(
                 "keep ABI {name}: {left} container(s) still audited under it"
             ));
         } else {
-            report.push(format!(
+            report.lines.push(format!(
                 "{would}remove ABI {name}: no container uses it (its programs detach)"
             ));
             if !dry_run {
-                std::fs::remove_dir_all(&dir).with_context(|| dir.display().to_string())?;
+                if let Err(e) = std::fs::remove_dir_all(&dir) {
+                    report.error(format!("{}: {e}", dir.display()));
+                }
             }
         }
     }
-    Ok(())
+    freed
 }
 
 /// The names in a directory, sorted; none when it cannot be read.

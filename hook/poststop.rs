@@ -35,15 +35,25 @@ pub fn run(hc: &HookConfig, state: &HookState) -> Result<()> {
     let _lock = lock::acquire(&layout.lock_file(), cfg.hooks.lock_timeout_ms)?;
     // read only now: a gc may have finalised the container while this
     // hook waited, and a meta file read before would finalise it again
-    let Some(meta) = meta::load(&meta_path).with_context(|| meta_path.display().to_string())?
-    else {
+    let Some(file) = meta::load(&meta_path)? else {
         return Ok(());
     };
+    if file.meta.bundle != state.bundle {
+        // An id is unique only within one runtime root: this poststop is
+        // for another container with the same id (whose prestart was
+        // refused), and the audited one still runs.
+        anyhow::bail!(
+            "container {id}: the audited container with this id has bundle {}, not {}: left to its own poststop",
+            file.meta.bundle.display(),
+            state.bundle.display()
+        );
+    }
     let mut notes = Vec::new();
     if let Some(e) = &hc.error {
         notes.push(format!("config: {e} (defaults used at poststop)"));
     }
-    finalise(cfg, id, &meta, ran_at, "poststop", notes).map(drop)
+    notes.extend(file.understood_note());
+    finalise(cfg, id, &file.meta, ran_at, "poststop", notes).map(drop)
 }
 
 /// What finalising did beside the summary.

@@ -149,26 +149,30 @@ fn earlier_with_the_same_id(cfg: &crate::config::Config, id: &ContainerId) -> Re
     let path = cfg.layout().meta_file(id);
     let earlier = meta::load(&path)
         .with_context(|| format!("container {id}: another container's meta is there"))?;
-    let Some(earlier) = earlier else {
+    let Some(earlier) = earlier.map(|f| f.meta) else {
         return Ok(());
     };
-    if cgroup::alive(&earlier.cgroup.path, earlier.cgroup.id) {
-        bail!(
+    let stop = match cgroup::liveness(&earlier.cgroup.path, earlier.cgroup.id) {
+        cgroup::Liveness::Stopped(stop) => stop,
+        cgroup::Liveness::Running => bail!(
             "container {id}: a container with this id is audited already (registered {}, cgroup {}); this one is not",
             earlier.registered_at,
             earlier.cgroup.path
-        );
-    }
-    let why = "finalised by the prestart of a new container with the same id: this one's poststop never ran";
-    super::poststop::finalise(
-        cfg,
-        id,
-        &earlier,
-        clock::boot_ns(),
-        "prestart",
-        vec![why.into()],
-    )
-    .with_context(|| format!("container {id}: finalising the earlier container with this id"))
+        ),
+        cgroup::Liveness::Unknown(why) => bail!(
+            "container {id}: a container with this id is audited already (registered {}, cgroup {}) and whether it still runs cannot be told ({why}); this one is not",
+            earlier.registered_at,
+            earlier.cgroup.path
+        ),
+    };
+    let why = format!(
+        "finalised by the prestart of a new container with the same id: its cgroup {} {}, and no poststop hook finished it",
+        earlier.cgroup.path,
+        stop.says()
+    );
+    super::poststop::finalise(cfg, id, &earlier, clock::boot_ns(), "prestart", vec![why])
+        .map(drop)
+        .with_context(|| format!("container {id}: finalising the earlier container with this id"))
 }
 
 /// The inode of a process's mount namespace (`/proc/<pid>/ns/mnt`). At

@@ -94,8 +94,28 @@ fn bad_a_second_prestart_for_a_live_id_leaves_the_first_audit_whole() {
         meta,
         "the first container's meta, byte for byte"
     );
-    env.stop("twice");
+    // the second one stops first: its poststop must not finalise the first
     other.stop("twice");
+    assert_eq!(
+        std::fs::read(env.path("run/containers/twice.json")).unwrap(),
+        meta,
+        "the first container's meta is still there after the second's poststop"
+    );
+    assert!(!env.path("log/twice/summary.json").exists());
+    let left = env
+        .syslog()
+        .into_iter()
+        .find(|l| l.contains("left to its own poststop"))
+        .expect("the second poststop says why it does nothing");
+    assert_eq!(
+        left,
+        format!(
+            "poststop: container twice: the audited container with this id has bundle {}, not {}: left to its own poststop",
+            env.path("bundles/twice").display(),
+            b.dir.display()
+        )
+    );
+    env.stop("twice");
     let s = env.summary("twice");
     assert_eq!(
         executed(&s),

@@ -71,14 +71,14 @@ fn gc_finalises_a_container_whose_poststop_never_ran() {
 
     assert_eq!(
         gc(&env, &["--dry-run"]),
-        "would finalise container gone-1: its cgroup /gone-1 is gone; no poststop hook has run\n"
+        "would finalise container gone-1: its cgroup /gone-1 is gone, and no poststop hook finished it\n"
     );
     assert_eq!(env.leftovers().len(), 2, "--dry-run changes nothing");
     assert!(!env.summary_path("gone-1").exists());
 
     assert_eq!(
         gc(&env, &[]),
-        "finalise container gone-1: its cgroup /gone-1 is gone; no poststop hook has run\n\
+        "finalise container gone-1: its cgroup /gone-1 is gone, and no poststop hook finished it\n\
          detach the programs: no container is audited any more\n"
     );
     let s = env.summary("gone-1");
@@ -93,7 +93,7 @@ fn gc_finalises_a_container_whose_poststop_never_ran() {
     assert_eq!(file_paths(&s), ["/etc/passwd"]);
     assert_eq!(
         s["notes"],
-        json!(["finalised by `ctraudit gc`: its cgroup /gone-1 is gone; no poststop hook has run"])
+        json!(["finalised by `ctraudit gc`: its cgroup /gone-1 is gone, and no poststop hook finished it"])
     );
     // when the container stopped, not when gc ran
     assert_stopped_at_last_exit(&s);
@@ -122,7 +122,8 @@ fn gc_leaves_running_containers_and_removes_orphans_and_unused_abis() {
     assert_eq!(
         gc(&env, &[]),
         "remove the pins of container run-1: no meta file\n\
-         remove ABI v0: no container uses it (its programs detach)\n"
+         remove ABI v0: no container uses it (its programs detach)\n\
+         detach the programs: no container is audited any more\n"
     );
     assert!(!env.path("bpf/ctraudit/v0").exists());
     assert_eq!(env.leftovers(), Vec::<String>::new());
@@ -151,7 +152,7 @@ fn gc_finalises_a_container_whose_cgroup_is_left_empty() {
 
     assert_eq!(
         gc(&env, &[]),
-        "finalise container gc-empty-1: its cgroup /gc-empty-1 is empty (populated 0); no poststop hook has run\n\
+        "finalise container gc-empty-1: its cgroup /gc-empty-1 is empty (populated 0), and no poststop hook finished it\n\
          detach the programs: no container is audited any more\n"
     );
     assert!(
@@ -225,4 +226,101 @@ fn gc_and_poststop_never_replace_a_summary_by_a_worse_one() {
         "and the profile missing beside it is made again from it"
     );
     assert_eq!(env.leftovers(), Vec::<String>::new());
+}
+
+/// gc with its exit code, stdout and stderr.
+fn gc_status(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut c = Command::new(BIN);
+    c.arg("gc").args(args);
+    for kv in env.hook_env() {
+        let (k, v) = kv.split_once('=').unwrap();
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Issue 12: a directory named like a meta file stopped gc, and a meta
+/// file with a field a newer release adds was deleted as "unreadable".
+/// gc goes on past every bad entry, reports it, and removes nothing it
+/// cannot read.
+#[test]
+fn gc_goes_on_past_bad_entries_and_keeps_what_it_cannot_read() {
+    let env = Env::new("");
+    let b = prestart_only(&env, "newer-1", &["/bin/cat", "/etc/passwd"]);
+    assert!(env.run(&b.dir, "newer-1").status.success());
+    let meta = env.path("run/containers/newer-1.json");
+    let mut m = env.meta("newer-1");
+    m["sandbox"] = json!({"kind": "kata"});
+    std::fs::write(&meta, serde_json::to_vec(&m).unwrap()).unwrap();
+    let dir = env.path("run/containers/a-dir.json");
+    std::fs::create_dir(&dir).unwrap();
+    let garbage = env.path("run/containers/garbage.json");
+    std::fs::write(&garbage, "{").unwrap();
+
+    let (code, out, err) = gc_status(&env, &[]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (
+            Some(0),
+            format!(
+                "keep {d}: unreadable: {d}: not a regular file (a directory)\n\
+                 keep {g}: unreadable: {g}: EOF while parsing an object at line 1 column 1\n\
+                 finalise container newer-1: its cgroup /newer-1 is gone, and no poststop hook finished it\n\
+                 detach the programs: no container is audited any more\n",
+                d = dir.display(),
+                g = garbage.display()
+            )
+            .as_str(),
+            ""
+        )
+    );
+    let s = env.summary("newer-1");
+    assert_eq!(
+        s["notes"],
+        json!([
+            "finalised by `ctraudit gc`: its cgroup /newer-1 is gone, and no poststop hook finished it",
+            "the meta file has fields this ctraudit does not know (written by a newer release?): sandbox"
+        ])
+    );
+    assert_eq!(file_paths(&s), ["/etc/passwd"]);
+    assert!(
+        dir.is_dir() && garbage.is_file(),
+        "kept for a person to look at"
+    );
+    std::fs::remove_dir(&dir).unwrap();
+    std::fs::remove_file(&garbage).unwrap();
+    assert_eq!(gc(&env, &[]), "nothing to do\n");
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
+
+/// Issue 12: pins removed by hand while the container ran left its kernel
+/// registration (and slot) behind for ever, and the programs never
+/// detached. gc frees a registration that no meta file or pin names.
+#[test]
+fn gc_frees_a_registration_nothing_points_at() {
+    let env = Env::new("");
+    let b = prestart_only(&env, "orphan-1", &["/bin/sleep", "30"]);
+    env.run_detached(&b.dir, "orphan-1");
+    let cgroup = env.meta("orphan-1")["cgroup"]["id"].as_u64().unwrap();
+    std::fs::remove_dir_all(env.abi_dir().join("containers/orphan-1")).unwrap();
+    std::fs::remove_file(env.path("run/containers/orphan-1.json")).unwrap();
+    let line = format!(
+        "free slot 0 of cgroup {cgroup}: registered in the kernel, but no meta file or pin names it\n"
+    );
+    assert_eq!(gc(&env, &["--dry-run"]), format!("would {line}"));
+    assert_eq!(
+        gc(&env, &[]),
+        format!("{line}detach the programs: no container is audited any more\n")
+    );
+    assert_eq!(gc(&env, &[]), "nothing to do\n");
+    assert!(
+        !env.abi_dir().join("maps/containers").exists(),
+        "programs detached"
+    );
+    env.stop("orphan-1");
 }
