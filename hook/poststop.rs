@@ -84,7 +84,7 @@ pub fn finalise(
     let layout = cfg.layout().with_abi(meta.abi);
     let snapshot = collect(&layout, id, meta);
     let kernel = snapshot.registration;
-    let summary: Summary = summary::build(meta, &snapshot.data, stopped_ns, by, notes);
+    let summary: Summary = summary::build(meta, &snapshot.data, stopped_ns, by, &cfg.redact, notes);
     let path = layout.summary_file(id);
     let mut done = Finalised::default();
     let earlier = earlier_summary(&path, meta)

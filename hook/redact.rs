@@ -119,9 +119,15 @@ fn url_password(token: &str) -> Option<String> {
 }
 
 /// Tokens of an argument with the whitespace after each, quote-aware so
-/// that `--password='a b'` is one token.
+/// that `--password='a b'` is one token. An argument with whitespace in it
+/// is read as a shell command (`sh -c "..."`): there an unquoted control
+/// or redirection character (`; & | < > ) \``) ends a token too and goes
+/// with the separator, as the shell reads it. A single-word argument's
+/// value is all of it, `;` and all.
 fn tokens(arg: &str) -> Vec<(&str, &str)> {
     let bytes = arg.as_bytes();
+    let shell = bytes.iter().any(u8::is_ascii_whitespace);
+    let control = |b: u8| shell && matches!(b, b';' | b'&' | b'|' | b'<' | b'>' | b')' | b'`');
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
@@ -133,13 +139,13 @@ fn tokens(arg: &str) -> Vec<(&str, &str)> {
                 Some(q) if b == q => quote = None,
                 Some(_) => {}
                 None if b == b'\'' || b == b'"' => quote = Some(b),
-                None if b.is_ascii_whitespace() => break,
+                None if b.is_ascii_whitespace() || control(b) => break,
                 None => {}
             }
             i += 1;
         }
         let end = i;
-        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        while i < bytes.len() && (bytes[i].is_ascii_whitespace() || control(bytes[i])) {
             i += 1;
         }
         out.push((&arg[start..end], &arg[end..i]));
@@ -168,6 +174,15 @@ mod tests {
                 &["mysql", "--password", "<redacted>", "db"],
             ),
             (&["app", "--Token=abc"], &["app", "--Token=<redacted>"]),
+            (
+                &["sh", "-c", "a --token=x; b --password=y&&c --pass z|d >/o"],
+                &[
+                    "sh",
+                    "-c",
+                    "a --token=<redacted>; b --password=<redacted>&&c --pass <redacted>|d >/o",
+                ],
+            ),
+            (&["app", "--token=a;b|c"], &["app", "--token=<redacted>"]),
             (
                 &[
                     "env",

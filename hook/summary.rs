@@ -97,6 +97,10 @@ pub struct Exec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub argv_hex: Option<String>,
     pub argv_truncated: bool,
+    /// A secret in argv was replaced (config.toml's `[redact]`); entries
+    /// that differed only in their secrets are one entry.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub argv_redacted: bool,
     pub count: u64,
     pub uid: u32,
     pub pid: u32,
@@ -414,25 +418,24 @@ fn named_counts(per_nr: &[u64], unnamed: &mut Vec<u32>) -> BTreeMap<String, u64>
         .collect()
 }
 
-/// Builds the summary. `stopped_ns` is CLOCK_BOOTTIME when the finaliser
-/// (`finalised_by`) found the container stopped.
-pub fn build(
-    meta: &Meta,
-    snap: &Snapshot,
-    stopped_ns: u64,
-    finalised_by: &'static str,
-    mut notes: Vec<String>,
-) -> Summary {
-    let st = &snap.stats;
-    let mut executed: Vec<Exec> = snap
-        .execs
-        .iter()
-        .map(|(k, v)| Exec {
+/// The exec entries, secrets redacted. The kernel keeps one entry per
+/// (path, argv); those whose argv differ only in a secret are merged here
+/// (counts added, the earliest first and its process, the latest last), so
+/// that no secret shows, not even as the number of distinct ones.
+fn executed(snap: &Snapshot, redact: &crate::config::Redact) -> Vec<Exec> {
+    let mut merged: BTreeMap<(String, Option<String>, Vec<String>, bool), Exec> = BTreeMap::new();
+    for (k, v) in &snap.execs {
+        let (argv, redacted) = super::redact::args(redact, &split_argv(k));
+        let e = Exec {
             path: c_str(&k.path),
             path_hex: hex_unless_utf8(&c_bytes(&k.path)),
-            argv: split_argv(k),
-            argv_hex: hex_unless_utf8(&argv_bytes(k)),
+            // the raw bytes would show the secret again
+            argv_hex: (!redacted)
+                .then(|| hex_unless_utf8(&argv_bytes(k)))
+                .flatten(),
+            argv,
             argv_truncated: k.argv_truncated != 0,
+            argv_redacted: redacted,
             count: v.count,
             uid: v.uid,
             pid: v.pid,
@@ -440,9 +443,49 @@ pub fn build(
             first: rfc3339_of_boot_ns(v.first_ns),
             last: rfc3339_of_boot_ns(v.last_ns),
             first_ns: v.first_ns,
-        })
-        .collect();
+        };
+        let key = (
+            e.path.clone(),
+            e.path_hex.clone(),
+            e.argv.clone(),
+            e.argv_truncated,
+        );
+        match merged.entry(key) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(e);
+            }
+            std::collections::btree_map::Entry::Occupied(mut slot) => {
+                let m = slot.get_mut();
+                m.count += e.count;
+                if e.last > m.last {
+                    m.last = e.last;
+                }
+                if e.first_ns < m.first_ns {
+                    (m.first, m.first_ns) = (e.first, e.first_ns);
+                    (m.uid, m.pid, m.ppid) = (e.uid, e.pid, e.ppid);
+                }
+                m.argv_redacted |= e.argv_redacted;
+                m.argv_hex = None;
+            }
+        }
+    }
+    let mut executed: Vec<Exec> = merged.into_values().collect();
     executed.sort_by(|a, b| (a.first_ns, &a.path, &a.argv).cmp(&(b.first_ns, &b.path, &b.argv)));
+    executed
+}
+
+/// Builds the summary. `stopped_ns` is CLOCK_BOOTTIME when the finaliser
+/// (`finalised_by`) found the container stopped.
+pub fn build(
+    meta: &Meta,
+    snap: &Snapshot,
+    stopped_ns: u64,
+    finalised_by: &'static str,
+    redact: &crate::config::Redact,
+    mut notes: Vec<String>,
+) -> Summary {
+    let st = &snap.stats;
+    let executed = executed(snap, redact);
 
     let mut files: Vec<File> = snap
         .files
@@ -831,7 +874,14 @@ mod tests {
 
     #[test]
     fn summary_encodes_every_section() {
-        let s = build(&meta(), &snapshot(), 5_000_000_000, "poststop", vec![]);
+        let s = build(
+            &meta(),
+            &snapshot(),
+            5_000_000_000,
+            "poststop",
+            &Default::default(),
+            vec![],
+        );
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["schema"], "ctraudit.summary/v1");
         assert_eq!(v["container"]["pod"], "pod-a");
@@ -934,7 +984,14 @@ mod tests {
     }
 
     fn loss_of(snap: &Snapshot) -> (Value, Vec<String>) {
-        let s = build(&meta(), snap, 5_000_000_000, "poststop", vec![]);
+        let s = build(
+            &meta(),
+            snap,
+            5_000_000_000,
+            "poststop",
+            &Default::default(),
+            vec![],
+        );
         let v = serde_json::to_value(&s).unwrap();
         let rules = v["alerts"]
             .as_array()
@@ -1018,7 +1075,14 @@ mod tests {
             problems: vec!["open /b/files: No such file or directory (os error 2)".into()],
             ..Default::default()
         };
-        let s = build(&meta(), &snap, 5_000_000_000, "poststop", vec![]);
+        let s = build(
+            &meta(),
+            &snap,
+            5_000_000_000,
+            "poststop",
+            &Default::default(),
+            vec![],
+        );
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(
             (&v["loss"]["complete"], &v["loss"]["kernel_data"]),
@@ -1052,10 +1116,86 @@ mod tests {
             ..Default::default()
         };
         snap.stats.faults = 3;
-        let s = build(&meta(), &snap, 5_000_000_000, "poststop", vec![]);
+        let s = build(
+            &meta(),
+            &snap,
+            5_000_000_000,
+            "poststop",
+            &Default::default(),
+            vec![],
+        );
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["syscalls"]["faulted"], 3);
         assert_eq!(v["loss"]["complete"], true);
+    }
+
+    #[test]
+    fn secrets_in_argv_are_redacted_and_entries_that_differ_only_in_them_merged() {
+        let mut snap = snapshot();
+        let exec = |argv: &[u8], first_ns: u64, pid: u32| {
+            (
+                ct_exec_key {
+                    path: chars(b"/bin/mysql"),
+                    argv: chars(argv),
+                    argv_len: argv.len() as u32,
+                    argv_truncated: 0,
+                },
+                ct_exec_val {
+                    count: 2,
+                    first_ns,
+                    last_ns: first_ns + 1_000_000,
+                    uid: 0,
+                    pid,
+                    ppid: 1,
+                    _pad: 0,
+                },
+            )
+        };
+        snap.execs = vec![
+            exec(b"mysql\0--password=hunter2\0", 4_000_000_000, 11),
+            exec(b"mysql\0--password=\xffsecret\0", 2_000_000_000, 10),
+            exec(b"mysql\0--user=a\0", 3_000_000_000, 12),
+        ];
+        let v = serde_json::to_value(build(
+            &meta(),
+            &snap,
+            5_000_000_000,
+            "poststop",
+            &Default::default(),
+            vec![],
+        ))
+        .unwrap();
+        let ex = v["processes"]["executed"].as_array().unwrap();
+        assert_eq!(ex.len(), 2, "{ex:?}");
+        assert_eq!(
+            (
+                &ex[0]["argv"],
+                &ex[0]["argv_redacted"],
+                &ex[0]["argv_hex"],
+                &ex[0]["count"],
+                &ex[0]["pid"],
+                &ex[0]["first"],
+                &ex[0]["last"]
+            ),
+            (
+                &json!(["mysql", "--password=<redacted>"]),
+                &json!(true),
+                &Value::Null,
+                &json!(4),
+                &json!(10),
+                &json!(rfc3339_of_boot_ns(2_000_000_000)),
+                &json!(rfc3339_of_boot_ns(4_001_000_000))
+            )
+        );
+        assert_eq!(
+            (&ex[1]["argv"], &ex[1]["argv_redacted"], &ex[1]["count"]),
+            (&json!(["mysql", "--user=a"]), &Value::Null, &json!(2))
+        );
+        let text = v.to_string();
+        assert!(
+            !text.contains("hunter2") && !text.contains("736563726574"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -1068,8 +1208,15 @@ mod tests {
         snap.net[1].0.unix_path = chars(b"/s\xff");
         snap.net[1].0.unix_len = 3;
         snap.privileged[0].0.detail = chars(b"/mn\xe9");
-        let v =
-            serde_json::to_value(build(&meta(), &snap, 5_000_000_000, "poststop", vec![])).unwrap();
+        let v = serde_json::to_value(build(
+            &meta(),
+            &snap,
+            5_000_000_000,
+            "poststop",
+            &Default::default(),
+            vec![],
+        ))
+        .unwrap();
         let f = &v["files"][0];
         assert_eq!(
             (&f["path"], &f["path_hex"]),
@@ -1103,6 +1250,7 @@ mod tests {
             &snapshot(),
             5_000_000_000,
             "poststop",
+            &Default::default(),
             vec![],
         ))
         .unwrap();

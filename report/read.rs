@@ -261,7 +261,14 @@ mod tests {
 
     /// summary.json as poststop writes it.
     fn size(meta: &Meta, snap: &Snapshot) -> u64 {
-        let s = crate::hook::summary::build(meta, snap, u64::MAX / 4, "poststop", vec![]);
+        let s = crate::hook::summary::build(
+            meta,
+            snap,
+            u64::MAX / 4,
+            "poststop",
+            &Default::default(),
+            vec![],
+        );
         serde_json::to_vec_pretty(&s).unwrap().len() as u64 + 1
     }
 

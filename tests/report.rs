@@ -184,7 +184,14 @@ fn file(path: &[u8]) -> (ct_file_key, ct_file_val) {
 
 /// The summary poststop would write for `meta` and `snap`, with fixed times.
 fn summary(meta: &Meta, snap: &Snapshot, notes: Vec<String>) -> Value {
-    let s = ctraudit::hook::summary::build(meta, snap, 5_000_000_000, "poststop", notes);
+    let s = ctraudit::hook::summary::build(
+        meta,
+        snap,
+        5_000_000_000,
+        "poststop",
+        &Default::default(),
+        notes,
+    );
     let mut v = serde_json::to_value(&s).unwrap();
     v["times"] = json!({
         "registered": "2026-01-01T00:00:00.000Z",

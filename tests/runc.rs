@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{
-    argv, assert_workload_summary, executed, file, file_paths, set, strs, Bundle, Env, WORKLOAD,
+    argv, assert_workload_summary, executed, file, file_paths, ok, set, strs, Bundle, Env, WORKLOAD,
 };
 use ctraudit::bpf::ABI_VERSION as ABI;
 use serde_json::Value;
@@ -640,4 +640,64 @@ fn runc_a_reused_slot_starts_empty() {
     }
     assert_eq!(s["loss"]["complete"], true);
     assert_eq!(env.leftovers(), Vec::<String>::new());
+}
+
+/// Issue 12: `--password=...` on a command line landed in summary.json and
+/// syslog. Secrets are redacted in the container's args, in every exec's
+/// argv (the kernel's copy included), and so in syslog and the meta file.
+#[test]
+fn runc_secrets_on_command_lines_are_redacted_everywhere_they_are_written() {
+    let env = Env::new("");
+    let script = "/bin/true --token=abc123; exec /bin/true --password hunter2";
+    let bundle = Bundle::new(
+        &env,
+        "secret",
+        &["/bin/sh", "-c", script, "sh", "--password=hunter3"],
+    );
+    ok(&env.run(&bundle.dir, "secret"));
+    let s = env.summary("secret");
+    let redacted_script = "/bin/true --token=<redacted>; exec /bin/true --password <redacted>";
+    assert_eq!(
+        executed(&s),
+        [
+            argv(
+                "/bin/sh",
+                &[
+                    "/bin/sh",
+                    "-c",
+                    redacted_script,
+                    "sh",
+                    "--password=<redacted>"
+                ]
+            ),
+            argv("/bin/true", &["/bin/true", "--token=<redacted>"]),
+            argv("/bin/true", &["/bin/true", "--password", "<redacted>"]),
+        ]
+    );
+    let flags: Vec<&Value> = s["processes"]["executed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["argv_redacted"])
+        .collect();
+    assert_eq!(flags, [&Value::Bool(true); 3]);
+    assert_eq!(
+        s["container"]["args"],
+        serde_json::json!([
+            "/bin/sh",
+            "-c",
+            redacted_script,
+            "sh",
+            "--password=<redacted>"
+        ])
+    );
+    assert_eq!(s["loss"]["complete"], true, "{}", s["loss"]);
+    // nowhere on disk, nor in syslog
+    let mut written = env.syslog().join("\n");
+    for f in ["log/secret/summary.json", "log/secret/seccomp.json"] {
+        written.push_str(&std::fs::read_to_string(env.path(f)).unwrap());
+    }
+    for secret in ["abc123", "hunter2", "hunter3"] {
+        assert!(!written.contains(secret), "{secret} in {written}");
+    }
 }
