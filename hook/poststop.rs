@@ -121,13 +121,18 @@ pub fn finalise(
     // the profile the workload earned, from the summary on disk
     let profile_path = layout.seccomp_file(id);
     if done.kept.is_none() || !profile_path.exists() {
-        let profile = crate::seccomp::from_summary(id.as_str(), &written)
-            .ok()
-            .map(|(p, _)| p.to_json());
-        if let Some(json) = profile {
-            if let Err(e) = write_atomic(&profile_path, json.as_bytes(), Persist::Durable) {
-                log::problem(cfg, &format!("{by}: {}: {e}", profile_path.display()));
+        match crate::seccomp::from_summary(id.as_str(), &written) {
+            Ok((profile, _)) => {
+                let json = profile.to_json();
+                if let Err(e) = write_atomic(&profile_path, json.as_bytes(), Persist::Durable) {
+                    log::problem(cfg, &format!("{by}: {}: {e}", profile_path.display()));
+                }
             }
+            // the summary is written; only the profile is missing, and why
+            Err(e) => log::problem(
+                cfg,
+                &format!("{by}: {}: no profile: {e}", profile_path.display()),
+            ),
         }
     }
 
