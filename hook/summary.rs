@@ -423,6 +423,7 @@ fn named_counts(per_nr: &[u64], unnamed: &mut Vec<u32>) -> BTreeMap<String, u64>
 /// (counts added, the earliest first and its process, the latest last), so
 /// that no secret shows, not even as the number of distinct ones.
 fn executed(snap: &Snapshot, redact: &crate::config::Redact) -> Vec<Exec> {
+    let mut executed = Vec::with_capacity(snap.execs.len());
     let mut merged: BTreeMap<(String, Option<String>, Vec<String>, bool), Exec> = BTreeMap::new();
     for (k, v) in &snap.execs {
         let (argv, redacted) = super::redact::args(redact, &split_argv(k));
@@ -444,6 +445,11 @@ fn executed(snap: &Snapshot, redact: &crate::config::Redact) -> Vec<Exec> {
             last: rfc3339_of_boot_ns(v.last_ns),
             first_ns: v.first_ns,
         };
+        if !redacted {
+            // the kernel's key, unique already
+            executed.push(e);
+            continue;
+        }
         let key = (
             e.path.clone(),
             e.path_hex.clone(),
@@ -456,7 +462,7 @@ fn executed(snap: &Snapshot, redact: &crate::config::Redact) -> Vec<Exec> {
             }
             std::collections::btree_map::Entry::Occupied(mut slot) => {
                 let m = slot.get_mut();
-                m.count += e.count;
+                m.count = m.count.saturating_add(e.count);
                 if e.last > m.last {
                     m.last = e.last;
                 }
@@ -464,12 +470,10 @@ fn executed(snap: &Snapshot, redact: &crate::config::Redact) -> Vec<Exec> {
                     (m.first, m.first_ns) = (e.first, e.first_ns);
                     (m.uid, m.pid, m.ppid) = (e.uid, e.pid, e.ppid);
                 }
-                m.argv_redacted |= e.argv_redacted;
-                m.argv_hex = None;
             }
         }
     }
-    let mut executed: Vec<Exec> = merged.into_values().collect();
+    executed.extend(merged.into_values());
     executed.sort_by(|a, b| (a.first_ns, &a.path, &a.argv).cmp(&(b.first_ns, &b.path, &b.argv)));
     executed
 }
