@@ -8,16 +8,11 @@ use std::process::Command;
 use common::{argv, executed, file_paths, Bundle, Env, BIN};
 use serde_json::json;
 
+/// gc's stdout, when it succeeded.
 fn gc(env: &Env, args: &[&str]) -> String {
-    let mut c = Command::new(BIN);
-    c.arg("gc").args(args);
-    for kv in env.hook_env() {
-        let (k, v) = kv.split_once('=').unwrap();
-        c.env(k, v);
-    }
-    let out = c.output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap()
+    let (code, out, err) = gc_status(env, args);
+    assert_eq!(code, Some(0), "{out}{err}");
+    out
 }
 
 /// A bundle whose config.json carries the prestart hook only.
