@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use libbpf_cargo::SkeletonBuilder;
 
 const SOURCES: &[(&str, &str)] = &[("bpf/ctraudit.bpf.c", "ctraudit.skel.rs")];
-const HEADERS: &[&str] = &["bpf/include/events.h", "bpf/include/vmlinux.h"];
+const HEADERS: &[&str] = &[
+    "bpf/include/events.h",
+    "bpf/include/syscalls_x86_64.h",
+    "bpf/include/vmlinux.h",
+];
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

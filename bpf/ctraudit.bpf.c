@@ -19,26 +19,15 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "events.h"
+#include "syscalls_x86_64.h"
+
+/* The syscall programs read x86_64's pt_regs (di, si, dx, r10, r8,
+ * orig_ax), its thread_info TS_COMPAT flag and its syscall numbers. */
+#if !defined(__TARGET_ARCH_x86)
+#error "x86_64 only: the syscall decoding reads x86_64 registers"
+#endif
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-/* x86_64 syscall numbers decoded below (arch/x86/entry/syscalls/syscall_64.tbl). */
-enum {
-	NR_open = 2, NR_connect = 42, NR_accept = 43, NR_bind = 49, NR_listen = 50,
-	NR_clone = 56,
-	NR_rename = 82, NR_rmdir = 84, NR_creat = 85, NR_unlink = 87, NR_chmod = 90,
-	NR_fchmod = 91, NR_chown = 92, NR_fchown = 93, NR_lchown = 94,
-	NR_ptrace = 101, NR_setuid = 105, NR_setgid = 106, NR_setreuid = 113,
-	NR_setregid = 114, NR_setresuid = 117, NR_setresgid = 119, NR_capset = 126,
-	NR_pivot_root = 155, NR_chroot = 161, NR_mount = 165, NR_umount2 = 166,
-	NR_init_module = 175, NR_openat = 257, NR_fchownat = 260, NR_unlinkat = 263,
-	NR_renameat = 264, NR_fchmodat = 268, NR_unshare = 272, NR_accept4 = 288,
-	NR_open_by_handle_at = 304, NR_setns = 308, NR_finit_module = 313,
-	NR_renameat2 = 316, NR_memfd_create = 319, NR_bpf = 321, NR_execveat = 322,
-	NR_io_uring_setup = 425, NR_open_tree = 428, NR_move_mount = 429,
-	NR_fsopen = 430, NR_fsmount = 432, NR_clone3 = 435, NR_openat2 = 437,
-	NR_fchmodat2 = 452,
-};
 
 #define O_ACCMODE 00000003
 #define O_WRONLY 00000001
