@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Privileged events: identity and capability changes, mounts, modules,
+ * namespaces, bpf, and the fileless-binary signals, keyed by syscall
+ * number (or ct_priv_special) with the arguments that say what was done.
+ */
+#ifndef CTRAUDIT_PRIVILEGED_H
+#define CTRAUDIT_PRIVILEGED_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "events.h"
+#include "maps.h"
+#include "slots.h"
+#include "decoded.h"
+#include "syscalls_x86_64.h"
+
+#define CLONE_NEW_MASK 0x7e020080 /* CLONE_NEW{NS,CGROUP,UTS,IPC,USER,PID,NET,TIME} */
+#define CAP_V1 0x19980330
+
+static __noinline void priv_commit(struct ct_task *ts, long ret)
+{
+	__u32 slot = ts->slot;
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct ct_event_val init = { .first_ns = now };
+
+	void *priv = inner_of(&priv_of, slot);
+	if (!priv)
+		return;
+	struct ct_event_val *v = upsert(slot, priv, &ts->scratch.priv, &init, SET_PRIV);
+	if (!v)
+		return;
+	event_hit(v, ret, now, ret >= 0);
+}
+
+static __always_inline struct ct_priv_key *priv_begin(struct ct_task *ts, __u32 kind)
+{
+	struct ct_priv_key *k = &ts->scratch.priv;
+
+	__builtin_memset(k, 0, sizeof(*k));
+	k->kind = kind;
+	return k;
+}
+
+/* A string argument of a privileged call into its key. NULL is a value of
+ * its own (mount's fstype for a bind mount, init_module's params); any
+ * other pointer that cannot be read is counted (unreadable()). */
+static __noinline void priv_str(struct ct_task *ts, char *dst, __u32 size,
+				const void *src, long ret)
+{
+	if (src && bpf_probe_read_user_str(dst, size, src) < 0)
+		unreadable(ts->slot, ret);
+}
+
+
+/* ---- decoders ------------------------------------------------------------ */
+
+/* setuid, setgid, setreuid, setregid, setresuid, setresgid */
+DECODER(decode_setid)
+{
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = (__u32)a0;
+	p->args[1] = (__u32)a1;
+	p->args[2] = (__u32)a2;
+	if (nr == NR_setuid || nr == NR_setgid)
+		p->args[1] = p->args[2] = 0;
+	else if (nr == NR_setreuid || nr == NR_setregid)
+		p->args[2] = 0;
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_capset)
+{
+	/* two struct __user_cap_data_struct {effective, permitted,
+	 * inheritable}: low and high 32 capability bits */
+	__u32 data[6] = {};
+	__u32 version = 0;
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	if (bpf_probe_read_user(&version, sizeof(version), (const void *)a0))
+		unreadable(ts->slot, ret);
+	/* version 1 passes one struct (32 bits), 2 and 3 pass two */
+	long size = version == CAP_V1 ? 12 : 24;
+	if (a1 && bpf_probe_read_user(data, size & 31, (const void *)a1))
+		unreadable(ts->slot, ret);
+	p->args[0] = data[0] | ((__u64)data[3] << 32);
+	p->args[1] = data[1] | ((__u64)data[4] << 32);
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_ptrace)
+{
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = a0; /* request */
+	p->args[1] = (__u32)a1; /* pid */
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_mount)
+{
+	/* mount(source, target, fstype, flags, data) */
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = a3;
+	priv_str(ts, p->detail, sizeof(p->detail), (const void *)a1, ret);
+	priv_str(ts, p->aux, sizeof(p->aux), (const void *)a2, ret);
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_umount2_chroot)
+{
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = nr == NR_umount2 ? a1 : 0;
+	priv_str(ts, p->detail, sizeof(p->detail), (const void *)a0, ret);
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_pivot_root)
+{
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	priv_str(ts, p->detail, sizeof(p->detail), (const void *)a0, ret);
+	priv_str(ts, p->aux, sizeof(p->aux), (const void *)a1, ret);
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_init_module)
+{
+	/* init_module(image, len, params) */
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = a1;
+	priv_str(ts, p->detail, sizeof(p->detail), (const void *)a2, ret);
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_finit_module)
+{
+	/* finit_module(fd, params, flags) */
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = a2;
+	priv_str(ts, p->detail, sizeof(p->detail), (const void *)a1, ret);
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_bpf_unshare)
+{
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = a0; /* bpf command, unshare flags */
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_setns)
+{
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = a1; /* nstype */
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_memfd_create)
+{
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = a1; /* flags */
+	priv_str(ts, p->detail, sizeof(p->detail), (const void *)a0, ret);
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_io_uring_setup)
+{
+	/* io_uring operations bypass the syscall tracepoints: its use
+	 * is worth knowing by itself */
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = a0; /* entries */
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_open_tree)
+{
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = a2; /* flags */
+	priv_str(ts, p->detail, sizeof(p->detail), (const void *)a1, ret);
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_move_mount)
+{
+	/* move_mount(from_dfd, from_path, to_dfd, to_path, flags) */
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = a4;
+	priv_str(ts, p->detail, sizeof(p->detail), (const void *)a3, ret);
+	priv_str(ts, p->aux, sizeof(p->aux), (const void *)a1, ret);
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_fsopen)
+{
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = a1;
+	priv_str(ts, p->aux, sizeof(p->aux), (const void *)a0, ret);
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_fsmount)
+{
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = a1; /* flags */
+	p->args[1] = a2; /* attr_flags */
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_open_by_handle_at)
+{
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = (__u32)a0; /* mount_fd */
+	p->args[1] = a2; /* flags */
+	priv_commit(ts, ret);
+}
+
+/* clone, clone3 */
+DECODER(decode_clone)
+{
+	/* only namespace-creating clones are privileged events; the
+	 * child returns 0 here too, the parent's call is the event */
+	__u64 flags = a0;
+	if (nr == NR_clone3 &&
+	    bpf_probe_read_user(&flags, sizeof(flags), (const void *)a0))
+		return;
+	if (!(flags & CLONE_NEW_MASK) || ret == 0)
+		return;
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = flags & CLONE_NEW_MASK;
+	priv_commit(ts, ret);
+}
+
+DECODER(decode_execveat)
+{
+	/* a successful execveat is recorded by the exec tracepoint,
+	 * where the registers still describe the call */
+	if (ret >= 0)
+		return;
+	struct ct_priv_key *p = priv_begin(ts, nr);
+	p->args[0] = a4; /* flags */
+	priv_str(ts, p->detail, sizeof(p->detail), (const void *)a1, ret);
+	priv_commit(ts, ret);
+}
+
+#endif /* CTRAUDIT_PRIVILEGED_H */
