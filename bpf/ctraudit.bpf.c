@@ -84,7 +84,7 @@ static __always_inline void count_syscall(__u32 slot, long nr, bool compat, bool
 static __always_inline bool is_decoded(long nr)
 {
 	switch (nr) {
-	CT_DECODED(CT_IS_DECODED, CT_IS_DECODED)
+		CT_DECODED(CT_IS_DECODED, CT_IS_DECODED)
 		return true;
 	default:
 		return false;
@@ -114,7 +114,7 @@ static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 n
 	__u64 a0 = regs.di, a1 = regs.si, a2 = regs.dx, a3 = regs.r10;
 
 	switch (nr) {
-	CT_DECODED(CT_DECODE, CT_DECODE_ALSO)
+		CT_DECODED(CT_DECODE, CT_DECODE_ALSO)
 	}
 }
 #undef CT_DECODE
@@ -133,8 +133,9 @@ static __always_inline struct ct_task *storage_of(struct task_struct *t)
 /* forget() needs bpf_map_lookup_percpu_elem (Linux 5.19) and bpf_loop
  * (5.17): without them the gate keeps no memory and reads the task on every
  * syscall (a constant after CO-RE relocation: the other branch is dead). */
-#define GATE_MEMORY                                                            \
-	(bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_map_lookup_percpu_elem) && \
+#define GATE_MEMORY                                                                      \
+	(bpf_core_enum_value_exists(enum bpf_func_id,                                    \
+				    BPF_FUNC_map_lookup_percpu_elem) &&                  \
 	 bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop))
 
 /*
@@ -312,12 +313,12 @@ static __noinline void exec_record(struct ct_task *ts, struct task_struct *p,
 }
 
 /* execveat and exec of a memfd: the fileless-binary signals. */
-static __noinline void exec_priv(struct ct_task *ts, struct linux_binprm *bprm,
-				 long nr)
+static __noinline void exec_priv(struct ct_task *ts, struct linux_binprm *bprm, long nr)
 {
 	struct ct_priv_key *p;
 	char name[8] = {};
-	const unsigned char *dname = BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name);
+	const unsigned char *dname =
+		BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name);
 
 	if (nr == NR_execveat) {
 		p = priv_begin(ts, NR_execveat);
@@ -357,7 +358,8 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	}
 	if (!ts) {
-		ts = bpf_task_storage_get(&task_state, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		ts = bpf_task_storage_get(&task_state, p, 0,
+					  BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (!ts) {
 			STAT_ADD(c->slot, tasks_lost);
 			return 0;

@@ -20,8 +20,9 @@
  * of decode()'s switch, where the verifier sees it.
  */
 #define DECODER(name)                                                                    \
-	static __always_inline void name(struct ct_task *ts, __u32 nr, __u64 a0, __u64 a1, \
-					 __u64 a2, __u64 a3, __u64 a4, long ret)
+	static __always_inline void name(struct ct_task *ts, __u32 nr, __u64 a0,         \
+					 __u64 a1, __u64 a2, __u64 a3, __u64 a4,         \
+					 long ret)
 
 /*
  * X(syscall, decoder): `decoder` records `syscall`. ALSO(syscall): the next

@@ -117,7 +117,6 @@ static __always_inline __u32 open_kinds(__u64 flags)
 	return kinds;
 }
 
-
 /* ---- decoders ------------------------------------------------------------ */
 
 DECODER(decode_open)

@@ -93,7 +93,7 @@ struct inner_stats {
 };
 struct inner_syscalls {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-		__uint(max_entries, CT_SYSCALL_SLOTS);
+	__uint(max_entries, CT_SYSCALL_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 };
@@ -122,12 +122,12 @@ struct inner_priv {
 	__type(value, struct ct_event_val);
 };
 
-#define OUTER(name, inner)                                                     \
-	struct {                                                               \
-		__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);                      \
-		__uint(max_entries, CT_DEFAULT_MAX_CONTAINERS);                \
-		__type(key, __u32);                                            \
-		__array(values, struct inner);                                 \
+#define OUTER(name, inner)                                                               \
+	struct {                                                                         \
+		__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);                                \
+		__uint(max_entries, CT_DEFAULT_MAX_CONTAINERS);                          \
+		__type(key, __u32);                                                      \
+		__array(values, struct inner);                                           \
 	} name SEC(".maps")
 
 OUTER(stats_of, inner_stats);

@@ -86,7 +86,8 @@ static __always_inline void net_user(struct ct_task *ts, __u16 op, long fd,
 		bpf_probe_read_user(&first, 1, upath);
 		if (first) {
 			/* a path: the kernel uses it up to the NUL (unix_mkname_bsd) */
-			long n = bpf_probe_read_user_str(k->unix_path, sizeof(k->unix_path), upath);
+			long n = bpf_probe_read_user_str(k->unix_path,
+							 sizeof(k->unix_path), upath);
 			if (n <= 0)
 				goto fault;
 			k->unix_len = n - 1;
@@ -174,7 +175,6 @@ static __noinline void net_sock(struct ct_task *ts, __u16 op, long fd, long ret)
 	k->sock_type = BPF_CORE_READ(sock, type);
 	net_commit(ts, ret);
 }
-
 
 /* ---- decoders ------------------------------------------------------------ */
 

@@ -52,7 +52,6 @@ static __noinline void priv_str(struct ct_task *ts, char *dst, __u32 size,
 		unreadable(ts->slot, ret);
 }
 
-
 /* ---- decoders ------------------------------------------------------------ */
 
 /* setuid, setgid, setreuid, setregid, setresuid, setresgid */

@@ -41,11 +41,11 @@ static __always_inline struct ct_stats *stats_for(__u32 slot)
 	return st;
 }
 
-#define STAT_ADD(slot, field)                                                  \
-	do {                                                                   \
-		struct ct_stats *__st = stats_for(slot);                       \
-		if (__st)                                                      \
-			__sync_fetch_and_add(&__st->field, 1);                 \
+#define STAT_ADD(slot, field)                                                            \
+	do {                                                                             \
+		struct ct_stats *__st = stats_for(slot);                                 \
+		if (__st)                                                                \
+			__sync_fetch_and_add(&__st->field, 1);                           \
 	} while (0)
 
 /* A set that is not there any more loses the event: say so. */
