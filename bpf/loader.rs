@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::PrintLevel;
 
-use super::skel::CtrauditSkelBuilder;
 use super::{Error, Result};
+use crate::abi::skel::CtrauditSkelBuilder;
 use crate::config::Layout;
 
 /// Global maps userspace reaches by pin path.

@@ -2,18 +2,14 @@
 //! loader of the global programs, per-container registration, and the reader
 //! of a container's maps.
 //!
-//! The ABI types (`types::ct_*`) come from the skeleton, which takes them
-//! from `bpf/include/events.h` through BTF; nothing here mirrors them by hand.
+//! The ABI types (`types::ct_*`) come from the skeleton (`crate::abi`), which
+//! takes them from `bpf/include/events.h` through BTF; nothing here mirrors
+//! them by hand.
 
 mod loader;
 mod read;
 mod registry;
 mod syscalls_x86_64;
-
-#[allow(clippy::all, clippy::pedantic, missing_docs, dead_code)]
-mod skel {
-    include!(concat!(env!("OUT_DIR"), "/ctraudit.skel.rs"));
-}
 
 use std::path::PathBuf;
 
@@ -26,10 +22,9 @@ pub use registry::{
     find_registration, free_registration, register, registered, registration_of_cgroup, slot_lost,
     unregister, Identity, Registration, SetSizes,
 };
-pub use skel::types;
-
-/// Version of the kernel/user contract (`CT_ABI_VERSION` in events.h).
-pub const ABI_VERSION: u32 = types::ct_const::CT_ABI_VERSION.0;
+// The generated types and the contract's version live in `crate::abi`, a
+// leaf, so that config/ can name pin paths without depending on bpf/.
+pub use crate::abi::{types, ABI_VERSION};
 /// Syscall numbers below this are counted one by one.
 pub const SYSCALL_MAX: u32 = types::ct_const::CT_SYSCALL_MAX.0;
 

@@ -10,7 +10,8 @@
 use libbpf_rs::{MapCore, MapFlags, MapHandle, MapType};
 
 use super::{as_bytes, from_bytes, types, Error, Result};
-use crate::config::paths::{ContainerId, Layout};
+use crate::config::Layout;
+use crate::id::ContainerId;
 
 /// Entries of each bounded set (config `[limits]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
