@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::PrintLevel;
 
+use super::pins::{open_pinned, remove_pins};
 use super::{Error, Result};
 use crate::abi::skel::CtrauditSkelBuilder;
 use crate::config::Layout;
@@ -211,7 +212,7 @@ pub fn unload_if_idle(layout: &Layout) -> Result<bool> {
     if !fully_pinned(layout) {
         return Ok(false);
     }
-    let containers = super::registry::open_pinned(layout.global_map("containers"))?;
+    let containers = open_pinned(layout.global_map("containers"))?;
     let registered = containers.keys().next().is_some();
     let pinned =
         std::fs::read_dir(layout.containers_pin_dir()).is_ok_and(|mut d| d.next().is_some());
@@ -236,7 +237,7 @@ pub fn unload_if_idle(layout: &Layout) -> Result<bool> {
 fn check_layout(layout: &Layout) -> Result<()> {
     use libbpf_rs::MapCore;
     let path = layout.global_map("containers");
-    let map = super::registry::open_pinned(path.clone())?;
+    let map = open_pinned(path.clone())?;
     let want = std::mem::size_of::<super::types::ct_container>() as u32;
     if map.value_size() != want {
         return Err(Error::StalePins {
@@ -246,18 +247,6 @@ fn check_layout(layout: &Layout) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// Removes the pins in `dir` (maps and links detach when their last
-/// reference goes) and the directory itself.
-pub(crate) fn remove_pins(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Io {
-            path: dir.to_owned(),
-            source: e,
-        }),
-        _ => Ok(()),
-    }
 }
 
 /// libbpf's warnings during a load, kept to explain a failure in one place

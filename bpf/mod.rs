@@ -7,6 +7,7 @@
 //! them by hand.
 
 mod loader;
+mod pins;
 mod read;
 mod registry;
 mod syscalls_x86_64;

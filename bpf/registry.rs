@@ -9,6 +9,7 @@
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle, MapType};
 
+use super::pins::{open_pinned, remove_pins};
 use super::{as_bytes, from_bytes, types, Error, Result};
 use crate::config::Layout;
 use crate::id::ContainerId;
@@ -100,13 +101,6 @@ fn inner_maps(sizes: &SetSizes) -> [Inner; 6] {
             entries: sizes.privileged,
         },
     ]
-}
-
-pub(crate) fn open_pinned(path: std::path::PathBuf) -> Result<MapHandle> {
-    MapHandle::from_pinned_path(&path).map_err(|source| Error::Map {
-        what: format!("open {}", path.display()),
-        source,
-    })
 }
 
 fn map_err(what: impl Into<String>) -> impl FnOnce(libbpf_rs::Error) -> Error {
@@ -459,7 +453,7 @@ pub fn unregister(
     if let Some((cgroup_id, reg)) = kernel {
         keep(free_registration(layout, cgroup_id, reg));
     }
-    keep(super::loader::remove_pins(&layout.container_pin_dir(id)));
+    keep(remove_pins(&layout.container_pin_dir(id)));
     match first {
         Some(e) => Err(e),
         None => Ok(()),
