@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 pub use loader::{
     attached, bpffs_mounted, ensure_bpffs, ensure_loaded, losses_since, unload_if_idle, Attached,
-    GLOBAL_MAPS, PROGRAMS,
+    PROGRAMS,
 };
 pub use read::{read_container, Snapshot};
 pub use registry::{
