@@ -1,9 +1,11 @@
 //! ctraudit: per-container eBPF audit, plugged into the container runtime.
 //! See DESIGN.md (shared) and README.md; the top-level folders are the parts.
 
+pub mod abi;
 pub mod bpf;
 pub mod config;
 pub mod hook;
+pub mod id;
 pub mod install;
 pub mod report;
 pub mod seccomp;

@@ -10,23 +10,10 @@ use std::sync::Mutex;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::PrintLevel;
 
-use super::skel::CtrauditSkelBuilder;
+use super::pins::{self, global_map, open_global, remove_pins};
 use super::{Error, Result};
+use crate::abi::skel::CtrauditSkelBuilder;
 use crate::config::Layout;
-
-/// Global maps userspace reaches by pin path.
-pub const GLOBAL_MAPS: &[&str] = &[
-    "containers",
-    "slot_gen",
-    "cgroup_levels",
-    "stats_of",
-    "syscalls_of",
-    "execs_of",
-    "files_of",
-    "net_of",
-    "priv_of",
-    "slot_lost",
-];
 
 /// Programs, each attached once and its link pinned under the same name.
 pub const PROGRAMS: &[&str] = &[
@@ -67,16 +54,19 @@ pub fn ensure_bpffs(root: &Path) -> Result<()> {
     })
 }
 
-/// True when every global map and link of this ABI version is pinned.
-fn fully_pinned(layout: &Layout) -> bool {
-    GLOBAL_MAPS.iter().all(|m| layout.global_map(m).exists())
-        && PROGRAMS.iter().all(|p| layout.global_link(p).exists())
+/// True when every global map (`pins::global_maps`) and link of this ABI
+/// version is pinned.
+fn fully_pinned(layout: &Layout) -> Result<bool> {
+    Ok(pins::global_maps()?
+        .iter()
+        .all(|m| layout.global_map(m).exists())
+        && PROGRAMS.iter().all(|p| layout.global_link(p).exists()))
 }
 
 /// Loads and pins the global programs unless they are pinned already.
 /// A partial pin set (a loader that died half-way) is removed and redone.
 pub fn ensure_loaded(layout: &Layout, max_containers: u32) -> Result<()> {
-    if fully_pinned(layout) {
+    if fully_pinned(layout)? {
         return check_layout(layout);
     }
     let registered = std::fs::read_dir(layout.containers_pin_dir()).map_or(0, |d| d.count());
@@ -147,39 +137,10 @@ fn pin_variant(layout: &Layout, max_containers: u32, legacy_exit: bool) -> Resul
     ro.nr_cpus = u32::try_from(cpus).unwrap_or(u32::MAX);
     open.progs.ct_exit.set_autoload(!legacy_exit);
     open.progs.ct_exit_legacy.set_autoload(legacy_exit);
-    let m = &mut open.maps;
-    for map in [
-        &mut m.containers,
-        &mut m.slot_gen,
-        &mut m.stats_of,
-        &mut m.syscalls_of,
-        &mut m.execs_of,
-        &mut m.files_of,
-        &mut m.net_of,
-        &mut m.priv_of,
-        &mut m.slot_lost,
-    ] {
-        map.set_max_entries(max_containers)
-            .map_err(|e| load_error("max_containers", e))?;
-    }
-    let mut skel = open.load().map_err(|e| load_error("verify", e))?;
+    pins::prepare(open.open_object_mut(), layout, max_containers, load_error)?;
+    // libbpf pins the global maps as it creates them (pins::prepare)
+    let skel = open.load().map_err(|e| load_error("verify", e))?;
 
-    let m = &mut skel.maps;
-    for (name, map) in [
-        ("containers", &mut m.containers),
-        ("slot_gen", &mut m.slot_gen),
-        ("cgroup_levels", &mut m.cgroup_levels),
-        ("stats_of", &mut m.stats_of),
-        ("syscalls_of", &mut m.syscalls_of),
-        ("execs_of", &mut m.execs_of),
-        ("files_of", &mut m.files_of),
-        ("net_of", &mut m.net_of),
-        ("priv_of", &mut m.priv_of),
-        ("slot_lost", &mut m.slot_lost),
-    ] {
-        map.pin(layout.global_map(name))
-            .map_err(|e| load_error(&format!("pin map {name}"), e))?;
-    }
     let p = &skel.progs;
     let exit = if legacy_exit {
         &p.ct_exit_legacy
@@ -196,7 +157,7 @@ fn pin_variant(layout: &Layout, max_containers: u32, legacy_exit: bool) -> Resul
         let mut link = prog
             .attach()
             .map_err(|e| load_error(&format!("attach {name}"), e))?;
-        link.pin(layout.global_link(name))
+        pins::pin_link(&mut link, layout, name)
             .map_err(|e| load_error(&format!("pin link {name}"), e))?;
     }
     Ok(())
@@ -208,10 +169,10 @@ fn pin_variant(layout: &Layout, max_containers: u32, legacy_exit: bool) -> Resul
 /// Returns whether it unloaded. Callers hold the global lock.
 pub fn unload_if_idle(layout: &Layout) -> Result<bool> {
     use libbpf_rs::MapCore;
-    if !fully_pinned(layout) {
+    if !fully_pinned(layout)? {
         return Ok(false);
     }
-    let containers = super::registry::open_pinned(layout.global_map("containers"))?;
+    let containers = open_global(layout, global_map!(containers))?;
     let registered = containers.keys().next().is_some();
     let pinned =
         std::fs::read_dir(layout.containers_pin_dir()).is_ok_and(|mut d| d.next().is_some());
@@ -235,8 +196,7 @@ pub fn unload_if_idle(layout: &Layout) -> Result<bool> {
 /// registration fail with EINVAL: say so instead.
 fn check_layout(layout: &Layout) -> Result<()> {
     use libbpf_rs::MapCore;
-    let path = layout.global_map("containers");
-    let map = super::registry::open_pinned(path.clone())?;
+    let map = open_global(layout, global_map!(containers))?;
     let want = std::mem::size_of::<super::types::ct_container>() as u32;
     if map.value_size() != want {
         return Err(Error::StalePins {
@@ -246,18 +206,6 @@ fn check_layout(layout: &Layout) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// Removes the pins in `dir` (maps and links detach when their last
-/// reference goes) and the directory itself.
-pub(crate) fn remove_pins(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Io {
-            path: dir.to_owned(),
-            source: e,
-        }),
-        _ => Ok(()),
-    }
 }
 
 /// libbpf's warnings during a load, kept to explain a failure in one place

@@ -2,34 +2,31 @@
 //! loader of the global programs, per-container registration, and the reader
 //! of a container's maps.
 //!
-//! The ABI types (`types::ct_*`) come from the skeleton, which takes them
-//! from `bpf/include/events.h` through BTF; nothing here mirrors them by hand.
+//! The ABI types (`types::ct_*`) come from the skeleton (`crate::abi`), which
+//! takes them from `bpf/include/events.h` through BTF; nothing here mirrors
+//! them by hand.
 
 mod loader;
+mod pins;
 mod read;
 mod registry;
 mod syscalls_x86_64;
-
-#[allow(clippy::all, clippy::pedantic, missing_docs, dead_code)]
-mod skel {
-    include!(concat!(env!("OUT_DIR"), "/ctraudit.skel.rs"));
-}
 
 use std::path::PathBuf;
 
 pub use loader::{
     attached, bpffs_mounted, ensure_bpffs, ensure_loaded, losses_since, unload_if_idle, Attached,
-    GLOBAL_MAPS, PROGRAMS,
+    PROGRAMS,
 };
 pub use read::{read_container, Snapshot};
 pub use registry::{
     find_registration, free_registration, register, registered, registration_of_cgroup, slot_lost,
     unregister, Identity, Registration, SetSizes,
 };
-pub use skel::types;
-
-/// Version of the kernel/user contract (`CT_ABI_VERSION` in events.h).
-pub const ABI_VERSION: u32 = types::ct_const::CT_ABI_VERSION.0;
+// The generated types, the contract's version and the kernel memory of a
+// container's maps live in `crate::abi`, a leaf, so that config/ can name
+// pin paths and check its limits without depending on bpf/.
+pub use crate::abi::{kernel_bytes, types, ABI_VERSION};
 /// Syscall numbers below this are counted one by one.
 pub const SYSCALL_MAX: u32 = types::ct_const::CT_SYSCALL_MAX.0;
 
@@ -140,25 +137,6 @@ pub fn c_bytes(chars: &[i8]) -> Vec<u8> {
 /// that are not UTF-8 replaced: see `summary::hex_unless_utf8`).
 pub fn c_str(chars: &[i8]) -> String {
     String::from_utf8_lossy(&c_bytes(chars)).into_owned()
-}
-
-/// What one container's maps take in kernel memory for these set sizes
-/// (execs, files, network, privileged), as the kernel sizes a preallocated
-/// hash map: per entry a 48-byte element header plus key and value, each
-/// rounded up to 8 bytes; plus the syscall counters and the stats. The
-/// bench reads 829 KiB of bytes_memlock for the defaults, this says 790.
-pub fn kernel_bytes(execs: u32, files: u32, network: u32, privileged: u32) -> u64 {
-    use std::mem::size_of;
-    use types::*;
-    let entry = |key: usize, value: usize| {
-        (48 + key.next_multiple_of(8) + value.next_multiple_of(8)) as u64
-    };
-    u64::from(execs) * entry(size_of::<ct_exec_key>(), size_of::<ct_exec_val>())
-        + u64::from(files) * entry(size_of::<ct_file_key>(), size_of::<ct_file_val>())
-        + u64::from(network) * entry(size_of::<ct_net_key>(), size_of::<ct_event_val>())
-        + u64::from(privileged) * entry(size_of::<ct_priv_key>(), size_of::<ct_event_val>())
-        + u64::from(ct_const::CT_SYSCALL_SLOTS.0) * 8
-        + size_of::<ct_stats>() as u64
 }
 
 /// The x86_64 name of a syscall number, when the generated table has it.

@@ -7,7 +7,8 @@ use libbpf_rs::{MapCore, MapFlags, MapHandle};
 
 use super::registry::{EXECS, FILES, NET, PRIV, STATS, SYSCALLS};
 use super::{from_bytes, types, Error, Pod, Result};
-use crate::config::paths::{ContainerId, Layout};
+use crate::config::Layout;
+use crate::id::ContainerId;
 
 /// Everything the kernel aggregated for one container.
 #[derive(Debug, Clone, Default)]

@@ -9,8 +9,10 @@
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle, MapType};
 
+use super::pins::{global_map, open_global, remove_pins};
 use super::{as_bytes, from_bytes, types, Error, Result};
-use crate::config::paths::{ContainerId, Layout};
+use crate::config::Layout;
+use crate::id::ContainerId;
 
 /// Entries of each bounded set (config `[limits]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +54,7 @@ fn inner_maps(sizes: &SetSizes) -> [Inner; 6] {
     [
         Inner {
             name: STATS,
-            outer: "stats_of",
+            outer: global_map!(stats_of),
             ty: MapType::Array,
             key: 4,
             value: size_of::<ct_stats>(),
@@ -60,7 +62,7 @@ fn inner_maps(sizes: &SetSizes) -> [Inner; 6] {
         },
         Inner {
             name: SYSCALLS,
-            outer: "syscalls_of",
+            outer: global_map!(syscalls_of),
             ty: MapType::Array,
             key: 4,
             value: 8,
@@ -68,7 +70,7 @@ fn inner_maps(sizes: &SetSizes) -> [Inner; 6] {
         },
         Inner {
             name: EXECS,
-            outer: "execs_of",
+            outer: global_map!(execs_of),
             ty: MapType::Hash,
             key: size_of::<ct_exec_key>(),
             value: size_of::<ct_exec_val>(),
@@ -76,7 +78,7 @@ fn inner_maps(sizes: &SetSizes) -> [Inner; 6] {
         },
         Inner {
             name: FILES,
-            outer: "files_of",
+            outer: global_map!(files_of),
             ty: MapType::Hash,
             key: size_of::<ct_file_key>(),
             value: size_of::<ct_file_val>(),
@@ -84,7 +86,7 @@ fn inner_maps(sizes: &SetSizes) -> [Inner; 6] {
         },
         Inner {
             name: NET,
-            outer: "net_of",
+            outer: global_map!(net_of),
             ty: MapType::Hash,
             key: size_of::<ct_net_key>(),
             value: size_of::<ct_event_val>(),
@@ -92,20 +94,13 @@ fn inner_maps(sizes: &SetSizes) -> [Inner; 6] {
         },
         Inner {
             name: PRIV,
-            outer: "priv_of",
+            outer: global_map!(priv_of),
             ty: MapType::Hash,
             key: size_of::<ct_priv_key>(),
             value: size_of::<ct_event_val>(),
             entries: sizes.privileged,
         },
     ]
-}
-
-pub(crate) fn open_pinned(path: std::path::PathBuf) -> Result<MapHandle> {
-    MapHandle::from_pinned_path(&path).map_err(|source| Error::Map {
-        what: format!("open {}", path.display()),
-        source,
-    })
 }
 
 fn map_err(what: impl Into<String>) -> impl FnOnce(libbpf_rs::Error) -> Error {
@@ -181,7 +176,7 @@ fn refresh_levels(layout: &Layout, containers: &MapHandle) -> Result<()> {
         .iter()
         .filter(|(_, c)| c.level < 64)
         .fold(0u64, |m, (_, c)| m | 1 << c.level);
-    let levels = open_pinned(layout.global_map("cgroup_levels"))?;
+    let levels = open_global(layout, global_map!(cgroup_levels))?;
     levels
         .update(&0u32.to_ne_bytes(), &mask.to_ne_bytes(), MapFlags::ANY)
         .map_err(map_err("write cgroup_levels"))
@@ -196,7 +191,7 @@ pub fn register(
     who: Identity,
     sizes: &SetSizes,
 ) -> Result<Registration> {
-    let containers = open_pinned(layout.global_map("containers"))?;
+    let containers = open_global(layout, global_map!(containers))?;
     let cg_key = who.cgroup_id.to_ne_bytes();
     if containers
         .lookup(&cg_key, MapFlags::ANY)
@@ -217,7 +212,7 @@ pub fn register(
     // still running from an old owner has the longest time to notice (by
     // generation) that it is gone. A never-used slot (generation 0) only
     // when no used one is free.
-    let slot_gen = open_pinned(layout.global_map("slot_gen"))?;
+    let slot_gen = open_global(layout, global_map!(slot_gen))?;
     let max = slot_gen.max_entries();
     let gens = read_all_u32(&slot_gen)?;
     let free = gens
@@ -234,7 +229,7 @@ pub fn register(
 
     let result = attach_inner_maps(layout, id, slot, sizes).and_then(|()| {
         // a previous owner's lost events are not this container's
-        open_pinned(layout.global_map("slot_lost"))?
+        open_global(layout, global_map!(slot_lost))?
             .update(&slot.to_ne_bytes(), &0u64.to_ne_bytes(), MapFlags::ANY)
             .map_err(map_err("write slot_lost"))?;
         slot_gen
@@ -292,7 +287,7 @@ fn attach_inner_maps(layout: &Layout, id: &ContainerId, slot: u32, sizes: &SetSi
         created.push((m, map));
     }
     side_by_side(created, |(m, map)| {
-        let outer = open_pinned(layout.global_map(m.outer))?;
+        let outer = open_global(layout, m.outer)?;
         use std::os::fd::{AsFd, AsRawFd};
         let fd = map.as_fd().as_raw_fd() as u32;
         outer
@@ -304,7 +299,7 @@ fn attach_inner_maps(layout: &Layout, id: &ContainerId, slot: u32, sizes: &SetSi
 /// The inner map a previous owner of `slot` left attached, when it has the
 /// shape `m` asks for (set sizes come from the config, which may change).
 fn reusable(layout: &Layout, m: &Inner, slot: u32) -> Result<Option<MapHandle>> {
-    let outer = open_pinned(layout.global_map(m.outer))?;
+    let outer = open_global(layout, m.outer)?;
     let Some(v) = outer
         .lookup(&slot.to_ne_bytes(), MapFlags::ANY)
         .map_err(map_err(format!("read {}", m.outer)))?
@@ -380,8 +375,8 @@ pub fn find_registration(layout: &Layout, id: &ContainerId) -> Result<Option<(u6
         Ok(m) => m.info().map_err(map_err("stats map info"))?.info.id,
         Err(_) => return Ok(None),
     };
-    let containers = open_pinned(layout.global_map("containers"))?;
-    let stats_of = open_pinned(layout.global_map("stats_of"))?;
+    let containers = open_global(layout, global_map!(containers))?;
+    let stats_of = open_global(layout, global_map!(stats_of))?;
     for (cgroup_id, c) in registrations(&containers)? {
         let inner = stats_of
             .lookup(&c.slot.to_ne_bytes(), MapFlags::ANY)
@@ -407,7 +402,7 @@ pub fn registration_of_cgroup(
     layout: &Layout,
     cgroup_id: u64,
 ) -> Result<Option<(u64, Registration)>> {
-    let containers = open_pinned(layout.global_map("containers"))?;
+    let containers = open_global(layout, global_map!(containers))?;
     let v = containers
         .lookup(&cgroup_id.to_ne_bytes(), MapFlags::ANY)
         .map_err(map_err("read containers"))?;
@@ -431,7 +426,7 @@ pub fn slot_lost(layout: &Layout, reg: Registration) -> Result<u64> {
     if layout.abi() < 2 {
         return Ok(0);
     }
-    let map = open_pinned(layout.global_map("slot_lost"))?;
+    let map = open_global(layout, global_map!(slot_lost))?;
     let v = map
         .lookup(&reg.slot.to_ne_bytes(), MapFlags::ANY)
         .map_err(map_err(format!("read slot_lost[{}]", reg.slot)))?
@@ -458,7 +453,7 @@ pub fn unregister(
     if let Some((cgroup_id, reg)) = kernel {
         keep(free_registration(layout, cgroup_id, reg));
     }
-    keep(super::loader::remove_pins(&layout.container_pin_dir(id)));
+    keep(remove_pins(&layout.container_pin_dir(id)));
     match first {
         Some(e) => Err(e),
         None => Ok(()),
@@ -468,7 +463,7 @@ pub fn unregister(
 /// Every registration in the kernel's `containers` table: cgroup id and
 /// slot, whether or not any pin or meta file still points at it.
 pub fn registered(layout: &Layout) -> Result<Vec<(u64, Registration)>> {
-    let containers = open_pinned(layout.global_map("containers"))?;
+    let containers = open_global(layout, global_map!(containers))?;
     Ok(registrations(&containers)?
         .into_iter()
         .map(|(cgroup_id, c)| {
@@ -494,7 +489,7 @@ pub fn free_registration(layout: &Layout, cgroup_id: u64, reg: Registration) -> 
         }
     };
     let gone = |e: &libbpf_rs::Error| e.kind() == libbpf_rs::ErrorKind::NotFound;
-    keep(open_pinned(layout.global_map("containers")).and_then(|m| {
+    keep(open_global(layout, global_map!(containers)).and_then(|m| {
         // only our own entry: the cgroup id may be someone else's by now
         let ours = m
             .lookup(&cgroup_id.to_ne_bytes(), MapFlags::ANY)
@@ -513,7 +508,7 @@ pub fn free_registration(layout: &Layout, cgroup_id: u64, reg: Registration) -> 
     // owner, which empties them (register): detaching them here would
     // make the kernel wait an RCU grace period per outer table. They
     // are freed with the programs (detach_when_idle, gc).
-    keep(open_pinned(layout.global_map("slot_gen")).and_then(|m| {
+    keep(open_global(layout, global_map!(slot_gen)).and_then(|m| {
         if read_u32(&m, reg.slot)? == reg.gen {
             m.update(
                 &reg.slot.to_ne_bytes(),

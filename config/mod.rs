@@ -361,7 +361,7 @@ impl Config {
         }
         // sets so large they would pin gigabytes per container (and take
         // seconds to create at prestart, against its deadline)
-        let need = crate::bpf::kernel_bytes(l.execs, l.files, l.network, l.privileged);
+        let need = crate::abi::kernel_bytes(l.execs, l.files, l.network, l.privileged);
         let budget = u64::from(l.kernel_memory_mib) << 20;
         if l.kernel_memory_mib == 0 || need > budget {
             return Err(invalid(
@@ -759,7 +759,7 @@ mod tests {
         assert_eq!(c.limits.files, 50000);
         assert!(parse("[limits]\nfiles = 50000\n").is_err());
         assert_eq!(
-            crate::bpf::kernel_bytes(512, 1024, 256, 256) / 1024,
+            crate::abi::kernel_bytes(512, 1024, 256, 256) / 1024,
             790,
             "the defaults: the bench reads 829 KiB of bytes_memlock"
         );

@@ -31,8 +31,9 @@ use anyhow::Result;
 use super::cgroup::{self, Liveness};
 use super::{clock, lock, meta, poststop};
 use crate::bpf;
-use crate::config::paths::{ContainerId, Layout};
 use crate::config::Config;
+use crate::config::Layout;
+use crate::id::ContainerId;
 
 const DETACHED: &str = "detach the programs: no container is audited any more";
 

@@ -18,8 +18,8 @@ use super::state::HookState;
 use super::summary::{self, Summary};
 use super::{clock, lock, log, make_dir, meta, write_atomic, HookConfig, Persist};
 use crate::bpf;
-use crate::config::paths::ContainerId;
 use crate::config::Config;
+use crate::id::ContainerId;
 
 pub fn run(hc: &HookConfig, state: &HookState) -> Result<()> {
     let cfg = &hc.config;

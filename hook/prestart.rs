@@ -12,7 +12,7 @@ use super::{
     ENABLE_ANNOTATION,
 };
 use crate::bpf;
-use crate::config::paths::ContainerId;
+use crate::id::ContainerId;
 
 pub fn run(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
     if let Some(e) = &hc.error {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use oci_spec::runtime::State;
 
-use crate::config::paths::ContainerId;
+use crate::id::ContainerId;
 
 /// State JSON larger than this is refused rather than read into memory.
 const MAX_STATE_BYTES: u64 = 1 << 20;

@@ -9,8 +9,8 @@ use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::Mode;
 
 use super::{ReportError, Result};
-use crate::config::paths::ContainerId;
 use crate::config::{Layout, Limits};
+use crate::id::ContainerId;
 
 /// The least a summary may be before `report` refuses it.
 pub const MIN_CAP: u64 = 64 << 20;
