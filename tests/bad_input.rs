@@ -49,12 +49,11 @@ impl SecondRoot {
 
     fn stop(&self, id: &str) {
         let _ = self.runc(&["kill", id, "KILL"]);
-        for _ in 0..100 {
-            if self.runc(&["delete", id]).success() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        common::wait::poll_until(
+            std::time::Duration::from_secs(2),
+            std::time::Duration::from_millis(20),
+            || self.runc(&["delete", id]).success(),
+        );
     }
 }
 

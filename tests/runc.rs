@@ -227,18 +227,14 @@ fn runc_exec_session_and_nested_cgroup_are_attributed_to_the_container() {
     // the exec'd process is reparented to the container's init, which
     // (sleep) never reaps it: wait for it to become a zombie
     let stat = format!("/proc/{pid}/stat");
-    for _ in 0..250 {
+    common::wait::poll_until(Duration::from_secs(5), Duration::from_millis(20), || {
         let st = std::fs::read_to_string(&stat).unwrap_or_default();
-        if st.is_empty()
+        st.is_empty()
             || st
                 .rsplit(')')
                 .next()
                 .is_some_and(|r| r.trim_start().starts_with('Z'))
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    });
     let _ = std::fs::remove_dir(&nested);
     env.stop("execd");
 

@@ -6,11 +6,12 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::wait::{poll_until, wait_until};
 use super::{make_rootfs, Env, BIN};
 
 pub const IMAGE: &str = "docker.io/library/ctraudit-busybox:test";
@@ -92,15 +93,14 @@ impl<'a> Containerd<'a> {
             wrapper,
             child,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !c.ctr(&["version"]).status.success() {
-            assert!(
-                Instant::now() < deadline,
-                "containerd did not come up: {}",
-                std::fs::read_to_string(c.dir.join("containerd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let up = poll_until(Duration::from_secs(30), Duration::from_millis(100), || {
+            c.ctr(&["version"]).status.success()
+        });
+        assert!(
+            up,
+            "containerd did not come up: {}",
+            std::fs::read_to_string(c.dir.join("containerd.log")).unwrap_or_default()
+        );
         c.import_image();
         c
     }
@@ -125,11 +125,12 @@ impl<'a> Containerd<'a> {
 
     /// Waits until the daemon answers again (after a restart).
     pub fn wait_up(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !self.ctr(&["version"]).status.success() {
-            assert!(Instant::now() < deadline, "containerd did not come back");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until(
+            "containerd did not come back",
+            Duration::from_secs(30),
+            Duration::from_millis(100),
+            || self.ctr(&["version"]).status.success(),
+        );
     }
 
     pub fn ctr(&self, args: &[&str]) -> Output {
@@ -242,13 +243,10 @@ impl Drop for Containerd<'_> {
         }
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        // then killed, if it has not exited by then
+        poll_until(Duration::from_secs(10), Duration::from_millis(50), || {
+            matches!(self.child.try_wait(), Ok(Some(_)))
+        });
         let _ = self.child.kill();
         let _ = self.child.wait();
         // a containerd that `install containerd --restart` started again

@@ -8,11 +8,13 @@
 pub mod containerd;
 pub mod docker;
 pub mod podman;
+pub mod wait;
 pub mod work;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use std::collections::BTreeSet;
 
@@ -142,13 +144,11 @@ impl Env {
     /// Stops a detached container and deletes it, which runs poststop.
     pub fn stop(&self, id: &str) {
         let _ = self.runc(&["kill", id, "KILL"]);
-        for _ in 0..100 {
+        // the delete below fails, and says so, if it is still running
+        wait::poll_until(Duration::from_secs(2), Duration::from_millis(20), || {
             let st = self.runc(&["state", id]);
-            if !String::from_utf8_lossy(&st.stdout).contains("\"running\"") {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+            !String::from_utf8_lossy(&st.stdout).contains("\"running\"")
+        });
         let out = self.runc(&["delete", id]);
         assert!(
             out.status.success(),
@@ -212,14 +212,17 @@ impl Env {
     /// Waits until the container's init process runs `comm`.
     pub fn wait_for_comm(&self, id: &str, comm: &str) {
         let pid = self.init_pid(id);
-        for _ in 0..500 {
-            let now = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            if now.trim() == comm {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        panic!("{id}: its init never became {comm}");
+        wait::wait_until(
+            format_args!("{id}: its init never became {comm}"),
+            Duration::from_secs(5),
+            Duration::from_millis(10),
+            || {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .unwrap_or_default()
+                    .trim()
+                    == comm
+            },
+        );
     }
 
     /// The pin directory of this build's ABI, `<bpffs>/ctraudit/v<ABI>`.
