@@ -4,6 +4,7 @@
 mod common;
 
 use common::containerd::Containerd;
+use common::output::stdout;
 use common::{argv, assert_workload_summary, executed, file_paths, ok, set, Env, WORKLOAD};
 use serde_json::json;
 
@@ -100,7 +101,7 @@ fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working(
         wrapper,
     ]);
     ok(&out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("BinaryName = "));
+    assert!(stdout(&out).contains("BinaryName = "));
     assert_eq!(
         std::fs::read_to_string(&c.config).unwrap(),
         original,
@@ -116,7 +117,7 @@ fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working(
         "--restart",
     ]);
     ok(&out);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout(&out);
     assert!(text.contains("restarted containerd (pid"), "{text}");
     c.wait_up();
     assert_ne!(c.daemons(), old, "a new containerd process");
@@ -138,7 +139,7 @@ fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working(
         .args(["config", "dump"])
         .output()
         .unwrap();
-    let dump = String::from_utf8_lossy(&dump.stdout);
+    let dump = stdout(&dump);
     assert!(
         dump.contains("sandbox_image = \"registry.local/pause:3.9\""),
         "{dump}"
@@ -166,7 +167,7 @@ fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working(
 
     let out = ct(&["install", "containerd", "--runtime-path", wrapper]);
     ok(&out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("already set up, nothing changed"));
+    assert!(stdout(&out).contains("already set up, nothing changed"));
 
     let out = ct(&["uninstall", "containerd", "--restart"]);
     ok(&out);

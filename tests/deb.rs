@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::docker::{Dockerd, IMAGE};
+use common::output::{stdout, text};
 use common::{executed, Env, BIN};
 
 /// The ABI of this build (package A) and of the upgrade built here (B).
@@ -21,14 +22,6 @@ fn sh(cmd: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("{cmd}: {e}"))
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 const KEPT: &[&str] = &["/var/log/ctraudit", "/etc/ctraudit"];
@@ -143,7 +136,7 @@ fn deb_builds_installs_audits_and_purges_cleanly() {
 
     // exactly the expected files
     let listing = sh("dpkg-deb", &["-c", deb_s]);
-    let mut files: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+    let mut files: Vec<String> = stdout(&listing)
         .lines()
         .filter(|l| !l.starts_with('d'))
         .map(|l| {
@@ -329,10 +322,7 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
 
     let out = sh("dpkg", &["-i", deb_b.to_str().unwrap()]);
     assert!(out.status.success(), "upgrade: {}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&sh("dpkg-query", &["-W", "-f=${Version}", "ctraudit"]).stdout)
-            == "0.1.1"
-    );
+    assert!(stdout(&sh("dpkg-query", &["-W", "-f=${Version}", "ctraudit"])) == "0.1.1");
 
     // a new container: B's programs, under B's ABI
     let (out, new) = d.run(&[
@@ -389,7 +379,7 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
         .unwrap();
     assert!(gc.status.success(), "{}", text(&gc));
     assert_eq!(
-        String::from_utf8_lossy(&gc.stdout),
+        stdout(&gc),
         format!("remove ABI v{ABI_A}: no container uses it (its programs detach)\n")
     );
     assert!(!env.path(&format!("bpf/ctraudit/v{ABI_A}")).exists());

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::docker::{Dockerd, IMAGE};
+use common::output::stdout;
 use common::{argv, assert_workload_summary, executed, file_paths, ok, set, Env, WORKLOAD};
 use serde_json::{json, Value};
 
@@ -78,7 +79,7 @@ fn docker_exec_is_attributed_and_stop_and_kill_give_the_right_duration() {
     ok(&out);
     let out = d.docker(&["exec", &stopped, "/bin/cat", "/etc/hostname"]);
     ok(&out);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), &stopped[..12]);
+    assert_eq!(stdout(&out).trim(), &stopped[..12]);
 
     std::thread::sleep(Duration::from_millis(1500));
     // busybox sleep as pid 1 ignores SIGTERM: -t 1 means SIGKILL after 1 s
@@ -250,7 +251,7 @@ fn docker_exclusion_by_name_and_broken_config_run_unaudited() {
         "still runs",
     ]);
     ok(&out);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "still runs\n");
+    assert_eq!(stdout(&out), "still runs\n");
     assert!(!env.summary_path(&id).exists());
     let log = env.syslog();
     assert!(
@@ -288,7 +289,7 @@ fn docker_install_registers_the_runtime_and_reloads_dockerd() {
         "--restart",
     ]);
     ok(&out);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout(&out);
     assert!(text.contains("reloaded dockerd (SIGHUP to pid"), "{text}");
     let v: Value = serde_json::from_slice(&std::fs::read(&d.daemon_json).unwrap()).unwrap();
     assert_eq!(v["runtimes"]["ctraudit"]["path"], rt);
@@ -330,7 +331,7 @@ fn docker_install_registers_the_runtime_and_reloads_dockerd() {
         cfg,
     ]);
     ok(&out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("already set up, nothing changed"));
+    assert!(stdout(&out).contains("already set up, nothing changed"));
 
     let out = ct(&["uninstall", "docker", "--restart"]);
     ok(&out);

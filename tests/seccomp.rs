@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::docker::{Dockerd, IMAGE};
+use common::output::{stderr, stdout};
 use common::{ok, Env, BIN};
 
 /// W1: ls, cat, wc, sort, a write, a delete, a loopback connect.
@@ -19,10 +20,6 @@ const W1: &str = "/bin/ls /etc > /tmp/list; /bin/cat /tmp/list | /bin/sort | /bi
 const W2: &str = "/bin/mknod /tmp/fifo p && echo made";
 /// W3: another command of the same image.
 const W3: &str = "/bin/mkdir /tmp/d && /bin/ls -d /tmp/d";
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// Runs `script` audited; returns its output and its profile's path.
 fn audited(env: &Env, d: &Dockerd, script: &str) -> (String, std::path::PathBuf) {
@@ -99,7 +96,7 @@ fn seccomp_profile_replays_the_workload_on_runc_and_refuses_the_rest() {
     let refused = under(&d, "runc", &profile, W2);
     assert!(!refused.status.success());
     assert_eq!(stdout(&refused), "");
-    let err = String::from_utf8_lossy(&refused.stderr);
+    let err = stderr(&refused);
     assert!(err.contains("Operation not permitted"), "{err}");
 }
 
@@ -137,7 +134,7 @@ fn seccomp_merge_runs_two_commands_of_one_image() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+        stderr(&out),
         "ctraudit seccomp: 2 targets: pass --merge for one profile that runs them all\n"
     );
 }
@@ -160,7 +157,7 @@ fn seccomp_profile_replays_on_crun_where_crun_runs() {
     if !probe.status.success() {
         // Debian 12's crun 1.8 refuses hybrid cgroup hosts such as this one:
         // that, and only that, may stop the replay (docs/seccomp.md)
-        let err = String::from_utf8_lossy(&probe.stderr);
+        let err = stderr(&probe);
         assert!(
             err.contains("cgroups in hybrid mode not supported"),
             "crun failed otherwise: {err}"
@@ -213,14 +210,10 @@ fn seccomp_base_profile_blocks_stay_blocked() {
         serde_json::json!({"names": ["unshare"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}})
     );
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+        stderr(&out),
         "ctraudit seccomp: mount: blocked by the base profile, left out\n\
          ctraudit seccomp: unshare: only as the base profile allows it (its conditions kept)\n"
     );
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// `ctraudit ARGS`, its output.

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::output::{stderr, stdout};
 use super::wait::{poll_until, wait_until};
 use super::{make_rootfs, Env, BIN};
 
@@ -205,17 +206,9 @@ impl<'a> Containerd<'a> {
             "native",
             tarball.to_str().unwrap(),
         ]);
-        assert!(
-            out.status.success(),
-            "ctr image import: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "ctr image import: {}", stderr(&out));
         let list = self.ctr(&["image", "ls", "-q"]);
-        assert!(
-            String::from_utf8_lossy(&list.stdout).contains(IMAGE),
-            "{}",
-            String::from_utf8_lossy(&list.stdout)
-        );
+        assert!(stdout(&list).contains(IMAGE), "{}", stdout(&list));
     }
 
     /// `ctr run --rm` in the foreground with the native snapshotter.
@@ -233,12 +226,12 @@ impl Drop for Containerd<'_> {
     fn drop(&mut self) {
         // tasks and containers first, then the daemon (its shims exit with it)
         let tasks = self.ctr(&["task", "ls", "-q"]);
-        for id in String::from_utf8_lossy(&tasks.stdout).split_whitespace() {
+        for id in stdout(&tasks).split_whitespace() {
             let _ = self.ctr(&["task", "kill", "-s", "SIGKILL", id]);
             let _ = self.ctr(&["task", "delete", "-f", id]);
         }
         let containers = self.ctr(&["container", "ls", "-q"]);
-        for id in String::from_utf8_lossy(&containers.stdout).split_whitespace() {
+        for id in stdout(&containers).split_whitespace() {
             let _ = self.ctr(&["container", "delete", id]);
         }
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+use super::output::stdout;
 use super::wait::{poll_until, wait_until};
 use super::{import_rootfs, Env, BIN};
 
@@ -138,7 +139,7 @@ impl<'a> Dockerd<'a> {
             Duration::from_millis(100),
             || {
                 let out = self.docker(&["info", "--format", "{{json .Runtimes}}"]);
-                String::from_utf8_lossy(&out.stdout).contains(name)
+                stdout(&out).contains(name)
             },
         );
     }
@@ -183,7 +184,7 @@ fn rand_suffix() -> String {
 impl Drop for Dockerd<'_> {
     fn drop(&mut self) {
         let ids = self.docker(&["ps", "-aq"]);
-        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
+        for id in stdout(&ids).split_whitespace() {
             let _ = self.docker(&["rm", "-f", id]);
         }
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
