@@ -12,11 +12,7 @@ use serde_json::json;
 fn containerd_shim_audits_the_workload() {
     let env = Env::new("");
     let c = Containerd::start(&env, "");
-    let out = c.run(
-        &["--runtime", "io.containerd.ctraudit.v2"],
-        "shim-1",
-        &["sh", "-c", WORKLOAD],
-    );
+    let out = c.run_audited("shim-1", &["sh", "-c", WORKLOAD]);
     ok(&out);
     let s = env.summary("shim-1");
     assert_eq!(s["container"]["runtime"], "containerd");
@@ -154,11 +150,7 @@ fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working(
     );
 
     // the restarted daemon kept its environment: containers are audited
-    let out = c.run(
-        &["--runtime", "io.containerd.ctraudit.v2"],
-        "after-restart",
-        &["/bin/true"],
-    );
+    let out = c.run_audited("after-restart", &["/bin/true"]);
     ok(&out);
     assert_eq!(
         set(executed(&env.summary("after-restart"))),

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::docker::{Dockerd, IMAGE};
+use common::docker::Dockerd;
 use common::output::{stdout, text};
 use common::{executed, Env, BIN};
 
@@ -198,16 +198,7 @@ fn deb_builds_installs_audits_and_purges_cleanly() {
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&d.daemon_json).unwrap()).unwrap();
     assert_eq!(v["runtimes"]["ctraudit"]["path"], "/usr/bin/ctraudit-runc");
-    let (out, id) = d.run(&[
-        "--rm",
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        IMAGE,
-        "/bin/cat",
-        "/etc/hostname",
-    ]);
+    let (out, id) = d.run_audited(&["--rm"], &["/bin/cat", "/etc/hostname"]);
     assert!(out.status.success(), "{}", text(&out));
     let s = env.summary(&id);
     assert_eq!(
@@ -303,16 +294,7 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
     // remove (with the default, the last poststop of A's ABI unloads them)
     let d = Dockerd::start_with(&env, "detach_when_idle = false", false);
     register(&d);
-    let (out, old) = d.run(&[
-        "-d",
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        IMAGE,
-        "/bin/sleep",
-        "60",
-    ]);
+    let (out, old) = d.run_audited(&["-d"], &["/bin/sleep", "60"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         env.path(&format!("bpf/ctraudit/v{ABI_A}/containers/{old}"))
@@ -325,16 +307,7 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
     assert!(stdout(&sh("dpkg-query", &["-W", "-f=${Version}", "ctraudit"])) == "0.1.1");
 
     // a new container: B's programs, under B's ABI
-    let (out, new) = d.run(&[
-        "--rm",
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        IMAGE,
-        "/bin/cat",
-        "/etc/hostname",
-    ]);
+    let (out, new) = d.run_audited(&["--rm"], &["/bin/cat", "/etc/hostname"]);
     assert!(out.status.success(), "{}", text(&out));
     let s = env.summary(&new);
     assert_eq!(s["ctraudit"]["abi"], ABI_B);

@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::docker::{Dockerd, IMAGE};
+use common::docker::Dockerd;
 use common::output::{stderr, stdout};
 use common::{ok, Env, BIN};
 
@@ -23,17 +23,7 @@ const W3: &str = "/bin/mkdir /tmp/d && /bin/ls -d /tmp/d";
 
 /// Runs `script` audited; returns its output and its profile's path.
 fn audited(env: &Env, d: &Dockerd, script: &str) -> (String, std::path::PathBuf) {
-    let (out, id) = d.run(&[
-        "--rm",
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        IMAGE,
-        "sh",
-        "-c",
-        script,
-    ]);
+    let (out, id) = d.run_audited(&["--rm"], &["sh", "-c", script]);
     ok(&out);
     let profile = env.path("log").join(&id).join("seccomp.json");
     assert!(profile.exists(), "{}", profile.display());
@@ -43,20 +33,10 @@ fn audited(env: &Env, d: &Dockerd, script: &str) -> (String, std::path::PathBuf)
 /// Runs `script` with `runtime` under the profile (not audited).
 fn under(d: &Dockerd, runtime: &str, profile: &Path, script: &str) -> Output {
     let opt = format!("seccomp={}", profile.display());
-    d.docker(&[
-        "run",
-        "--rm",
-        "--runtime",
-        runtime,
-        "--network",
-        "none",
-        "--security-opt",
-        &opt,
-        IMAGE,
-        "sh",
-        "-c",
-        script,
-    ])
+    d.run_unaudited(
+        &["--runtime", runtime, "--security-opt", &opt],
+        &["sh", "-c", script],
+    )
 }
 
 #[test]
@@ -90,7 +70,7 @@ fn seccomp_profile_replays_the_workload_on_runc_and_refuses_the_rest() {
     assert_eq!(stdout(&again), first);
 
     // W2 works without the profile, and fails with EPERM under it
-    let free = d.docker(&["run", "--rm", "--network", "none", IMAGE, "sh", "-c", W2]);
+    let free = d.run_unaudited(&[], &["sh", "-c", W2]);
     ok(&free);
     assert_eq!(stdout(&free), "made\n");
     let refused = under(&d, "runc", &profile, W2);
@@ -144,16 +124,7 @@ fn seccomp_profile_replays_on_crun_where_crun_runs() {
     let env = Env::new("");
     let d = Dockerd::start(&env, "");
     d.add_runtime("crun", "/usr/bin/crun");
-    let probe = d.docker(&[
-        "run",
-        "--rm",
-        "--runtime",
-        "crun",
-        "--network",
-        "none",
-        IMAGE,
-        "/bin/true",
-    ]);
+    let probe = d.run_unaudited(&["--runtime", "crun"], &["/bin/true"]);
     if !probe.status.success() {
         // Debian 12's crun 1.8 refuses hybrid cgroup hosts such as this one:
         // that, and only that, may stop the replay (docs/seccomp.md)
@@ -224,11 +195,9 @@ fn ctraudit(args: &[&str]) -> Output {
 /// Runs `cmd` audited with `docker run` options `opts`; returns its output
 /// and the container's log directory (summary.json, seccomp.json).
 fn audited_with(env: &Env, d: &Dockerd, opts: &[&str], cmd: &[&str]) -> (Output, PathBuf) {
-    let mut args = vec!["--rm", "--runtime", "ctraudit", "--network", "none"];
-    args.extend_from_slice(opts);
-    args.push(IMAGE);
-    args.extend_from_slice(cmd);
-    let (out, id) = d.run(&args);
+    let mut flags = vec!["--rm"];
+    flags.extend_from_slice(opts);
+    let (out, id) = d.run_audited(&flags, cmd);
     let dir = env.path("log").join(&id);
     assert!(dir.join("seccomp.json").exists(), "{}", dir.display());
     (out, dir)
@@ -237,11 +206,9 @@ fn audited_with(env: &Env, d: &Dockerd, opts: &[&str], cmd: &[&str]) -> (Output,
 /// Runs `cmd` on runc under `profile` (not audited) with options `opts`.
 fn under_with(d: &Dockerd, profile: &Path, opts: &[&str], cmd: &[&str]) -> Output {
     let opt = format!("seccomp={}", profile.display());
-    let mut args = vec!["run", "--rm", "--network", "none", "--security-opt", &opt];
-    args.extend_from_slice(opts);
-    args.push(IMAGE);
-    args.extend_from_slice(cmd);
-    d.docker(&args)
+    let mut flags = vec!["--security-opt", opt.as_str()];
+    flags.extend_from_slice(opts);
+    d.run_unaudited(&flags, cmd)
 }
 
 fn json_of(path: &Path) -> serde_json::Value {
@@ -309,11 +276,9 @@ fn seccomp_clone_creates_only_the_namespaces_the_audit_saw() {
     let (user_net, user_net_pid) = ("0x50000000", "0x70000000");
 
     // without a filter, this host lets an unprivileged process make them
-    let mut free = vec!["run", "--rm", "--network", "none"];
-    free.extend_from_slice(&["--security-opt", "seccomp=unconfined"]);
+    let mut free = vec!["--security-opt", "seccomp=unconfined"];
     free.extend_from_slice(&nobody);
-    free.extend_from_slice(&[IMAGE, "/probe", "clone", user_net]);
-    let free = d.docker(&free);
+    let free = d.run_unaudited(&free, &["/probe", "clone", user_net]);
     assert_eq!(stdout(&free), "clone 0x50000000: ok\n", "{}", stderr(&free));
 
     // learned from a run that only forks: clone without namespace flags

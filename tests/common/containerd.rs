@@ -211,6 +211,12 @@ impl<'a> Containerd<'a> {
         assert!(stdout(&list).contains(IMAGE), "{}", stdout(&list));
     }
 
+    /// An audited container on the shim route: `ctr run` with runtime
+    /// io.containerd.ctraudit.v2.
+    pub fn run_audited(&self, id: &str, cmd: &[&str]) -> Output {
+        self.run(&["--runtime", "io.containerd.ctraudit.v2"], id, cmd)
+    }
+
     /// `ctr run --rm` in the foreground with the native snapshotter.
     pub fn run(&self, flags: &[&str], id: &str, cmd: &[&str]) -> Output {
         let mut args = vec!["run", "--rm", "--snapshotter", "native"];

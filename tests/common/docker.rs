@@ -157,6 +157,27 @@ impl<'a> Dockerd<'a> {
             .expect("docker client")
     }
 
+    /// An audited container, as every test starts one: `docker run FLAGS
+    /// --runtime ctraudit --network none IMAGE CMD` (with --cidfile);
+    /// returns (output, full container id).
+    pub fn run_audited(&self, flags: &[&str], cmd: &[&str]) -> (Output, String) {
+        let mut args = flags.to_vec();
+        args.extend(["--runtime", "ctraudit", "--network", "none", IMAGE]);
+        args.extend_from_slice(cmd);
+        self.run(&args)
+    }
+
+    /// A container that is not audited: `docker run --rm --network none
+    /// FLAGS IMAGE CMD`, on dockerd's default runtime (runc) unless `flags`
+    /// name another.
+    pub fn run_unaudited(&self, flags: &[&str], cmd: &[&str]) -> Output {
+        let mut args = vec!["run", "--rm", "--network", "none"];
+        args.extend_from_slice(flags);
+        args.push(IMAGE);
+        args.extend_from_slice(cmd);
+        self.docker(&args)
+    }
+
     /// `docker run` with --cidfile; returns (output, full container id).
     pub fn run(&self, args: &[&str]) -> (Output, String) {
         let cid = self.dir.join(format!("cid-{}", rand_suffix()));
