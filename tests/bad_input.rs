@@ -6,6 +6,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
+use common::output::stderr;
 use common::{argv, executed, Bundle, Env, BIN};
 
 fn sleeper(env: &Env, id: &str) {
@@ -49,12 +50,11 @@ impl SecondRoot {
 
     fn stop(&self, id: &str) {
         let _ = self.runc(&["kill", id, "KILL"]);
-        for _ in 0..100 {
-            if self.runc(&["delete", id]).success() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        common::wait::poll_until(
+            std::time::Duration::from_secs(2),
+            std::time::Duration::from_millis(20),
+            || self.runc(&["delete", id]).success(),
+        );
     }
 }
 
@@ -247,7 +247,7 @@ fn prestart_alone(config: &str, stdin: &str) -> (Option<i32>, String, Vec<String
         .filter(|p| p != "config.toml" && p != "log" && p != "log/failures.jsonl")
         .collect();
     written.sort();
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let err = stderr(&o);
     let err = err.replace(&cfg.display().to_string(), "<path>");
     (o.status.code(), err, written)
 }

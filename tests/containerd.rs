@@ -4,6 +4,7 @@
 mod common;
 
 use common::containerd::Containerd;
+use common::output::stdout;
 use common::{argv, assert_workload_summary, executed, file_paths, ok, set, Env, WORKLOAD};
 use serde_json::json;
 
@@ -11,11 +12,7 @@ use serde_json::json;
 fn containerd_shim_audits_the_workload() {
     let env = Env::new("");
     let c = Containerd::start(&env, "");
-    let out = c.run(
-        &["--runtime", "io.containerd.ctraudit.v2"],
-        "shim-1",
-        &["sh", "-c", WORKLOAD],
-    );
+    let out = c.run_audited("shim-1", &["sh", "-c", WORKLOAD]);
     ok(&out);
     let s = env.summary("shim-1");
     assert_eq!(s["container"]["runtime"], "containerd");
@@ -100,7 +97,7 @@ fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working(
         wrapper,
     ]);
     ok(&out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("BinaryName = "));
+    assert!(stdout(&out).contains("BinaryName = "));
     assert_eq!(
         std::fs::read_to_string(&c.config).unwrap(),
         original,
@@ -116,7 +113,7 @@ fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working(
         "--restart",
     ]);
     ok(&out);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout(&out);
     assert!(text.contains("restarted containerd (pid"), "{text}");
     c.wait_up();
     assert_ne!(c.daemons(), old, "a new containerd process");
@@ -138,7 +135,7 @@ fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working(
         .args(["config", "dump"])
         .output()
         .unwrap();
-    let dump = String::from_utf8_lossy(&dump.stdout);
+    let dump = stdout(&dump);
     assert!(
         dump.contains("sandbox_image = \"registry.local/pause:3.9\""),
         "{dump}"
@@ -153,11 +150,7 @@ fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working(
     );
 
     // the restarted daemon kept its environment: containers are audited
-    let out = c.run(
-        &["--runtime", "io.containerd.ctraudit.v2"],
-        "after-restart",
-        &["/bin/true"],
-    );
+    let out = c.run_audited("after-restart", &["/bin/true"]);
     ok(&out);
     assert_eq!(
         set(executed(&env.summary("after-restart"))),
@@ -166,7 +159,7 @@ fn containerd_install_adds_the_cri_runtime_and_restart_keeps_containerd_working(
 
     let out = ct(&["install", "containerd", "--runtime-path", wrapper]);
     ok(&out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("already set up, nothing changed"));
+    assert!(stdout(&out).contains("already set up, nothing changed"));
 
     let out = ct(&["uninstall", "containerd", "--restart"]);
     ok(&out);

@@ -9,7 +9,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::docker::{Dockerd, IMAGE};
+use common::docker::Dockerd;
+use common::output::{stdout, text};
 use common::{executed, Env, BIN};
 
 /// The ABI of this build (package A) and of the upgrade built here (B).
@@ -21,14 +22,6 @@ fn sh(cmd: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("{cmd}: {e}"))
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 const KEPT: &[&str] = &["/var/log/ctraudit", "/etc/ctraudit"];
@@ -143,7 +136,7 @@ fn deb_builds_installs_audits_and_purges_cleanly() {
 
     // exactly the expected files
     let listing = sh("dpkg-deb", &["-c", deb_s]);
-    let mut files: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+    let mut files: Vec<String> = stdout(&listing)
         .lines()
         .filter(|l| !l.starts_with('d'))
         .map(|l| {
@@ -205,16 +198,7 @@ fn deb_builds_installs_audits_and_purges_cleanly() {
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&d.daemon_json).unwrap()).unwrap();
     assert_eq!(v["runtimes"]["ctraudit"]["path"], "/usr/bin/ctraudit-runc");
-    let (out, id) = d.run(&[
-        "--rm",
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        IMAGE,
-        "/bin/cat",
-        "/etc/hostname",
-    ]);
+    let (out, id) = d.run_audited(&["--rm"], &["/bin/cat", "/etc/hostname"]);
     assert!(out.status.success(), "{}", text(&out));
     let s = env.summary(&id);
     assert_eq!(
@@ -310,16 +294,7 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
     // remove (with the default, the last poststop of A's ABI unloads them)
     let d = Dockerd::start_with(&env, "detach_when_idle = false", false);
     register(&d);
-    let (out, old) = d.run(&[
-        "-d",
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        IMAGE,
-        "/bin/sleep",
-        "60",
-    ]);
+    let (out, old) = d.run_audited(&["-d"], &["/bin/sleep", "60"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         env.path(&format!("bpf/ctraudit/v{ABI_A}/containers/{old}"))
@@ -329,22 +304,10 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
 
     let out = sh("dpkg", &["-i", deb_b.to_str().unwrap()]);
     assert!(out.status.success(), "upgrade: {}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&sh("dpkg-query", &["-W", "-f=${Version}", "ctraudit"]).stdout)
-            == "0.1.1"
-    );
+    assert!(stdout(&sh("dpkg-query", &["-W", "-f=${Version}", "ctraudit"])) == "0.1.1");
 
     // a new container: B's programs, under B's ABI
-    let (out, new) = d.run(&[
-        "--rm",
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        IMAGE,
-        "/bin/cat",
-        "/etc/hostname",
-    ]);
+    let (out, new) = d.run_audited(&["--rm"], &["/bin/cat", "/etc/hostname"]);
     assert!(out.status.success(), "{}", text(&out));
     let s = env.summary(&new);
     assert_eq!(s["ctraudit"]["abi"], ABI_B);
@@ -389,7 +352,7 @@ fn deb_upgrade_keeps_a_running_container_audited_across_an_abi_bump() {
         .unwrap();
     assert!(gc.status.success(), "{}", text(&gc));
     assert_eq!(
-        String::from_utf8_lossy(&gc.stdout),
+        stdout(&gc),
         format!("remove ABI v{ABI_A}: no container uses it (its programs detach)\n")
     );
     assert!(!env.path(&format!("bpf/ctraudit/v{ABI_A}")).exists());

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::docker::{Dockerd, IMAGE};
+use common::output::stdout;
 use common::{argv, assert_workload_summary, executed, file_paths, ok, set, Env, WORKLOAD};
 use serde_json::{json, Value};
 
@@ -14,18 +15,7 @@ use serde_json::{json, Value};
 fn docker_run_audits_the_workload_with_name_and_image() {
     let env = Env::new("");
     let d = Dockerd::start(&env, "");
-    let (out, id) = d.run(&[
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        "--name",
-        "web1",
-        IMAGE,
-        "sh",
-        "-c",
-        WORKLOAD,
-    ]);
+    let (out, id) = d.run_audited(&["--name", "web1"], &["sh", "-c", WORKLOAD]);
     ok(&out);
     assert_eq!(id.len(), 64, "the OCI id is Docker's full id");
     let s = env.summary(&id);
@@ -54,31 +44,13 @@ fn docker_exec_is_attributed_and_stop_and_kill_give_the_right_duration() {
     let d = Dockerd::start(&env, "");
     // the containers' durations start after this and end before `elapsed`
     let started = Instant::now();
-    let (out, stopped) = d.run(&[
-        "-d",
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        IMAGE,
-        "/bin/sleep",
-        "100",
-    ]);
+    let (out, stopped) = d.run_audited(&["-d"], &["/bin/sleep", "100"]);
     ok(&out);
-    let (out, killed) = d.run(&[
-        "-d",
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        IMAGE,
-        "/bin/sleep",
-        "100",
-    ]);
+    let (out, killed) = d.run_audited(&["-d"], &["/bin/sleep", "100"]);
     ok(&out);
     let out = d.docker(&["exec", &stopped, "/bin/cat", "/etc/hostname"]);
     ok(&out);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), &stopped[..12]);
+    assert_eq!(stdout(&out).trim(), &stopped[..12]);
 
     std::thread::sleep(Duration::from_millis(1500));
     // busybox sleep as pid 1 ignores SIGTERM: -t 1 means SIGKILL after 1 s
@@ -125,16 +97,7 @@ fn docker_exec_is_attributed_and_stop_and_kill_give_the_right_duration() {
 fn docker_run_rm_leaves_a_summary() {
     let env = Env::new("");
     let d = Dockerd::start(&env, "");
-    let (out, id) = d.run(&[
-        "--rm",
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        IMAGE,
-        "/bin/cat",
-        "/etc/passwd",
-    ]);
+    let (out, id) = d.run_audited(&["--rm"], &["/bin/cat", "/etc/passwd"]);
     ok(&out);
     let s = env.summary(&id);
     assert_eq!(
@@ -155,17 +118,7 @@ fn docker_ten_containers_in_parallel_get_ten_separate_summaries() {
                 let d = &d;
                 sc.spawn(move || {
                     let script = format!("echo {i} > /tmp/marker-{i}; /bin/cat /tmp/marker-{i}");
-                    let (out, id) = d.run(&[
-                        "--rm",
-                        "--runtime",
-                        "ctraudit",
-                        "--network",
-                        "none",
-                        IMAGE,
-                        "sh",
-                        "-c",
-                        &script,
-                    ]);
+                    let (out, id) = d.run_audited(&["--rm"], &["sh", "-c", &script]);
                     ok(&out);
                     (id, script)
                 })
@@ -199,29 +152,9 @@ fn docker_ten_containers_in_parallel_get_ten_separate_summaries() {
 fn docker_exclusion_by_name_and_broken_config_run_unaudited() {
     let env = Env::new("");
     let d = Dockerd::start(&env, "[exclude]\nnames = [\"skip-*\"]");
-    let (out, skipped) = d.run(&[
-        "--rm",
-        "--name",
-        "skip-me",
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        IMAGE,
-        "/bin/true",
-    ]);
+    let (out, skipped) = d.run_audited(&["--rm", "--name", "skip-me"], &["/bin/true"]);
     ok(&out);
-    let (out, audited) = d.run(&[
-        "--rm",
-        "--name",
-        "keep-me",
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        IMAGE,
-        "/bin/true",
-    ]);
+    let (out, audited) = d.run_audited(&["--rm", "--name", "keep-me"], &["/bin/true"]);
     ok(&out);
     assert!(!env.summary_path(&skipped).exists());
     assert_eq!(env.summary(&audited)["container"]["name"], "keep-me");
@@ -239,18 +172,9 @@ fn docker_exclusion_by_name_and_broken_config_run_unaudited() {
         Dockerd::config_text(&env, &d.dir, "bogus_key = 1"),
     )
     .unwrap();
-    let (out, id) = d.run(&[
-        "--rm",
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        IMAGE,
-        "/bin/echo",
-        "still runs",
-    ]);
+    let (out, id) = d.run_audited(&["--rm"], &["/bin/echo", "still runs"]);
     ok(&out);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "still runs\n");
+    assert_eq!(stdout(&out), "still runs\n");
     assert!(!env.summary_path(&id).exists());
     let log = env.syslog();
     assert!(
@@ -288,24 +212,14 @@ fn docker_install_registers_the_runtime_and_reloads_dockerd() {
         "--restart",
     ]);
     ok(&out);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout(&out);
     assert!(text.contains("reloaded dockerd (SIGHUP to pid"), "{text}");
     let v: Value = serde_json::from_slice(&std::fs::read(&d.daemon_json).unwrap()).unwrap();
     assert_eq!(v["runtimes"]["ctraudit"]["path"], rt);
 
     // dockerd picked it up without a restart
     d.wait_for_runtime("ctraudit");
-    let (out, id) = d.run(&[
-        "--rm",
-        "--name",
-        "installed",
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        IMAGE,
-        "/bin/true",
-    ]);
+    let (out, id) = d.run_audited(&["--rm", "--name", "installed"], &["/bin/true"]);
     ok(&out);
     let s = env.summary(&id);
     assert_eq!(
@@ -330,7 +244,7 @@ fn docker_install_registers_the_runtime_and_reloads_dockerd() {
         cfg,
     ]);
     ok(&out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("already set up, nothing changed"));
+    assert!(stdout(&out).contains("already set up, nothing changed"));
 
     let out = ct(&["uninstall", "docker", "--restart"]);
     ok(&out);

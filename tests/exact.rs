@@ -136,15 +136,14 @@ fn exact_under_a_seccomp_filter_only_the_refused_call_is_denied() {
 /// clone): two rounds, then four containers at once, under host load.
 #[test]
 fn exact_docker_containers_under_host_contention() {
-    use common::docker::{Dockerd, IMAGE};
+    use common::docker::Dockerd;
     let env = Env::new("detach_when_idle = false\n");
     let d = Dockerd::start(&env, "detach_when_idle = false");
     let _load = HostLoad::start();
     let run = |plan: &Plan| {
-        let mut args = vec!["--rm", "--runtime", "ctraudit", "--network", "none", IMAGE];
         let work = plan.args();
-        args.extend(work.iter().map(String::as_str));
-        let (out, id) = d.run(&args);
+        let cmd: Vec<&str> = work.iter().map(String::as_str).collect();
+        let (out, id) = d.run_audited(&["--rm"], &cmd);
         common::ok(&out);
         env.summary(&id)
     };

@@ -28,16 +28,16 @@ fn prestart_only(env: &Env, name: &str, args: &[&str]) -> Bundle {
 /// (as a dockerd killed mid-way) leaves its cgroup behind.
 fn wait_empty(env: &Env, id: &str) {
     let events = env.cgroup_dir(id).join("cgroup.events");
-    for _ in 0..500 {
-        if std::fs::read_to_string(&events)
-            .unwrap_or_default()
-            .contains("populated 0")
-        {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("{}: never populated 0", events.display());
+    common::wait::wait_until(
+        format_args!("{}: never populated 0", events.display()),
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_millis(10),
+        || {
+            std::fs::read_to_string(&events)
+                .unwrap_or_default()
+                .contains("populated 0")
+        },
+    );
 }
 
 /// The container stopped when its last process exited, as the kernel saw it.

@@ -8,6 +8,7 @@ mod common;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use common::output::{stderr, text};
 use common::{argv, executed, file_paths, strs, Bundle, Env, BIN};
 use serde_json::Value;
 
@@ -54,14 +55,7 @@ fn gc_loop(hook_env: &[String], stop: &AtomicBool) -> Vec<(bool, String)> {
             c.env(k, v);
         }
         let out = c.output().unwrap();
-        runs.push((
-            out.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        ));
+        runs.push((out.status.success(), text(&out)));
     }
     runs
 }
@@ -107,11 +101,7 @@ fn storm(env: &Env, prefix: &str, total: usize, at_once: usize) -> Outcome {
                 .collect();
             for r in runs {
                 let (id, out) = r.join().unwrap();
-                assert!(
-                    out.status.success(),
-                    "{id}: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                assert!(out.status.success(), "{id}: {}", stderr(&out));
             }
         }
         stop.store(true, Ordering::Relaxed);

@@ -2,9 +2,13 @@
 //! failure is one clear line, prestart follows on_error, poststop exits 0,
 //! and nothing is written anywhere.
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+use common::output::stderr;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ctraudit");
 
@@ -24,10 +28,6 @@ fn hook(dir: &Path, config: &str, stage: &str, stdin: &str) -> Output {
     // the hook may exit before reading stdin (bad stage, bad config): EPIPE is fine
     let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
     child.wait_with_output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Only config.toml: the hook created no root.

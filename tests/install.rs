@@ -2,9 +2,12 @@
 //! owns (the machine's /etc/docker/daemon.json is never touched; the live
 //! reload is tested against a private dockerd in tests/docker.rs).
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::output::{stderr, stdout};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ctraudit");
@@ -18,10 +21,6 @@ fn ct(daemon_json: &Path, args: &[&str]) -> Output {
         .arg(daemon_json)
         .output()
         .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 #[test]
@@ -98,7 +97,7 @@ fn invalid_json_is_refused_and_left_untouched() {
     let o = ct(&f, &["install", "docker", "--runtime-path", RUNTIME]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
-        String::from_utf8_lossy(&o.stderr),
+        stderr(&o),
         format!(
                         "ctraudit install: {}:3:12: not valid JSON (expected value at line 3 column 12); the file was not changed\n",
             f.display()
@@ -133,10 +132,6 @@ fn dry_run_prints_and_changes_nothing_and_a_missing_file_is_created_then_removed
     let o = ct(&f, &["uninstall", "docker"]);
     assert!(o.status.success());
     assert!(!f.exists(), "the file install created is gone again");
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Issue 12: install printed daemon.json again through serde_json, so

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::output::stderr;
 use common::podman::Podman;
 use common::{assert_workload_summary, Env, WORKLOAD};
 
@@ -11,11 +12,7 @@ fn podman_run_with_the_hooks_dir_audits_the_workload() {
     let env = Env::new("");
     let p = Podman::start(&env);
     let (out, id) = p.run(&[], &["sh", "-c", WORKLOAD]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(id.len(), 64);
     let s = env.summary(&id);
     assert_eq!(s["container"]["runtime"], "podman");
@@ -31,11 +28,7 @@ fn podman_opt_out_annotation_means_no_summary_and_no_pins() {
         &["--annotation", "io.ctraudit.enable=false"],
         &["/bin/cat", "/etc/hostname"],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(id.len(), 64);
     assert!(!env.summary_path(&id).exists());
     assert!(!env.bpffs_mounted(), "nothing was loaded for it");

@@ -6,6 +6,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
+use common::output::{stderr, stdout};
 use common::{
     argv, assert_workload_summary, executed, file, file_paths, ok, set, strs, Bundle, Env, WORKLOAD,
 };
@@ -29,13 +30,9 @@ fn runc_workload_summary_has_exact_content_and_nothing_from_the_host() {
         .unwrap();
     let out = env.run(&bundle.dir, "work");
     host.wait().unwrap();
-    assert!(
-        out.status.success(),
-        "runc run: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "runc run: {}", stderr(&out));
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        stdout(&out),
         "hostname\nld.so.cache\npasswd\nroot:x:0:0:root:/root:/bin/sh\n",
         "the workload's own output"
     );
@@ -200,12 +197,8 @@ fn runc_exec_session_and_nested_cgroup_are_attributed_to_the_container() {
     env.run_detached(&bundle.dir, "execd");
 
     let out = env.runc(&["exec", "execd", "/bin/cat", "/etc/hostname"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "audited\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "audited\n");
 
     // a process moved into a cgroup nested below the container's, then exec'ing
     let nested = env.cgroup_dir("execd").join("nested");
@@ -227,18 +220,14 @@ fn runc_exec_session_and_nested_cgroup_are_attributed_to_the_container() {
     // the exec'd process is reparented to the container's init, which
     // (sleep) never reaps it: wait for it to become a zombie
     let stat = format!("/proc/{pid}/stat");
-    for _ in 0..250 {
+    common::wait::poll_until(Duration::from_secs(5), Duration::from_millis(20), || {
         let st = std::fs::read_to_string(&stat).unwrap_or_default();
-        if st.is_empty()
+        st.is_empty()
             || st
                 .rsplit(')')
                 .next()
                 .is_some_and(|r| r.trim_start().starts_with('Z'))
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    });
     let _ = std::fs::remove_dir(&nested);
     env.stop("execd");
 
@@ -292,11 +281,7 @@ fn runc_two_containers_at_once_get_separate_summaries() {
         let tb = sc.spawn(|| env.run(&b.dir, "ctr-b"));
         for t in [ta, tb] {
             let out = t.join().unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert!(out.status.success(), "{}", stderr(&out));
         }
     });
     let sa = env.summary("ctr-a");
@@ -346,7 +331,7 @@ fn runc_broken_config_under_allow_runs_unaudited() {
     let bundle = Bundle::new(&env, "allow", &["/bin/echo", "ran"]);
     let out = env.run(&bundle.dir, "allow");
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "ran\n");
+    assert_eq!(stdout(&out), "ran\n");
     // runc drops a successful hook's stderr: syslog carries the reason
     assert_eq!(
         env.syslog(),
@@ -367,11 +352,7 @@ fn runc_broken_config_under_deny_refuses_the_start() {
     let bundle = Bundle::new(&env, "deny", &["/bin/echo", "ran"]);
     let out = env.run(&bundle.dir, "deny");
     assert!(!out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "",
-        "the workload never ran"
-    );
+    assert_eq!(stdout(&out), "", "the workload never ran");
     assert_eq!(
         env.syslog(),
         [format!(
@@ -381,7 +362,7 @@ fn runc_broken_config_under_deny_refuses_the_start() {
         )]
     );
     // runc's error carries the hook's stderr (quoted)
-    assert!(String::from_utf8_lossy(&out.stderr).contains("container start refused"));
+    assert!(stderr(&out).contains("container start refused"));
     assert!(!env.summary_path("deny").exists());
     assert_eq!(env.leftovers(), Vec::<String>::new());
 }
@@ -404,12 +385,8 @@ fn runc_bpf_unavailable_follows_on_error() {
 
     env.write_config(&root);
     let out = env.run(&bundle.dir, "nobpf");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "ran\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "ran\n");
     let log = env.syslog();
     assert_eq!(log.len(), 1, "{log:?}");
     assert!(
@@ -426,8 +403,8 @@ fn runc_bpf_unavailable_follows_on_error() {
     env.write_config(&format!("on_error = \"deny\"\n{root}"));
     let out = env.run(&bundle.dir, "nobpf2");
     assert!(!out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("container start refused"));
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("container start refused"));
     assert_eq!(env.leftovers(), Vec::<String>::new());
 }
 
@@ -437,12 +414,8 @@ fn runc_opt_out_annotation_means_no_audit() {
     let bundle = Bundle::new(&env, "optout", &["/bin/echo", "ran"]);
     bundle.edit(|c| c["annotations"] = serde_json::json!({"io.ctraudit.enable": "false"}));
     let out = env.run(&bundle.dir, "optout");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
     assert!(!env.summary_path("optout").exists());
     assert!(!env.bpffs_mounted(), "an opted-out container loads nothing");
     assert_eq!(env.leftovers(), Vec::<String>::new());
@@ -472,11 +445,7 @@ fn runc_host_process_placed_in_the_cgroup_counts_only_once_inside_the_container(
     );
     let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "audited\n",
-        "read the container's file"
-    );
+    assert_eq!(stdout(&out), "audited\n", "read the container's file");
     env.stop("placed");
 
     let s = env.summary("placed");
@@ -513,11 +482,7 @@ fn runc_many_containers_starting_at_once_share_one_load() {
             .collect();
         for r in runs {
             let out = r.join().unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert!(out.status.success(), "{}", stderr(&out));
         }
     });
     for id in &ids {

@@ -6,7 +6,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::docker::{Dockerd, IMAGE};
+use common::docker::Dockerd;
+use common::output::{stderr, stdout};
 use common::{ok, Env, BIN};
 
 /// W1: ls, cat, wc, sort, a write, a delete, a loopback connect.
@@ -20,23 +21,9 @@ const W2: &str = "/bin/mknod /tmp/fifo p && echo made";
 /// W3: another command of the same image.
 const W3: &str = "/bin/mkdir /tmp/d && /bin/ls -d /tmp/d";
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 /// Runs `script` audited; returns its output and its profile's path.
 fn audited(env: &Env, d: &Dockerd, script: &str) -> (String, std::path::PathBuf) {
-    let (out, id) = d.run(&[
-        "--rm",
-        "--runtime",
-        "ctraudit",
-        "--network",
-        "none",
-        IMAGE,
-        "sh",
-        "-c",
-        script,
-    ]);
+    let (out, id) = d.run_audited(&["--rm"], &["sh", "-c", script]);
     ok(&out);
     let profile = env.path("log").join(&id).join("seccomp.json");
     assert!(profile.exists(), "{}", profile.display());
@@ -46,20 +33,10 @@ fn audited(env: &Env, d: &Dockerd, script: &str) -> (String, std::path::PathBuf)
 /// Runs `script` with `runtime` under the profile (not audited).
 fn under(d: &Dockerd, runtime: &str, profile: &Path, script: &str) -> Output {
     let opt = format!("seccomp={}", profile.display());
-    d.docker(&[
-        "run",
-        "--rm",
-        "--runtime",
-        runtime,
-        "--network",
-        "none",
-        "--security-opt",
-        &opt,
-        IMAGE,
-        "sh",
-        "-c",
-        script,
-    ])
+    d.run_unaudited(
+        &["--runtime", runtime, "--security-opt", &opt],
+        &["sh", "-c", script],
+    )
 }
 
 #[test]
@@ -93,13 +70,13 @@ fn seccomp_profile_replays_the_workload_on_runc_and_refuses_the_rest() {
     assert_eq!(stdout(&again), first);
 
     // W2 works without the profile, and fails with EPERM under it
-    let free = d.docker(&["run", "--rm", "--network", "none", IMAGE, "sh", "-c", W2]);
+    let free = d.run_unaudited(&[], &["sh", "-c", W2]);
     ok(&free);
     assert_eq!(stdout(&free), "made\n");
     let refused = under(&d, "runc", &profile, W2);
     assert!(!refused.status.success());
     assert_eq!(stdout(&refused), "");
-    let err = String::from_utf8_lossy(&refused.stderr);
+    let err = stderr(&refused);
     assert!(err.contains("Operation not permitted"), "{err}");
 }
 
@@ -137,7 +114,7 @@ fn seccomp_merge_runs_two_commands_of_one_image() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+        stderr(&out),
         "ctraudit seccomp: 2 targets: pass --merge for one profile that runs them all\n"
     );
 }
@@ -147,20 +124,11 @@ fn seccomp_profile_replays_on_crun_where_crun_runs() {
     let env = Env::new("");
     let d = Dockerd::start(&env, "");
     d.add_runtime("crun", "/usr/bin/crun");
-    let probe = d.docker(&[
-        "run",
-        "--rm",
-        "--runtime",
-        "crun",
-        "--network",
-        "none",
-        IMAGE,
-        "/bin/true",
-    ]);
+    let probe = d.run_unaudited(&["--runtime", "crun"], &["/bin/true"]);
     if !probe.status.success() {
         // Debian 12's crun 1.8 refuses hybrid cgroup hosts such as this one:
         // that, and only that, may stop the replay (docs/seccomp.md)
-        let err = String::from_utf8_lossy(&probe.stderr);
+        let err = stderr(&probe);
         assert!(
             err.contains("cgroups in hybrid mode not supported"),
             "crun failed otherwise: {err}"
@@ -213,14 +181,10 @@ fn seccomp_base_profile_blocks_stay_blocked() {
         serde_json::json!({"names": ["unshare"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}})
     );
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+        stderr(&out),
         "ctraudit seccomp: mount: blocked by the base profile, left out\n\
          ctraudit seccomp: unshare: only as the base profile allows it (its conditions kept)\n"
     );
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// `ctraudit ARGS`, its output.
@@ -231,11 +195,9 @@ fn ctraudit(args: &[&str]) -> Output {
 /// Runs `cmd` audited with `docker run` options `opts`; returns its output
 /// and the container's log directory (summary.json, seccomp.json).
 fn audited_with(env: &Env, d: &Dockerd, opts: &[&str], cmd: &[&str]) -> (Output, PathBuf) {
-    let mut args = vec!["--rm", "--runtime", "ctraudit", "--network", "none"];
-    args.extend_from_slice(opts);
-    args.push(IMAGE);
-    args.extend_from_slice(cmd);
-    let (out, id) = d.run(&args);
+    let mut flags = vec!["--rm"];
+    flags.extend_from_slice(opts);
+    let (out, id) = d.run_audited(&flags, cmd);
     let dir = env.path("log").join(&id);
     assert!(dir.join("seccomp.json").exists(), "{}", dir.display());
     (out, dir)
@@ -244,11 +206,9 @@ fn audited_with(env: &Env, d: &Dockerd, opts: &[&str], cmd: &[&str]) -> (Output,
 /// Runs `cmd` on runc under `profile` (not audited) with options `opts`.
 fn under_with(d: &Dockerd, profile: &Path, opts: &[&str], cmd: &[&str]) -> Output {
     let opt = format!("seccomp={}", profile.display());
-    let mut args = vec!["run", "--rm", "--network", "none", "--security-opt", &opt];
-    args.extend_from_slice(opts);
-    args.push(IMAGE);
-    args.extend_from_slice(cmd);
-    d.docker(&args)
+    let mut flags = vec!["--security-opt", opt.as_str()];
+    flags.extend_from_slice(opts);
+    d.run_unaudited(&flags, cmd)
 }
 
 fn json_of(path: &Path) -> serde_json::Value {
@@ -316,11 +276,9 @@ fn seccomp_clone_creates_only_the_namespaces_the_audit_saw() {
     let (user_net, user_net_pid) = ("0x50000000", "0x70000000");
 
     // without a filter, this host lets an unprivileged process make them
-    let mut free = vec!["run", "--rm", "--network", "none"];
-    free.extend_from_slice(&["--security-opt", "seccomp=unconfined"]);
+    let mut free = vec!["--security-opt", "seccomp=unconfined"];
     free.extend_from_slice(&nobody);
-    free.extend_from_slice(&[IMAGE, "/probe", "clone", user_net]);
-    let free = d.docker(&free);
+    let free = d.run_unaudited(&free, &["/probe", "clone", user_net]);
     assert_eq!(stdout(&free), "clone 0x50000000: ok\n", "{}", stderr(&free));
 
     // learned from a run that only forks: clone without namespace flags

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use common::output::{stderr, stdout};
 use common::{Bundle, Env, BIN};
 use serde_json::{json, Value};
 
@@ -51,7 +52,7 @@ fn output(mut cmd: Command, stdin: &[u8]) -> Output {
         out.status.code(),
         None,
         "{cmd:?} hung or was killed: {}",
-        String::from_utf8_lossy(&out.stderr)
+        stderr(&out)
     );
     out
 }
@@ -108,17 +109,14 @@ fn wrapper_prints_exactly_what_runc_prints() {
         let ours = run(&w, &args, b"");
         let theirs = run(Path::new("/usr/sbin/runc"), &args, b"");
         assert_eq!(
-            (String::from_utf8_lossy(&ours.stdout), ours.status.code()),
-            (
-                String::from_utf8_lossy(&theirs.stdout),
-                theirs.status.code()
-            ),
+            (stdout(&ours), ours.status.code()),
+            (stdout(&theirs), theirs.status.code()),
             "{args:?}"
         );
         assert!(
             !ours.stderr.starts_with(b"ctraudit"),
             "{args:?}: {}",
-            String::from_utf8_lossy(&ours.stderr)
+            stderr(&ours)
         );
     }
     env.stop("same");
@@ -185,12 +183,8 @@ fn wrapper_hands_argv_stdin_and_exit_code_over_unchanged() {
     ];
     let out = run(&w, &args, b"stdin-bytes");
     assert_eq!(out.status.code(), Some(42));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "fake-out\n",
-        "nothing of ours on stdout"
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(stdout(&out), "fake-out\n", "nothing of ours on stdout");
+    assert_eq!(stderr(&out), "");
     assert_eq!(
         recorded_argv(&env).unwrap(),
         args[1..].to_vec(),
@@ -269,7 +263,7 @@ fn wrapper_broken_config_execs_under_allow_and_refuses_under_deny() {
     .unwrap();
     let out = call("json");
     assert_eq!(out.status.code(), Some(42), "runc still runs");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "fake-out\n");
+    assert_eq!(stdout(&out), "fake-out\n");
     assert_eq!(
         std::fs::read_to_string(bundle.join("config.json")).unwrap(),
         CONFIG_WITH_EXTRAS,
@@ -289,7 +283,7 @@ fn wrapper_broken_config_execs_under_allow_and_refuses_under_deny() {
         msg.ends_with("; container runs unaudited (on_error = \"allow\")"),
         "{msg}"
     );
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = stderr(&out);
     assert!(
         err.starts_with("ctraudit-runc: config: ") && err.lines().count() == 1,
         "{err}"
@@ -407,12 +401,7 @@ fn wrapper_keeps_every_byte_of_config_json_but_the_hooks() {
         .args(["run", "--bundle", bundle.dir.to_str().unwrap(), "numbers"])
         .stderr(Stdio::piped());
     let out = output(cmd, b"");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(env.summary("numbers")["container"]["id"], "numbers");
 
     let hook_env: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -502,7 +491,7 @@ fn wrapper_help_and_refused_calls_are_runcs_alone() {
                 let config = std::fs::read_to_string(dir.join("config.json")).ok();
                 (
                     out.status.code(),
-                    String::from_utf8_lossy(&out.stdout).into_owned(),
+                    stdout(&out),
                     untimed(&out.stderr),
                     std::fs::read(&log).map(|l| untimed(&l)).ok(),
                     entries(&dir),
@@ -539,7 +528,7 @@ fn wrapper_refuses_a_start_with_an_unknown_flag_under_deny() {
         .stderr(Stdio::piped());
     let out = output(c, b"");
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+        stderr(&out),
         "ctraudit-runc: run: flag -newer-flag is not one ctraudit knows runc to accept; the hooks were not added; container start refused (on_error = \"deny\")\n"
     );
     assert_eq!(out.status.code(), Some(1));
@@ -576,7 +565,7 @@ fn wrapper_never_writes_through_a_symlinked_config_json() {
         b"",
     );
     assert_eq!(out.status.code(), Some(42));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(stderr(&out), "");
 
     assert_eq!(
         std::fs::read_to_string(&target).unwrap(),
@@ -660,7 +649,7 @@ fn wrapper_refuses_devices_fifos_and_huge_config_json_without_reading() {
                 _ => "container start refused (on_error = \"deny\")",
             };
             assert_eq!(
-                String::from_utf8_lossy(&out.stderr),
+                stderr(&out),
                 format!("ctraudit-runc: {}: {why}; {verdict}\n", config.display()),
                 "{why}"
             );

@@ -6,11 +6,13 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::output::{stderr, stdout};
+use super::wait::{poll_until, wait_until};
 use super::{make_rootfs, Env, BIN};
 
 pub const IMAGE: &str = "docker.io/library/ctraudit-busybox:test";
@@ -92,15 +94,14 @@ impl<'a> Containerd<'a> {
             wrapper,
             child,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !c.ctr(&["version"]).status.success() {
-            assert!(
-                Instant::now() < deadline,
-                "containerd did not come up: {}",
-                std::fs::read_to_string(c.dir.join("containerd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let up = poll_until(Duration::from_secs(30), Duration::from_millis(100), || {
+            c.ctr(&["version"]).status.success()
+        });
+        assert!(
+            up,
+            "containerd did not come up: {}",
+            std::fs::read_to_string(c.dir.join("containerd.log")).unwrap_or_default()
+        );
         c.import_image();
         c
     }
@@ -125,11 +126,12 @@ impl<'a> Containerd<'a> {
 
     /// Waits until the daemon answers again (after a restart).
     pub fn wait_up(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !self.ctr(&["version"]).status.success() {
-            assert!(Instant::now() < deadline, "containerd did not come back");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until(
+            "containerd did not come back",
+            Duration::from_secs(30),
+            Duration::from_millis(100),
+            || self.ctr(&["version"]).status.success(),
+        );
     }
 
     pub fn ctr(&self, args: &[&str]) -> Output {
@@ -204,17 +206,15 @@ impl<'a> Containerd<'a> {
             "native",
             tarball.to_str().unwrap(),
         ]);
-        assert!(
-            out.status.success(),
-            "ctr image import: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "ctr image import: {}", stderr(&out));
         let list = self.ctr(&["image", "ls", "-q"]);
-        assert!(
-            String::from_utf8_lossy(&list.stdout).contains(IMAGE),
-            "{}",
-            String::from_utf8_lossy(&list.stdout)
-        );
+        assert!(stdout(&list).contains(IMAGE), "{}", stdout(&list));
+    }
+
+    /// An audited container on the shim route: `ctr run` with runtime
+    /// io.containerd.ctraudit.v2.
+    pub fn run_audited(&self, id: &str, cmd: &[&str]) -> Output {
+        self.run(&["--runtime", "io.containerd.ctraudit.v2"], id, cmd)
     }
 
     /// `ctr run --rm` in the foreground with the native snapshotter.
@@ -232,23 +232,20 @@ impl Drop for Containerd<'_> {
     fn drop(&mut self) {
         // tasks and containers first, then the daemon (its shims exit with it)
         let tasks = self.ctr(&["task", "ls", "-q"]);
-        for id in String::from_utf8_lossy(&tasks.stdout).split_whitespace() {
+        for id in stdout(&tasks).split_whitespace() {
             let _ = self.ctr(&["task", "kill", "-s", "SIGKILL", id]);
             let _ = self.ctr(&["task", "delete", "-f", id]);
         }
         let containers = self.ctr(&["container", "ls", "-q"]);
-        for id in String::from_utf8_lossy(&containers.stdout).split_whitespace() {
+        for id in stdout(&containers).split_whitespace() {
             let _ = self.ctr(&["container", "delete", id]);
         }
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        // then killed, if it has not exited by then
+        poll_until(Duration::from_secs(10), Duration::from_millis(50), || {
+            matches!(self.child.try_wait(), Ok(Some(_)))
+        });
         let _ = self.child.kill();
         let _ = self.child.wait();
         // a containerd that `install containerd --restart` started again

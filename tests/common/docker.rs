@@ -5,8 +5,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::output::stdout;
+use super::wait::{poll_until, wait_until};
 use super::{import_rootfs, Env, BIN};
 
 pub const DOCKER: &str = "/usr/bin/docker";
@@ -85,15 +87,14 @@ impl<'a> Dockerd<'a> {
             runtime,
             child,
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !d.docker(&["info"]).status.success() {
-            assert!(
-                Instant::now() < deadline,
-                "dockerd did not come up: {}",
-                std::fs::read_to_string(d.dir.join("dockerd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        let up = poll_until(Duration::from_secs(60), Duration::from_millis(200), || {
+            d.docker(&["info"]).status.success()
+        });
+        assert!(
+            up,
+            "dockerd did not come up: {}",
+            std::fs::read_to_string(d.dir.join("dockerd.log")).unwrap_or_default()
+        );
         d.import_image();
         d
     }
@@ -132,18 +133,15 @@ impl<'a> Dockerd<'a> {
 
     /// Waits until dockerd lists runtime `name` (after a reload).
     pub fn wait_for_runtime(&self, name: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let listed = || {
-            let out = self.docker(&["info", "--format", "{{json .Runtimes}}"]);
-            String::from_utf8_lossy(&out.stdout).contains(name)
-        };
-        while !listed() {
-            assert!(
-                Instant::now() < deadline,
-                "dockerd did not list runtime {name}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until(
+            format_args!("dockerd did not list runtime {name}"),
+            Duration::from_secs(20),
+            Duration::from_millis(100),
+            || {
+                let out = self.docker(&["info", "--format", "{{json .Runtimes}}"]);
+                stdout(&out).contains(name)
+            },
+        );
     }
 
     /// A docker CLI call, limited to 120 s: a container that hangs fails
@@ -157,6 +155,27 @@ impl<'a> Dockerd<'a> {
             .stdin(Stdio::null())
             .output()
             .expect("docker client")
+    }
+
+    /// An audited container, as every test starts one: `docker run FLAGS
+    /// --runtime ctraudit --network none IMAGE CMD` (with --cidfile);
+    /// returns (output, full container id).
+    pub fn run_audited(&self, flags: &[&str], cmd: &[&str]) -> (Output, String) {
+        let mut args = flags.to_vec();
+        args.extend(["--runtime", "ctraudit", "--network", "none", IMAGE]);
+        args.extend_from_slice(cmd);
+        self.run(&args)
+    }
+
+    /// A container that is not audited: `docker run --rm --network none
+    /// FLAGS IMAGE CMD`, on dockerd's default runtime (runc) unless `flags`
+    /// name another.
+    pub fn run_unaudited(&self, flags: &[&str], cmd: &[&str]) -> Output {
+        let mut args = vec!["run", "--rm", "--network", "none"];
+        args.extend_from_slice(flags);
+        args.push(IMAGE);
+        args.extend_from_slice(cmd);
+        self.docker(&args)
     }
 
     /// `docker run` with --cidfile; returns (output, full container id).
@@ -186,18 +205,15 @@ fn rand_suffix() -> String {
 impl Drop for Dockerd<'_> {
     fn drop(&mut self) {
         let ids = self.docker(&["ps", "-aq"]);
-        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
+        for id in stdout(&ids).split_whitespace() {
             let _ = self.docker(&["rm", "-f", id]);
         }
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        // then killed, if it has not exited by then
+        poll_until(Duration::from_secs(20), Duration::from_millis(50), || {
+            matches!(self.child.try_wait(), Ok(Some(_)))
+        });
         let _ = self.child.kill();
         let _ = self.child.wait();
         // mounts dockerd or containerd left below our directory (netns, shm)

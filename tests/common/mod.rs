@@ -7,16 +7,21 @@
 
 pub mod containerd;
 pub mod docker;
+pub mod output;
 pub mod podman;
+pub mod wait;
 pub mod work;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
+
+use output::{stderr, stdout};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ctraudit");
 
@@ -142,19 +147,13 @@ impl Env {
     /// Stops a detached container and deletes it, which runs poststop.
     pub fn stop(&self, id: &str) {
         let _ = self.runc(&["kill", id, "KILL"]);
-        for _ in 0..100 {
+        // the delete below fails, and says so, if it is still running
+        wait::poll_until(Duration::from_secs(2), Duration::from_millis(20), || {
             let st = self.runc(&["state", id]);
-            if !String::from_utf8_lossy(&st.stdout).contains("\"running\"") {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+            !stdout(&st).contains("\"running\"")
+        });
         let out = self.runc(&["delete", id]);
-        assert!(
-            out.status.success(),
-            "runc delete {id}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "runc delete {id}: {}", stderr(&out));
     }
 
     pub fn summary_path(&self, id: &str) -> PathBuf {
@@ -212,14 +211,17 @@ impl Env {
     /// Waits until the container's init process runs `comm`.
     pub fn wait_for_comm(&self, id: &str, comm: &str) {
         let pid = self.init_pid(id);
-        for _ in 0..500 {
-            let now = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            if now.trim() == comm {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        panic!("{id}: its init never became {comm}");
+        wait::wait_until(
+            format_args!("{id}: its init never became {comm}"),
+            Duration::from_secs(5),
+            Duration::from_millis(10),
+            || {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .unwrap_or_default()
+                    .trim()
+                    == comm
+            },
+        );
     }
 
     /// The pin directory of this build's ABI, `<bpffs>/ctraudit/v<ABI>`.
@@ -330,11 +332,7 @@ pub fn import_rootfs(dir: &Path, mut import: Command) {
         .unwrap();
     let out = import.stdin(tar.stdout.take().unwrap()).output().unwrap();
     assert!(tar.wait().unwrap().success());
-    assert!(
-        out.status.success(),
-        "{import:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{import:?}: {}", stderr(&out));
 }
 
 /// Copies `bin` into `rootfs` at the same path, with the libraries ldd lists.
@@ -347,7 +345,7 @@ pub fn copy_with_libs(bin: &str, rootfs: &Path) {
     };
     copy(bin);
     let ldd = Command::new("ldd").arg(bin).output().unwrap();
-    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
+    for line in stdout(&ldd).lines() {
         // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
         let path = line.split_whitespace().find(|w| w.starts_with('/'));
         if let Some(p) = path {
@@ -359,7 +357,7 @@ pub fn copy_with_libs(bin: &str, rootfs: &Path) {
 /// The libraries `ldd` lists for a host binary (what its loader opens).
 pub fn libs_of(bin: &str) -> Vec<String> {
     let ldd = Command::new("ldd").arg(bin).output().unwrap();
-    String::from_utf8_lossy(&ldd.stdout)
+    stdout(&ldd)
         .lines()
         .filter(|l| l.contains("=>"))
         .filter_map(|l| {
@@ -464,12 +462,7 @@ pub fn argv(path: &str, args: &[&str]) -> (String, Vec<String>) {
 }
 
 pub fn ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}\n{}", stdout(out), stderr(out));
 }
 
 /// What every route must report for WORKLOAD, exactly.
