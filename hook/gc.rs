@@ -29,10 +29,11 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::cgroup::{self, Liveness};
-use super::{clock, lock, meta, poststop};
+use super::{meta, poststop};
 use crate::bpf;
 use crate::config::paths::{ContainerId, Layout};
 use crate::config::Config;
+use crate::sys::{clock, lock};
 
 const DETACHED: &str = "detach the programs: no container is audited any more";
 

@@ -6,12 +6,9 @@
 //! logged by runc, and ctraudit's poststop exits 0 whatever happens.
 
 pub mod cgroup;
-pub mod clock;
 pub mod failures;
 pub mod gc;
 pub mod identity;
-pub mod lock;
-pub mod log;
 pub mod meta;
 mod poststop;
 mod prestart;
@@ -23,6 +20,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::config::{Config, ConfigError, OnError};
+use crate::sys::log;
 
 /// Opt-out annotation: `io.ctraudit.enable=false` means no audit at all.
 pub const ENABLE_ANNOTATION: &str = "io.ctraudit.enable";
@@ -233,9 +231,8 @@ fn give_up(stage: Stage, cfg: &Config, ms: u64) -> ! {
     std::process::exit(code);
 }
 
-// The file plumbing hook/ and its callers use lives in sys/ (it serves
-// shim/ and install/ as much).
-pub use crate::sys::file::{make_dir, write_atomic, Persist};
+// `summary` reads the clock as `super::clock` until it moves out of hook/.
+pub(crate) use crate::sys::clock;
 
 #[cfg(test)]
 mod tests {

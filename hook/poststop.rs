@@ -16,10 +16,12 @@ use serde_json::Value;
 use super::meta::Meta;
 use super::state::HookState;
 use super::summary::{self, Summary};
-use super::{clock, lock, log, make_dir, meta, write_atomic, HookConfig, Persist};
+use super::{meta, HookConfig};
 use crate::bpf;
 use crate::config::paths::ContainerId;
 use crate::config::Config;
+use crate::sys::file::{make_dir, write_atomic, Persist};
+use crate::sys::{clock, lock, log};
 
 pub fn run(hc: &HookConfig, state: &HookState) -> Result<()> {
     let cfg = &hc.config;

@@ -59,7 +59,7 @@ fn report(cfg: &Config, msg: &str, failing: bool) {
     if failing {
         crate::sys::stderr::line(&format!("containerd-shim-ctraudit-v2: {msg}"));
     }
-    crate::hook::log::syslog(cfg, true, &format!("containerd-shim-ctraudit-v2: {msg}"));
+    crate::sys::log::syslog(cfg, true, &format!("containerd-shim-ctraudit-v2: {msg}"));
 }
 
 pub fn main(argv: Vec<OsString>) -> i32 {

@@ -63,7 +63,7 @@ pub fn real_runtime(cfg: &Config) -> Result<PathBuf, String> {
 /// caller (containerd, Docker) shows it with runc's messages.
 fn log_to_runc(call: &Call, level: &str, msg: &str) {
     let Some(path) = &call.log else { return };
-    let time = crate::hook::clock::rfc3339(std::time::SystemTime::now());
+    let time = crate::sys::clock::rfc3339(std::time::SystemTime::now());
     let line = if call.log_json {
         serde_json::json!({"level": level, "msg": format!("ctraudit: {msg}"), "time": time})
             .to_string()
@@ -89,7 +89,7 @@ fn log_to_runc(call: &Call, level: &str, msg: &str) {
 fn report(call: &Call, cfg: &Config, level: &str, msg: &str) {
     crate::sys::stderr::line(&format!("ctraudit-runc: {msg}"));
     log_to_runc(call, level, msg);
-    crate::hook::log::syslog(cfg, level == "error", &format!("ctraudit-runc: {msg}"));
+    crate::sys::log::syslog(cfg, level == "error", &format!("ctraudit-runc: {msg}"));
 }
 
 /// `CTRAUDIT_*` variables to hand to the hooks, so they use the same roots.
@@ -192,7 +192,7 @@ fn audit(
                 return Err(msg);
             }
             // runc may well refuse it and say so itself: syslog only
-            crate::hook::log::syslog(cfg, false, &format!("ctraudit-runc: {msg}"));
+            crate::sys::log::syslog(cfg, false, &format!("ctraudit-runc: {msg}"));
             return Ok(());
         }
         Action::Start { bundle, .. } => bundle,
@@ -243,7 +243,7 @@ fn overdue(call: &Call, o: Overdue) -> Infallible {
     match call.action {
         // nothing to audit: runc does what it was asked
         Action::Other => {
-            crate::hook::log::syslog(&cfg, true, &format!("ctraudit-runc: {what}"));
+            crate::sys::log::syslog(&cfg, true, &format!("ctraudit-runc: {what}"));
         }
         Action::Start { .. } | Action::Unknown { .. } => {
             let (end, go_on) = verdict(&cfg);
