@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use ctraudit::config::{self, Config, Overrides};
-use ctraudit::hook::{self, HookConfig};
+use ctraudit::config::{self, Config, HookConfig, Overrides};
+use ctraudit::hook;
 
 #[derive(Parser)]
 #[command(

@@ -13,13 +13,13 @@
 use anyhow::{Context, Result};
 use serde_json::Value;
 
+use super::meta;
 use super::meta::Meta;
 use super::state::HookState;
 use super::summary::{self, Summary};
-use super::{meta, HookConfig};
 use crate::bpf;
 use crate::config::paths::ContainerId;
-use crate::config::Config;
+use crate::config::{Config, HookConfig};
 use crate::sys::file::{make_dir, write_atomic, Persist};
 use crate::sys::{clock, lock, log};
 

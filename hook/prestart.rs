@@ -7,9 +7,10 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::meta::{self, CgroupMeta, Meta};
 use super::state::HookState;
-use super::{cgroup, identity, HookConfig, Stage, ENABLE_ANNOTATION};
+use super::{cgroup, identity, ENABLE_ANNOTATION};
 use crate::bpf;
 use crate::config::paths::ContainerId;
+use crate::config::{HookConfig, Stage};
 use crate::sys::file::{make_dir, write_atomic, Persist};
 use crate::sys::{clock, lock, log};
 

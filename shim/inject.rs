@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
-use crate::config::HookStage;
+use crate::config::Stage;
 use crate::sys::json::{self as sj, Container, Edits};
 
 /// The most of a bundle's config.json the wrappers read: 8 MiB. A large
@@ -42,7 +42,7 @@ pub struct HookSpec {
     /// The ctraudit binary the runtime runs.
     pub binary: PathBuf,
     /// The stage that registers the container.
-    pub stage: HookStage,
+    pub stage: Stage,
     /// Seconds the runtime gives each hook.
     pub timeout: u32,
     /// `--config <file>` for the hook, when the wrapper was given one.
@@ -222,7 +222,7 @@ mod tests {
     fn spec() -> HookSpec {
         HookSpec {
             binary: "/usr/bin/ctraudit".into(),
-            stage: HookStage::Prestart,
+            stage: Stage::Prestart,
             timeout: 10,
             config: None,
             env: vec![],
@@ -291,7 +291,7 @@ mod tests {
         let moved = inject(
             &once,
             &HookSpec {
-                stage: HookStage::CreateRuntime,
+                stage: Stage::CreateRuntime,
                 ..spec()
             },
         )
