@@ -616,15 +616,9 @@ fn on_error_line_says_deny(text: &str) -> bool {
 }
 
 fn parse_error(path: &Path, text: &str, e: &toml::de::Error, field: &str) -> ConfigError {
-    let (line, column) = match e.span() {
-        Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            (line, column)
-        }
-        None => (1, 1),
-    };
+    let (line, column) = e
+        .span()
+        .map_or((1, 1), |s| crate::sys::text::line_column(text, s.start));
     let mut message = e.message().trim().replace('\n', " ");
     // toml says "duplicate key" without the key: its span has it
     if message == "duplicate key" {

@@ -51,6 +51,14 @@ pub struct Outcome {
     pub preview: Vec<u8>,
 }
 
+/// The original of a daemon's configuration file, kept next to it before
+/// ctraudit's first change (daemon.json, containerd's config.toml).
+pub fn backup_path(config: &Path) -> PathBuf {
+    let mut name = config.file_name().unwrap_or_default().to_owned();
+    name.push(".ctraudit-backup");
+    config.with_file_name(name)
+}
+
 /// Writes a configuration file atomically, keeping its mode.
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), InstallError> {
     let io = |source| InstallError::Io {

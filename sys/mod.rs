@@ -1,7 +1,7 @@
 //! Plumbing shared by every part (docs/design.md "Components"): files that
 //! belong to someone else, read with a bound and replaced without writing
 //! through them; JSON edited by byte span; stderr that can neither panic
-//! nor block; syslog; the global lock; the kernel's clock.
+//! nor block; syslog; the global lock; the kernel's clock; line:column of a byte offset.
 
 pub mod clock;
 pub mod file;
@@ -9,3 +9,4 @@ pub mod json;
 pub mod lock;
 pub mod log;
 pub mod stderr;
+pub mod text;
