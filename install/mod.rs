@@ -356,7 +356,7 @@ fn rlimits_of(pid: i32) -> Vec<(libc::__rlimit_resource_t, libc::rlimit)> {
 /// Puts `pid` into the cgroups listed in /proc/<old>/cgroup text (v2 and
 /// v1 hierarchies), so it runs where the old daemon ran. Best effort.
 fn join_cgroups(pid: u32, cgroups: &str) {
-    let v2_root = crate::hook::cgroup::v2_root();
+    let v2_root = crate::sys::mounts::v2_root();
     for line in cgroups.lines() {
         let mut parts = line.splitn(3, ':');
         let (Some(_), Some(ctrl), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
