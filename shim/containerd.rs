@@ -104,12 +104,8 @@ fn overdue(argv: &[OsString], o: Overdue) -> Infallible {
     let what = super::overdue_reason(&o, &config);
     let cfg = o.config.unwrap_or_default();
     let start = containerd_shim::parse(argv).map_or(true, |f| f.action == "start");
-    let (end, go_on) = super::verdict(&cfg);
     if start {
-        report(&cfg, &format!("{what}; {end}"), !go_on);
-        if !go_on {
-            std::process::exit(1);
-        }
+        super::refuse_if_deny(&cfg, &what, |msg, go_on| report(&cfg, msg, !go_on));
     } else {
         report(&cfg, &what, false);
     }

@@ -32,12 +32,23 @@ pub(crate) fn load_config(explicit: Option<PathBuf>) -> (Config, Option<ConfigEr
 }
 
 /// The verdict of `on_error` on a container start that will not be
-/// audited: what the message ends with, and whether the start goes on.
-pub(crate) fn verdict(cfg: &Config) -> (&'static str, bool) {
+/// audited, for `reason`: the message, and whether the start goes on.
+fn verdict(cfg: &Config, reason: &str) -> (String, bool) {
     (
-        cfg.on_error.verdict(),
+        format!("{reason}; {}", cfg.on_error.verdict()),
         cfg.on_error == config::OnError::Allow,
     )
+}
+
+/// The deadline passed on a call that starts a container: `report` the
+/// reason with on_error's verdict (and whether the start goes on); under
+/// `deny` the start fails here, exit 1.
+pub(crate) fn refuse_if_deny(cfg: &Config, reason: &str, report: impl FnOnce(&str, bool)) {
+    let (msg, go_on) = verdict(cfg, reason);
+    report(&msg, go_on);
+    if !go_on {
+        std::process::exit(1);
+    }
 }
 
 /// The flow both wrappers share: read the configuration, do the wrapper's
@@ -61,8 +72,8 @@ pub(crate) fn inject_or_decide(
         Err(e) => (Config::default(), Err(e)),
     };
     if let Err(msg) = result {
-        let (end, go_on) = verdict(&cfg);
-        report(&cfg, &format!("{msg}; {end}"), go_on);
+        let (msg, go_on) = verdict(&cfg, &msg);
+        report(&cfg, &msg, go_on);
         if !go_on {
             return Err(if wd.finish() {
                 1

@@ -160,12 +160,9 @@ fn overdue(call: &Call, o: Overdue) -> Infallible {
             crate::sys::log::syslog(&cfg, true, &format!("ctraudit-runc: {what}"));
         }
         Action::Start { .. } | Action::Unknown { .. } => {
-            let (end, go_on) = super::verdict(&cfg);
-            let level = if go_on { "warning" } else { "error" };
-            report(call, &cfg, level, &format!("{what}; {end}"));
-            if !go_on {
-                std::process::exit(1);
-            }
+            super::refuse_if_deny(&cfg, &what, |msg, go_on| {
+                report(call, &cfg, if go_on { "warning" } else { "error" }, msg)
+            });
         }
     }
     std::process::exit(exec_runtime(call, &cfg))
