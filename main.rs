@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use ctraudit::config::{self, Config, Overrides};
-use ctraudit::hook::{self, HookConfig};
+use ctraudit::config::{self, Config, HookConfig, Overrides};
+use ctraudit::hook;
 
 #[derive(Parser)]
 #[command(
@@ -126,6 +126,9 @@ fn main() -> ExitCode {
         run: cli.run_root.clone(),
         log: cli.log_root.clone(),
     };
+    // the commands a person runs refuse a broken configuration; the hook
+    // salvages what it can and lets on_error decide (config::HookConfig)
+    let load = || Config::load_cli(&config_path, explicit, &overrides).map_err(anyhow::Error::from);
     match cli.cmd {
         Cmd::Hook { stage } => {
             let hc = HookConfig::load(&config_path, explicit, &overrides);
@@ -133,11 +136,9 @@ fn main() -> ExitCode {
         }
         Cmd::Install { target } => {
             // the hooks.d timeout follows config.toml (hooks.timeout)
-            let cfg = Config::load(&config_path, explicit).unwrap_or_default();
-            done(
-                "install",
-                ctraudit::install::cli::install(target, cfg.hooks.timeout),
-            )
+            let result =
+                load().and_then(|cfg| ctraudit::install::cli::install(target, cfg.hooks.timeout));
+            done("install", result)
         }
         Cmd::Uninstall { target } => done("uninstall", ctraudit::install::cli::uninstall(target)),
         Cmd::Seccomp {
@@ -145,44 +146,34 @@ fn main() -> ExitCode {
             merge,
             base,
         } => {
-            let mut cfg = Config::load(&config_path, explicit).unwrap_or_default();
-            let result = cfg
-                .apply(&overrides)
-                .map_err(anyhow::Error::from)
-                .and_then(|()| seccomp(&cfg, &targets, merge, base.as_deref()));
+            let result = load().and_then(|cfg| seccomp(&cfg, &targets, merge, base.as_deref()));
             done("seccomp", result)
         }
         Cmd::Gc { dry_run } => {
-            let result = Config::load(&config_path, explicit)
-                .map_err(anyhow::Error::from)
-                .and_then(|mut cfg| {
-                    cfg.apply(&overrides)?;
-                    let report = ctraudit::hook::gc::run(&cfg, dry_run)?;
-                    let mut out = std::io::stdout().lock();
-                    if report.lines.is_empty() {
-                        writeln!(out, "nothing to do").context("stdout")?;
-                    }
-                    for line in &report.lines {
-                        writeln!(out, "{line}").context("stdout")?;
-                    }
-                    out.flush().context("stdout")?;
-                    match report.errors {
-                        0 => Ok(()),
-                        n => Err(anyhow::anyhow!(
-                            "{n} step(s) failed (the lines starting \"error:\")"
-                        )),
-                    }
-                });
+            let result = load().and_then(|cfg| {
+                let report = ctraudit::hook::gc::run(&cfg, dry_run)?;
+                let mut out = std::io::stdout().lock();
+                if report.lines.is_empty() {
+                    writeln!(out, "nothing to do").context("stdout")?;
+                }
+                for line in &report.lines {
+                    writeln!(out, "{line}").context("stdout")?;
+                }
+                out.flush().context("stdout")?;
+                match report.errors {
+                    0 => Ok(()),
+                    n => Err(anyhow::anyhow!(
+                        "{n} step(s) failed (the lines starting \"error:\")"
+                    )),
+                }
+            });
             done("gc", result)
         }
         Cmd::Report { target, json } => {
-            let result = Config::load(&config_path, explicit)
-                .map_err(anyhow::Error::from)
-                .and_then(|mut cfg| {
-                    cfg.apply(&overrides)?;
-                    let mut out = std::io::stdout().lock();
-                    Ok(ctraudit::report::run(&cfg, &target, json, &mut out)?)
-                });
+            let result = load().and_then(|cfg| {
+                let mut out = std::io::stdout().lock();
+                Ok(ctraudit::report::run(&cfg, &target, json, &mut out)?)
+            });
             done("report", result)
         }
     }

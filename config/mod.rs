@@ -49,6 +49,17 @@ pub enum OnError {
     Deny,
 }
 
+impl OnError {
+    /// What becomes of a container start that will not be audited, as the
+    /// hook, the wrappers and `failures.jsonl` word it.
+    pub fn verdict(self) -> &'static str {
+        match self {
+            OnError::Allow => "container runs unaudited (on_error = \"allow\")",
+            OnError::Deny => "container start refused (on_error = \"deny\")",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -103,25 +114,66 @@ pub struct Hooks {
     pub lock_timeout_ms: u64,
     pub deadline_ms: u64,
     /// The stage the wrappers inject: prestart or createRuntime.
-    pub stage: HookStage,
+    #[serde(deserialize_with = "registering_stage")]
+    pub stage: Stage,
     /// Seconds the runtime gives each injected hook.
     pub timeout: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum HookStage {
-    #[serde(rename = "prestart")]
+/// A hook stage: what `ctraudit hook <stage>` runs, and (prestart or
+/// createRuntime only) the `hooks.stage` the wrappers inject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
     Prestart,
-    #[serde(rename = "createRuntime")]
     CreateRuntime,
+    Poststop,
 }
 
-impl HookStage {
+impl Stage {
+    /// A stage name; `auto` (None) takes the stage from the state's status,
+    /// for hooks.d files that list several stages with the same arguments.
+    pub fn parse(s: &str) -> std::result::Result<Option<Stage>, String> {
+        match s {
+            "prestart" => Ok(Some(Stage::Prestart)),
+            "createRuntime" => Ok(Some(Stage::CreateRuntime)),
+            "poststop" => Ok(Some(Stage::Poststop)),
+            "auto" => Ok(None),
+            _ => Err(format!(
+                "hook stage {s:?}: unknown (expected prestart, createRuntime, poststop or auto)"
+            )),
+        }
+    }
+
+    /// The stage a state's status means: runc passes `creating` to
+    /// prestart/createRuntime hooks and `stopped` to poststop hooks.
+    pub fn of_status(status: &str) -> Option<Stage> {
+        match status {
+            "creating" | "created" => Some(Stage::Prestart),
+            "stopped" => Some(Stage::Poststop),
+            _ => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
-            HookStage::Prestart => "prestart",
-            HookStage::CreateRuntime => "createRuntime",
+            Stage::Prestart => "prestart",
+            Stage::CreateRuntime => "createRuntime",
+            Stage::Poststop => "poststop",
         }
+    }
+}
+
+/// `hooks.stage`: only a stage that registers the container, worded as
+/// serde words an unknown variant.
+fn registering_stage<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Stage, D::Error> {
+    const NAMES: &[&str] = &["prestart", "createRuntime"];
+    let s = String::deserialize(d)?;
+    match s.as_str() {
+        "prestart" => Ok(Stage::Prestart),
+        "createRuntime" => Ok(Stage::CreateRuntime),
+        _ => Err(serde::de::Error::unknown_variant(&s, NAMES)),
     }
 }
 
@@ -256,7 +308,7 @@ impl Default for Hooks {
         Hooks {
             lock_timeout_ms: 4_000,
             deadline_ms: 8_000,
-            stage: HookStage::Prestart,
+            stage: Stage::Prestart,
             timeout: 10,
         }
     }
@@ -270,7 +322,40 @@ pub struct Overrides {
     pub log: Option<PathBuf>,
 }
 
+/// The configuration as the hook and the wrappers see it: a broken file is
+/// not fatal by itself; `on_error`, salvaged from the broken file, decides.
+pub struct HookConfig {
+    pub config: Config,
+    pub error: Option<ConfigError>,
+}
+
+impl HookConfig {
+    pub fn load(path: &Path, explicit: bool, overrides: &Overrides) -> HookConfig {
+        let (mut config, mut error) = match Config::load(path, explicit) {
+            Ok(c) => (c, None),
+            // what the file says about how to fail still holds: a config
+            // that says `on_error = "deny"` denies even when it is broken
+            Err(e) => (salvage_file(path), Some(e)),
+        };
+        if let Err(e) = config.apply(overrides) {
+            error.get_or_insert(e);
+        }
+        HookConfig { config, error }
+    }
+}
+
 impl Config {
+    /// The configuration of a command run by a person (`gc`, `report`,
+    /// `seccomp`, `install`): a broken file or override is refused, so
+    /// nobody acts on defaults they did not ask for; a missing file at the
+    /// default location means all defaults (`load`). The hook and the
+    /// wrappers salvage instead ([`HookConfig`]).
+    pub fn load_cli(path: &Path, explicit: bool, overrides: &Overrides) -> Result<Config> {
+        let mut cfg = Config::load(path, explicit)?;
+        cfg.apply(overrides)?;
+        Ok(cfg)
+    }
+
     /// Reads `path`. A missing file at the default location means "all
     /// defaults"; a missing file that was named explicitly is an error.
     pub fn load(path: &Path, explicit: bool) -> Result<Config> {
@@ -531,15 +616,9 @@ fn on_error_line_says_deny(text: &str) -> bool {
 }
 
 fn parse_error(path: &Path, text: &str, e: &toml::de::Error, field: &str) -> ConfigError {
-    let (line, column) = match e.span() {
-        Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            (line, column)
-        }
-        None => (1, 1),
-    };
+    let (line, column) = e
+        .span()
+        .map_or((1, 1), |s| crate::sys::text::line_column(text, s.start));
     let mut message = e.message().trim().replace('\n', " ");
     // toml says "duplicate key" without the key: its span has it
     if message == "duplicate key" {

@@ -14,6 +14,8 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
+use crate::sys::mounts::{v2_mount, v2_root};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cgroup {
     pub id: u64,
@@ -52,40 +54,6 @@ fn v2_path(pid: i32, proc_cgroup: &str) -> Result<String, CgroupError> {
         .find_map(|l| l.strip_prefix("0::"))
         .map(|p| p.trim_end_matches(" (deleted)").to_owned())
         .ok_or(CgroupError::NoV2 { pid })
-}
-
-/// Where cgroup2 is mounted, from mountinfo text.
-fn v2_mount(mountinfo: &str) -> Option<PathBuf> {
-    mountinfo.lines().find_map(|l| {
-        let (pre, post) = l.split_once(" - ")?;
-        let fstype = post.split_whitespace().next()?;
-        let mount_point = pre.split_whitespace().nth(4)?;
-        (fstype == "cgroup2").then(|| PathBuf::from(unescape(mount_point)))
-    })
-}
-
-/// mountinfo escapes space, tab, newline and backslash as octal.
-fn unescape(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find('\\') {
-        out.push_str(&rest[..i]);
-        let code = rest
-            .get(i + 1..i + 4)
-            .and_then(|o| u8::from_str_radix(o, 8).ok());
-        match code {
-            Some(c) => {
-                out.push(c as char);
-                rest = &rest[i + 4..];
-            }
-            None => {
-                out.push('\\');
-                rest = &rest[i + 1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 fn level_of(path: &str) -> u32 {
@@ -210,11 +178,6 @@ fn populated(events: &str) -> Option<bool> {
         })
 }
 
-/// Where this host mounts cgroup2 (`/sys/fs/cgroup` or, hybrid, `.../unified`).
-pub fn v2_root() -> Option<PathBuf> {
-    v2_mount(&std::fs::read_to_string("/proc/self/mountinfo").ok()?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,22 +194,6 @@ mod tests {
             v2_path(7, "1:cpu:/x\n"),
             Err(CgroupError::NoV2 { pid: 7 })
         ));
-    }
-
-    #[test]
-    fn cgroup2_mount_is_found_in_mountinfo() {
-        let hybrid = "30 25 0:26 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755\n\
-                      31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw\n";
-        assert_eq!(
-            v2_mount(hybrid),
-            Some(PathBuf::from("/sys/fs/cgroup/unified"))
-        );
-        let pure =
-            "28 22 0:25 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
-        assert_eq!(v2_mount(pure), Some(PathBuf::from("/sys/fs/cgroup")));
-        let escaped = "28 22 0:25 / /mnt/a\\040b rw - cgroup2 cgroup2 rw\n";
-        assert_eq!(v2_mount(escaped), Some(PathBuf::from("/mnt/a b")));
-        assert_eq!(v2_mount("1 2 0:1 / / rw - ext4 /dev/vda rw\n"), None);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub const MAX_BYTES: u64 = 1 << 20;
 /// that cannot be written loses the line, never the hook.
 pub fn record(cfg: &Config, id: Option<&str>, stage: &str, problem: &str, verdict: &str) {
     let line = serde_json::json!({
-        "time": super::clock::rfc3339_of_boot_ns(super::clock::boot_ns()),
+        "time": crate::sys::clock::rfc3339_of_boot_ns(crate::sys::clock::boot_ns()),
         "id": id,
         "stage": stage,
         "problem": problem,
@@ -31,7 +31,7 @@ pub fn record(cfg: &Config, id: Option<&str>, stage: &str, problem: &str, verdic
 }
 
 fn append(root: &Path, line: &[u8]) -> std::io::Result<()> {
-    super::make_dir(root)?;
+    crate::sys::file::make_dir(root)?;
     let path = root.join(FILE);
     let mut f = open(&path)?;
     if f.metadata()?.len() >= MAX_BYTES {

@@ -6,12 +6,9 @@
 //! logged by runc, and ctraudit's poststop exits 0 whatever happens.
 
 pub mod cgroup;
-pub mod clock;
 pub mod failures;
 pub mod gc;
 pub mod identity;
-pub mod lock;
-pub mod log;
 pub mod meta;
 mod poststop;
 mod prestart;
@@ -19,76 +16,13 @@ pub mod redact;
 pub mod state;
 pub mod summary;
 
-use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::config::{Config, ConfigError, OnError};
+use crate::config::{Config, HookConfig, OnError, Stage};
+use crate::sys::log;
 
 /// Opt-out annotation: `io.ctraudit.enable=false` means no audit at all.
 pub const ENABLE_ANNOTATION: &str = "io.ctraudit.enable";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    Prestart,
-    CreateRuntime,
-    Poststop,
-}
-
-impl Stage {
-    /// A stage name; `auto` (None) takes the stage from the state's status,
-    /// for hooks.d files that list several stages with the same arguments.
-    pub fn parse(s: &str) -> Result<Option<Stage>, String> {
-        match s {
-            "prestart" => Ok(Some(Stage::Prestart)),
-            "createRuntime" => Ok(Some(Stage::CreateRuntime)),
-            "poststop" => Ok(Some(Stage::Poststop)),
-            "auto" => Ok(None),
-            _ => Err(format!(
-                "hook stage {s:?}: unknown (expected prestart, createRuntime, poststop or auto)"
-            )),
-        }
-    }
-
-    /// The stage a state's status means: runc passes `creating` to
-    /// prestart/createRuntime hooks and `stopped` to poststop hooks.
-    pub fn of_status(status: &str) -> Option<Stage> {
-        match status {
-            "creating" | "created" => Some(Stage::Prestart),
-            "stopped" => Some(Stage::Poststop),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Prestart => "prestart",
-            Stage::CreateRuntime => "createRuntime",
-            Stage::Poststop => "poststop",
-        }
-    }
-}
-
-/// The configuration as the hook sees it: a broken file is not fatal by
-/// itself; `on_error`, salvaged from the broken file, decides.
-pub struct HookConfig {
-    pub config: Config,
-    pub error: Option<ConfigError>,
-}
-
-impl HookConfig {
-    pub fn load(path: &Path, explicit: bool, overrides: &crate::config::Overrides) -> HookConfig {
-        let (mut config, mut error) = match Config::load(path, explicit) {
-            Ok(c) => (c, None),
-            // what the file says about how to fail still holds: a config
-            // that says `on_error = "deny"` denies even when it is broken
-            Err(e) => (crate::config::salvage_file(path), Some(e)),
-        };
-        if let Err(e) = config.apply(overrides) {
-            error.get_or_insert(e);
-        }
-        HookConfig { config, error }
-    }
-}
 
 /// Runs one hook stage and returns the process exit code.
 pub fn run(stage: &str, hc: HookConfig) -> i32 {
@@ -166,10 +100,7 @@ fn fail(stage: Stage, cfg: &Config, e: &anyhow::Error) -> i32 {
         );
         return 0;
     }
-    let verdict = match cfg.on_error {
-        OnError::Allow => "container runs unaudited (on_error = \"allow\")",
-        OnError::Deny => "container start refused (on_error = \"deny\")",
-    };
+    let verdict = cfg.on_error.verdict();
     log::problem(cfg, &format!("{}: {problem}; {verdict}", stage.name()));
     record_failure(cfg, stage, &problem, verdict);
     i32::from(cfg.on_error == OnError::Deny)
@@ -220,8 +151,7 @@ fn deadline_verdict(stage: Stage, on_error: OnError, registered: bool) -> (i32, 
     match (stage, on_error) {
         (Stage::Poststop, _) => (0, "container state kept for `ctraudit gc`"),
         (_, _) if registered => (0, "the container was registered before: it is audited"),
-        (_, OnError::Allow) => (0, "container runs unaudited (on_error = \"allow\")"),
-        (_, OnError::Deny) => (1, "container start refused (on_error = \"deny\")"),
+        (_, on_error) => (i32::from(on_error == OnError::Deny), on_error.verdict()),
     }
 }
 
@@ -233,9 +163,8 @@ fn give_up(stage: Stage, cfg: &Config, ms: u64) -> ! {
     std::process::exit(code);
 }
 
-// The file plumbing hook/ and its callers use lives in sys/ (it serves
-// shim/ and install/ as much).
-pub use crate::sys::file::{make_dir, write_atomic, Persist};
+// `summary` reads the clock as `super::clock` until it moves out of hook/.
+pub(crate) use crate::sys::clock;
 
 #[cfg(test)]
 mod tests {

@@ -13,13 +13,15 @@
 use anyhow::{Context, Result};
 use serde_json::Value;
 
+use super::meta;
 use super::meta::Meta;
 use super::state::HookState;
 use super::summary::{self, Summary};
-use super::{clock, lock, log, make_dir, meta, write_atomic, HookConfig, Persist};
 use crate::bpf;
-use crate::config::Config;
+use crate::config::{Config, HookConfig};
 use crate::id::ContainerId;
+use crate::sys::file::{make_dir, write_atomic, Persist};
+use crate::sys::{clock, lock, log};
 
 pub fn run(hc: &HookConfig, state: &HookState) -> Result<()> {
     let cfg = &hc.config;

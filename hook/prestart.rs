@@ -7,12 +7,12 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::meta::{self, CgroupMeta, Meta};
 use super::state::HookState;
-use super::{
-    cgroup, clock, identity, lock, log, make_dir, write_atomic, HookConfig, Persist, Stage,
-    ENABLE_ANNOTATION,
-};
+use super::{cgroup, identity, ENABLE_ANNOTATION};
 use crate::bpf;
+use crate::config::{HookConfig, Stage};
 use crate::id::ContainerId;
+use crate::sys::file::{make_dir, write_atomic, Persist};
+use crate::sys::{clock, lock, log};
 
 pub fn run(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
     if let Some(e) = &hc.error {

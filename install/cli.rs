@@ -213,7 +213,7 @@ fn install_docker(a: DockerInstall) -> Result<()> {
         );
         println!(
             "backup of the previous file: {}",
-            docker::backup_path(&a.daemon_json).display()
+            super::backup_path(&a.daemon_json).display()
         );
     } else {
         println!("{f}: already set up, nothing changed");

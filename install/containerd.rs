@@ -12,32 +12,22 @@
 //! kept; uninstall removes exactly the table it added and, when nothing
 //! else changed, puts back the original bytes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use toml_edit::{DocumentMut, Item, Table};
 
-use super::{InstallError, Outcome};
+use super::{backup_path, InstallError, Outcome};
 
 pub const CONFIG_TOML: &str = "/etc/containerd/config.toml";
 pub const CRI: &str = "io.containerd.grpc.v1.cri";
 const MARK: &str =
     "# added by `ctraudit install containerd`; `ctraudit uninstall containerd` removes it";
 
-fn backup_path(config: &Path) -> PathBuf {
-    let mut name = config.file_name().unwrap_or_default().to_owned();
-    name.push(".ctraudit-backup");
-    config.with_file_name(name)
-}
-
 fn parse(path: &Path, text: &str) -> Result<DocumentMut, InstallError> {
     text.parse::<DocumentMut>().map_err(|e| {
-        let (line, column) = e.span().map_or((1, 1), |s| {
-            let before = &text[..s.start.min(text.len())];
-            (
-                before.matches('\n').count() + 1,
-                before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1,
-            )
-        });
+        let (line, column) = e
+            .span()
+            .map_or((1, 1), |s| crate::sys::text::line_column(text, s.start));
         InstallError::Toml {
             path: path.to_owned(),
             line,

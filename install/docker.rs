@@ -9,11 +9,11 @@
 //! Uninstall removes exactly what install added and, when the result
 //! differs from the original only in layout, puts back the original bytes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::{InstallError, Outcome};
+use super::{backup_path, InstallError, Outcome};
 use crate::sys::json::{self as sj, Container, Edits};
 
 pub const DAEMON_JSON: &str = "/etc/docker/daemon.json";
@@ -21,13 +21,6 @@ pub const RUNTIME: &str = "ctraudit";
 /// The most of daemon.json install reads: 1 MiB, far more than a daemon
 /// configuration holds.
 pub const DAEMON_JSON_MAX: u64 = 1 << 20;
-
-/// The original daemon.json, kept next to it before the first change.
-pub fn backup_path(daemon_json: &Path) -> PathBuf {
-    let mut name = daemon_json.file_name().unwrap_or_default().to_owned();
-    name.push(".ctraudit-backup");
-    daemon_json.with_file_name(name)
-}
 
 fn json_error(path: &Path, e: sj::Error) -> InstallError {
     match e {

@@ -51,6 +51,14 @@ pub struct Outcome {
     pub preview: Vec<u8>,
 }
 
+/// The original of a daemon's configuration file, kept next to it before
+/// ctraudit's first change (daemon.json, containerd's config.toml).
+pub fn backup_path(config: &Path) -> PathBuf {
+    let mut name = config.file_name().unwrap_or_default().to_owned();
+    name.push(".ctraudit-backup");
+    config.with_file_name(name)
+}
+
 /// Writes a configuration file atomically, keeping its mode.
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), InstallError> {
     let io = |source| InstallError::Io {
@@ -348,7 +356,7 @@ fn rlimits_of(pid: i32) -> Vec<(libc::__rlimit_resource_t, libc::rlimit)> {
 /// Puts `pid` into the cgroups listed in /proc/<old>/cgroup text (v2 and
 /// v1 hierarchies), so it runs where the old daemon ran. Best effort.
 fn join_cgroups(pid: u32, cgroups: &str) {
-    let v2_root = crate::hook::cgroup::v2_root();
+    let v2_root = crate::sys::mounts::v2_root();
     for line in cgroups.lines() {
         let mut parts = line.splitn(3, ':');
         let (Some(_), Some(ctrl), Some(path)) = (parts.next(), parts.next(), parts.next()) else {

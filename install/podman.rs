@@ -10,6 +10,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::{InstallError, Outcome};
+use crate::shim::inject::{self, hook_args};
 
 pub const HOOKS_DIR: &str = "/etc/containers/oci/hooks.d";
 pub const FILE: &str = "ctraudit.json";
@@ -25,11 +26,11 @@ pub fn hook_file(
             .map(str::to_owned)
             .ok_or_else(|| InstallError::Other(format!("{}: not UTF-8", p.display())))
     };
-    let mut args = vec!["ctraudit".to_owned()];
-    if let Some(c) = config {
-        args.extend(["--config".to_owned(), utf8(c)?]);
-    }
-    args.extend(["hook".to_owned(), "auto".to_owned()]);
+    let config = match config {
+        Some(c) => Some(utf8(c)?),
+        None => None,
+    };
+    let args = hook_args(config.as_deref(), "auto");
     let v = json!({
         "version": "1.0.0",
         "hook": {"path": utf8(binary)?, "args": args, "timeout": timeout},
@@ -41,14 +42,12 @@ pub fn hook_file(
     Ok(out)
 }
 
+/// A hooks.d file whose hook is ctraudit's, as the wrappers tell their own
+/// entries in config.json (`shim::inject::is_ours`).
 fn is_ours(bytes: &[u8]) -> bool {
     serde_json::from_slice::<Value>(bytes)
         .ok()
-        .and_then(|v| {
-            v.pointer("/hook/args/0")
-                .and_then(Value::as_str)
-                .map(|a| a == "ctraudit")
-        })
+        .and_then(|v| v.get("hook").map(inject::is_ours))
         .unwrap_or(false)
 }
 

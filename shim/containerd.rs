@@ -11,8 +11,7 @@ use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
-use super::deadline::{self, Late, Overdue, Watchdog};
-use super::inject::{prepare, HookSpec};
+use super::deadline::{Overdue, Watchdog};
 use crate::config::Config;
 
 /// The real shim, unless `containerd.shim` in config.toml says otherwise.
@@ -20,36 +19,25 @@ const RUNC_SHIM: &str = "containerd-shim-runc-v2";
 const SEARCH: &[&str] = &["/usr/bin", "/usr/local/bin", "/usr/sbin", "/usr/local/sbin"];
 
 fn real_shim(cfg: &Config) -> Result<PathBuf, String> {
-    // never this binary under another name: that would answer containerd
-    // with clap's usage text
-    let me = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.canonicalize().ok());
-    let not_me = |p: &PathBuf| p.canonicalize().ok().is_some_and(|c| Some(c) != me);
-    if let Some(p) = &cfg.containerd.shim {
-        return if not_me(p) {
-            Ok(p.clone())
-        } else {
-            Err(format!(
-                "containerd.shim {} is ctraudit itself or missing",
-                p.display()
-            ))
-        };
-    }
     let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    path_dirs
+    let candidates = path_dirs
         .into_iter()
         .chain(SEARCH.iter().map(PathBuf::from))
         .map(|d| d.join(RUNC_SHIM))
-        .find(|p| p.is_file() && not_me(p))
-        .ok_or_else(|| {
+        .filter(|p| p.is_file());
+    super::real_binary(
+        cfg.containerd.shim.as_ref(),
+        "containerd.shim",
+        candidates,
+        || {
             format!(
                 "{RUNC_SHIM} not found in PATH or {} (set containerd.shim in config.toml)",
                 SEARCH.join(", ")
             )
-        })
+        },
+    )
 }
 
 /// containerd reads everything `start` prints, stdout and stderr together,
@@ -59,7 +47,7 @@ fn report(cfg: &Config, msg: &str, failing: bool) {
     if failing {
         crate::sys::stderr::line(&format!("containerd-shim-ctraudit-v2: {msg}"));
     }
-    crate::hook::log::syslog(cfg, true, &format!("containerd-shim-ctraudit-v2: {msg}"));
+    crate::sys::log::syslog(cfg, true, &format!("containerd-shim-ctraudit-v2: {msg}"));
 }
 
 pub fn main(argv: Vec<OsString>) -> i32 {
@@ -67,28 +55,16 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     let wd = Watchdog::start(Config::default().hooks.deadline_ms, move |o| {
         overdue(&watched, o)
     });
-    let (cfg, result) = match super::no_panic(|| super::runc::load_config(config_path())) {
-        Ok((cfg, cfg_error)) => {
-            wd.configure(&cfg);
-            let result = super::no_panic(|| audit(&argv, &cfg, cfg_error.as_ref(), &wd));
-            (cfg, result.and_then(|r| r))
-        }
-        Err(e) => (Config::default(), Err(e)),
+    let decided = super::inject_or_decide(
+        &wd,
+        || super::load_config(config_path()),
+        |cfg, cfg_error| audit(&argv, cfg, cfg_error, &wd),
+        |cfg, msg, go_on| report(cfg, msg, !go_on),
+    );
+    let cfg = match decided {
+        Ok(cfg) => cfg,
+        Err(code) => return code,
     };
-    if let Err(msg) = result {
-        let (end, go_on) = super::runc::verdict(&cfg);
-        report(&cfg, &format!("{msg}; {end}"), !go_on);
-        if !go_on {
-            return if wd.finish() {
-                1
-            } else {
-                deadline::wait_for_hand_over()
-            };
-        }
-    }
-    if !wd.finish() {
-        deadline::wait_for_hand_over();
-    }
     exec_shim(&argv, &cfg)
 }
 
@@ -118,51 +94,18 @@ fn audit(
     } else {
         PathBuf::from(&flags.bundle)
     };
-    if let Some(e) = cfg_error {
-        return Err(format!("container {id}: config: {e}"));
-    }
-    let binary = std::env::current_exe()
-        .map_err(|e| format!("container {id}: cannot find the ctraudit binary: {e}"))?;
-    let spec = HookSpec {
-        binary,
-        stage: cfg.hooks.stage,
-        timeout: cfg.hooks.timeout,
-        config: None,
-        env: super::runc::ctraudit_env(),
-    };
-    let injected = prepare(&bundle, &spec).map_err(|e| format!("container {id}: {e}"))?;
-    if injected.changed() && !wd.begin_write() {
-        deadline::wait_for_hand_over();
-    }
-    injected.write().map_err(|e| format!("container {id}: {e}"))
+    super::add_hooks(&bundle, cfg, cfg_error, None, wd).map_err(|e| format!("container {id}: {e}"))
 }
 
 /// The deadline passed (`shim::deadline`): hand over to the real shim as
 /// called, or fail under `on_error = "deny"` (a `start` only).
 fn overdue(argv: &[OsString], o: Overdue) -> Infallible {
-    let loaded = o.config.is_some();
+    let config = config_path().unwrap_or_else(|| crate::config::DEFAULT_PATH.into());
+    let what = super::overdue_reason(&o, &config);
     let cfg = o.config.unwrap_or_default();
-    let what = match (loaded, o.late) {
-        (false, _) => format!(
-            "{}: not read within {} ms (the default hooks.deadline_ms)",
-            config_path()
-                .unwrap_or_else(|| crate::config::DEFAULT_PATH.into())
-                .display(),
-            o.ms
-        ),
-        (true, Late::Working) => format!("gave up after {} ms (hooks.deadline_ms)", o.ms),
-        (true, Late::Writing) => format!(
-            "gave up after {} ms (hooks.deadline_ms) while replacing the bundle's config.json, which may or may not have the hooks",
-            o.ms
-        ),
-    };
     let start = containerd_shim::parse(argv).map_or(true, |f| f.action == "start");
-    let (end, go_on) = super::runc::verdict(&cfg);
     if start {
-        report(&cfg, &format!("{what}; {end}"), !go_on);
-        if !go_on {
-            std::process::exit(1);
-        }
+        super::refuse_if_deny(&cfg, &what, |msg, go_on| report(&cfg, msg, !go_on));
     } else {
         report(&cfg, &what, false);
     }

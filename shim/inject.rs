@@ -6,16 +6,15 @@
 //! printed again: every number, escape, space and field newer than this
 //! code stays exactly as it was. What changes is the `hooks` member (added
 //! when missing) and, inside it, only the stage lists ctraudit adds to.
-//! Only entries that are ctraudit's own (`args[0] == "ctraudit"`,
-//! `args[1] == "hook"`) are replaced, which makes injecting twice the same
-//! as injecting once.
+//! Only entries that are ctraudit's own ([`is_ours`]) are replaced, which
+//! makes injecting twice the same as injecting once.
 
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
-use crate::config::HookStage;
+use crate::config::Stage;
 use crate::sys::json::{self as sj, Container, Edits};
 
 /// The most of a bundle's config.json the wrappers read: 8 MiB. A large
@@ -42,7 +41,7 @@ pub struct HookSpec {
     /// The ctraudit binary the runtime runs.
     pub binary: PathBuf,
     /// The stage that registers the container.
-    pub stage: HookStage,
+    pub stage: Stage,
     /// Seconds the runtime gives each hook.
     pub timeout: u32,
     /// `--config <file>` for the hook, when the wrapper was given one.
@@ -60,15 +59,13 @@ impl HookSpec {
     /// The hook entry for `stage`, as JSON text.
     fn entry(&self, stage: &str) -> Result<String, sj::Error> {
         let field = format!("hooks.{stage}");
-        let mut args = vec![json!("ctraudit")];
-        if let Some(c) = &self.config {
-            args.push(json!("--config"));
-            args.push(json!(utf8(&field, c)?));
-        }
-        args.extend([json!("hook"), json!(stage)]);
+        let config = match &self.config {
+            Some(c) => Some(utf8(&field, c)?),
+            None => None,
+        };
         let mut e = Map::new();
         e.insert("path".into(), json!(utf8(&field, &self.binary)?));
-        e.insert("args".into(), Value::Array(args));
+        e.insert("args".into(), json!(hook_args(config, stage)));
         if !self.env.is_empty() {
             e.insert("env".into(), json!(self.env));
         }
@@ -80,7 +77,21 @@ impl HookSpec {
 /// Every stage a ctraudit hook may have been injected into.
 const STAGES: [&str; 3] = ["prestart", "createRuntime", "poststop"];
 
-fn is_ours(hook: &Value) -> bool {
+/// The arguments of a ctraudit hook, `ctraudit [--config FILE] hook
+/// STAGE`: what the wrappers inject and the hooks.d file runs.
+pub fn hook_args(config: Option<&str>, stage: &str) -> Vec<String> {
+    let mut args = vec!["ctraudit".to_owned()];
+    if let Some(c) = config {
+        args.extend(["--config".to_owned(), c.to_owned()]);
+    }
+    args.extend(["hook".to_owned(), stage.to_owned()]);
+    args
+}
+
+/// Whether a hook (an entry of config.json's `hooks`, the `hook` of a
+/// hooks.d file) is ctraudit's own: its args have [`hook_args`]' shape.
+/// Anything else is someone else's, never replaced or removed.
+pub fn is_ours(hook: &Value) -> bool {
     let args = hook.get("args").and_then(Value::as_array);
     let arg = |i: usize| args.and_then(|a| a.get(i)).and_then(Value::as_str);
     arg(0) == Some("ctraudit") && (arg(1) == Some("hook") || arg(3) == Some("hook"))
@@ -222,7 +233,7 @@ mod tests {
     fn spec() -> HookSpec {
         HookSpec {
             binary: "/usr/bin/ctraudit".into(),
-            stage: HookStage::Prestart,
+            stage: Stage::Prestart,
             timeout: 10,
             config: None,
             env: vec![],
@@ -291,7 +302,7 @@ mod tests {
         let moved = inject(
             &once,
             &HookSpec {
-                stage: HookStage::CreateRuntime,
+                stage: Stage::CreateRuntime,
                 ..spec()
             },
         )

@@ -15,11 +15,10 @@
 use std::convert::Infallible;
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::deadline::{self, Late, Overdue, Watchdog};
-use super::inject::{prepare, HookSpec};
+use super::deadline::{Overdue, Watchdog};
 use super::runc_cli::{self, Action, Call};
 use crate::config::{self, Config, OnError};
 
@@ -34,36 +33,24 @@ const RUNC_PATHS: &[&str] = &[
 /// The real runtime: config `runtime.path`, else the first runc found, never
 /// this binary itself (a misconfiguration that would loop).
 pub fn real_runtime(cfg: &Config) -> Result<PathBuf, String> {
-    let me = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.canonicalize().ok());
-    let not_me = |p: &Path| p.canonicalize().ok().is_some_and(|c| Some(c) != me);
-    if let Some(p) = &cfg.runtime.path {
-        if !not_me(p) {
-            return Err(format!(
-                "runtime.path {} is ctraudit itself or missing",
-                p.display()
-            ));
-        }
-        return Ok(p.clone());
-    }
-    RUNC_PATHS
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| not_me(p))
-        .ok_or_else(|| {
+    super::real_binary(
+        cfg.runtime.path.as_ref(),
+        "runtime.path",
+        RUNC_PATHS.iter().map(PathBuf::from),
+        || {
             format!(
                 "no runc in {} (set runtime.path in config.toml)",
                 RUNC_PATHS.join(", ")
             )
-        })
+        },
+    )
 }
 
 /// Appends one entry to runc's `--log` file in runc's own format, so the
 /// caller (containerd, Docker) shows it with runc's messages.
 fn log_to_runc(call: &Call, level: &str, msg: &str) {
     let Some(path) = &call.log else { return };
-    let time = crate::hook::clock::rfc3339(std::time::SystemTime::now());
+    let time = crate::sys::clock::rfc3339(std::time::SystemTime::now());
     let line = if call.log_json {
         serde_json::json!({"level": level, "msg": format!("ctraudit: {msg}"), "time": time})
             .to_string()
@@ -89,7 +76,7 @@ fn log_to_runc(call: &Call, level: &str, msg: &str) {
 fn report(call: &Call, cfg: &Config, level: &str, msg: &str) {
     crate::sys::stderr::line(&format!("ctraudit-runc: {msg}"));
     log_to_runc(call, level, msg);
-    crate::hook::log::syslog(cfg, level == "error", &format!("ctraudit-runc: {msg}"));
+    crate::sys::log::syslog(cfg, level == "error", &format!("ctraudit-runc: {msg}"));
 }
 
 /// `CTRAUDIT_*` variables to hand to the hooks, so they use the same roots.
@@ -98,17 +85,6 @@ pub(crate) fn ctraudit_env() -> Vec<String> {
         .filter(|(k, _)| k.starts_with("CTRAUDIT_"))
         .map(|(k, v)| format!("{k}={v}"))
         .collect()
-}
-
-/// The configuration (`explicit`, else the default path) the way the hook
-/// reads it: a broken file still says how to fail (`config::salvage`).
-pub(crate) fn load_config(explicit: Option<PathBuf>) -> (Config, Option<config::ConfigError>) {
-    let path = explicit
-        .clone()
-        .unwrap_or_else(|| config::DEFAULT_PATH.into());
-    let hc =
-        crate::hook::HookConfig::load(&path, explicit.is_some(), &config::Overrides::default());
-    (hc.config, hc.error)
 }
 
 /// The configuration file the wrapper reads.
@@ -123,15 +99,6 @@ fn config_path(call: &Call) -> (PathBuf, bool) {
     }
 }
 
-/// The verdict of `on_error` on a container start that will not be
-/// audited: what the message ends with, and whether the start goes on.
-pub(crate) fn verdict(cfg: &Config) -> (&'static str, bool) {
-    match cfg.on_error {
-        OnError::Allow => ("container runs unaudited (on_error = \"allow\")", true),
-        OnError::Deny => ("container start refused (on_error = \"deny\")", false),
-    }
-}
-
 /// Runs the wrapper; returns only when the real runtime could not be exec'd.
 pub fn main(argv: Vec<OsString>) -> i32 {
     let call = Arc::new(runc_cli::read(argv));
@@ -139,37 +106,19 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     let wd = Watchdog::start(config::Config::default().hooks.deadline_ms, move |o| {
         overdue(&watched, o)
     });
-    let loaded = super::no_panic(|| {
-        let (path, explicit) = config_path(&call);
-        load_config(explicit.then_some(path))
-    });
-    let (cfg, result) = match loaded {
-        Ok((cfg, cfg_error)) => {
-            wd.configure(&cfg);
-            let result = super::no_panic(|| audit(&call, &cfg, cfg_error.as_ref(), &wd));
-            (cfg, result.and_then(|r| r))
-        }
-        Err(e) => (Config::default(), Err(e)),
+    let decided = super::inject_or_decide(
+        &wd,
+        || {
+            let (path, explicit) = config_path(&call);
+            super::load_config(explicit.then_some(path))
+        },
+        |cfg, cfg_error| audit(&call, cfg, cfg_error, &wd),
+        |cfg, msg, go_on| report(&call, cfg, if go_on { "warning" } else { "error" }, msg),
+    );
+    let cfg = match decided {
+        Ok(cfg) => cfg,
+        Err(code) => return code,
     };
-    if let Err(msg) = result {
-        let (end, go_on) = verdict(&cfg);
-        report(
-            &call,
-            &cfg,
-            if go_on { "warning" } else { "error" },
-            &format!("{msg}; {end}"),
-        );
-        if !go_on {
-            return if wd.finish() {
-                1
-            } else {
-                deadline::wait_for_hand_over()
-            };
-        }
-    }
-    if !wd.finish() {
-        deadline::wait_for_hand_over();
-    }
     exec_runtime(&call, &cfg)
 }
 
@@ -192,66 +141,28 @@ fn audit(
                 return Err(msg);
             }
             // runc may well refuse it and say so itself: syslog only
-            crate::hook::log::syslog(cfg, false, &format!("ctraudit-runc: {msg}"));
+            crate::sys::log::syslog(cfg, false, &format!("ctraudit-runc: {msg}"));
             return Ok(());
         }
         Action::Start { bundle, .. } => bundle,
     };
-    if let Some(e) = cfg_error {
-        return Err(format!("config: {e}"));
-    }
-    let binary =
-        std::env::current_exe().map_err(|e| format!("cannot find the ctraudit binary: {e}"))?;
-    let spec = HookSpec {
-        binary,
-        stage: cfg.hooks.stage,
-        timeout: cfg.hooks.timeout,
-        config: call.config.clone(),
-        env: ctraudit_env(),
-    };
-    let injected = prepare(bundle, &spec).map_err(|e| e.to_string())?;
-    if injected.changed() && !wd.begin_write() {
-        deadline::wait_for_hand_over();
-    }
-    injected.write().map_err(|e| e.to_string())
+    super::add_hooks(bundle, cfg, cfg_error, call.config.clone(), wd)
 }
 
 /// The deadline passed (`shim::deadline`): hand over to runc as the call
 /// came, or refuse the start under `on_error = "deny"`.
 fn overdue(call: &Call, o: Overdue) -> Infallible {
-    let (cfg, what) = match (o.config, o.late) {
-        (None, _) => (
-            Config::default(),
-            format!(
-                "{}: not read within {} ms (the default hooks.deadline_ms)",
-                config_path(call).0.display(),
-                o.ms
-            ),
-        ),
-        (Some(cfg), Late::Working) => (
-            cfg,
-            format!("gave up after {} ms (hooks.deadline_ms)", o.ms),
-        ),
-        (Some(cfg), Late::Writing) => (
-            cfg,
-            format!(
-                "gave up after {} ms (hooks.deadline_ms) while replacing the bundle's config.json, which may or may not have the hooks",
-                o.ms
-            ),
-        ),
-    };
+    let what = super::overdue_reason(&o, &config_path(call).0);
+    let cfg = o.config.unwrap_or_default();
     match call.action {
         // nothing to audit: runc does what it was asked
         Action::Other => {
-            crate::hook::log::syslog(&cfg, true, &format!("ctraudit-runc: {what}"));
+            crate::sys::log::syslog(&cfg, true, &format!("ctraudit-runc: {what}"));
         }
         Action::Start { .. } | Action::Unknown { .. } => {
-            let (end, go_on) = verdict(&cfg);
-            let level = if go_on { "warning" } else { "error" };
-            report(call, &cfg, level, &format!("{what}; {end}"));
-            if !go_on {
-                std::process::exit(1);
-            }
+            super::refuse_if_deny(&cfg, &what, |msg, go_on| {
+                report(call, &cfg, if go_on { "warning" } else { "error" }, msg)
+            });
         }
     }
     std::process::exit(exec_runtime(call, &cfg))

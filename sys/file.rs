@@ -1,10 +1,14 @@
 //! Files that belong to someone else (a bundle's config.json, Docker's
 //! daemon.json): read with a bound, replaced without writing through them.
 
+use std::ffi::{OsStr, OsString};
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Write};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+
+use nix::fcntl::{openat, renameat, OFlag};
 
 fn refused(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
@@ -82,29 +86,18 @@ pub fn read_regular(path: &Path, max: u64) -> io::Result<(Vec<u8>, Metadata)> {
 /// `bytes`, with the mode and owner of `like` (what [`read_regular`] said
 /// of the old one).
 ///
-/// The new file is created in `dir` under an unpredictable name (O_EXCL,
-/// so never through anything already there) and renamed over `name`: a
-/// symlink at `name` is replaced, never written through, so nothing
-/// outside `dir` changes, and a reader sees the old file or the new one.
-/// It is not flushed: the files this is for live no longer than their
-/// container.
+/// A symlink at `name` is replaced, never written through, so nothing
+/// outside `dir` changes ([`replace_at`]). It is not flushed: the files
+/// this is for live no longer than their container.
 pub fn replace_in_dir(dir: &Path, name: &str, bytes: &[u8], like: &Metadata) -> io::Result<()> {
-    let prefix = format!(".{name}.");
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".ctraudit")
-        .rand_bytes(12)
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    let f: &File = tmp.as_file();
-    let mine = f.metadata()?;
-    if (mine.uid(), mine.gid()) != (like.uid(), like.gid()) {
-        std::os::unix::fs::fchown(f, Some(like.uid()), Some(like.gid()))?;
-    }
-    // after the chown, which clears set-id bits
-    f.set_permissions(std::fs::Permissions::from_mode(like.mode() & 0o7777))?;
-    tmp.persist(dir.join(name)).map_err(|e| e.error)?;
-    Ok(())
+    let fd = open_dir(dir, OFlag::empty())?;
+    replace_at(
+        &fd,
+        name.as_ref(),
+        bytes,
+        Mode::Like(like),
+        Persist::Volatile,
+    )
 }
 
 /// Whether a rewritten file is flushed to its device before it replaces the
@@ -118,63 +111,101 @@ pub enum Persist {
     Volatile,
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory
-/// and a rename, so readers see the old file or the new one, never half.
+/// The mode and owner a replacing file gets.
+enum Mode<'a> {
+    /// Those of the file it replaces.
+    Like(&'a Metadata),
+    /// This mode (less the umask), owned by ctraudit.
+    New(u32),
+}
+
+/// The one atomic writer: `bytes` to the entry `name` of the open directory
+/// `dir`, through a temporary file and a rename, so readers see the old file
+/// or the new one, never half.
 ///
-/// Nothing planted in ctraudit's directories can redirect the write: the
-/// directory is opened without following a symlink (a per-container
-/// directory that is one is refused), the temporary file gets an
-/// unpredictable name and is created `O_EXCL|O_NOFOLLOW`, and the rename
-/// replaces whatever is at `path` (a symlink there is replaced, its target
-/// untouched).
-pub fn write_atomic(path: &Path, bytes: &[u8], persist: Persist) -> io::Result<()> {
-    use nix::fcntl::{openat, renameat, OFlag};
-    use nix::sys::stat::Mode;
-    use std::io::Write;
-    let (dir, name) = match (path.parent(), path.file_name()) {
-        (Some(d), Some(n)) => (d, n),
-        _ => {
-            return Err(io::Error::other(format!(
-                "{}: not a file path",
-                path.display()
-            )))
-        }
-    };
-    let dir = own_dir(dir)?;
-    let mut tmp_name = std::ffi::OsString::from(".");
+/// The temporary file gets an unpredictable name and is created
+/// `O_EXCL|O_NOFOLLOW` in `dir`, so never through anything already there
+/// (`.ctraudit` at its end says whose it is, in a directory of someone
+/// else's). The rename replaces whatever is at `name`: a symlink there is
+/// replaced, its target untouched. On failure the temporary file is removed.
+fn replace_at(
+    dir: &OwnedFd,
+    name: &OsStr,
+    bytes: &[u8],
+    mode: Mode,
+    persist: Persist,
+) -> io::Result<()> {
+    let mut tmp_name = OsString::from(".");
     tmp_name.push(name);
-    tmp_name.push(format!(".tmp-{:016x}", random_u64()));
+    tmp_name.push(format!(".{:016x}.ctraudit", random_u64()));
     let tmp = Path::new(&tmp_name);
+    let create = match mode {
+        Mode::Like(_) => 0o600,
+        Mode::New(m) => m,
+    };
     let fd = openat(
-        &dir,
+        dir,
         tmp,
         OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::from_bits_truncate(0o640),
+        nix::sys::stat::Mode::from_bits_truncate(create),
     )?;
-    let mut f = std::fs::File::from(fd);
+    let mut f = File::from(fd);
     let result = (|| {
         f.write_all(bytes)?;
+        if let Mode::Like(like) = mode {
+            let mine = f.metadata()?;
+            if (mine.uid(), mine.gid()) != (like.uid(), like.gid()) {
+                std::os::unix::fs::fchown(&f, Some(like.uid()), Some(like.gid()))?;
+            }
+            // after the chown, which clears set-id bits
+            f.set_permissions(std::fs::Permissions::from_mode(like.mode() & 0o7777))?;
+        }
         if persist == Persist::Durable {
             f.sync_all()?;
         }
-        renameat(&dir, tmp, &dir, Path::new(name)).map_err(io::Error::from)
+        renameat(dir, tmp, dir, Path::new(name)).map_err(io::Error::from)
     })();
     if result.is_err() {
-        let _ = nix::unistd::unlinkat(&dir, tmp, nix::unistd::UnlinkatFlags::NoRemoveDir);
+        let _ = nix::unistd::unlinkat(dir, tmp, nix::unistd::UnlinkatFlags::NoRemoveDir);
     }
     result
 }
 
-/// One of ctraudit's own directories, opened as itself: a symlink there is
-/// refused (`O_NOFOLLOW|O_DIRECTORY`), whoever planted it.
-fn own_dir(dir: &Path) -> io::Result<std::os::fd::OwnedFd> {
-    use nix::fcntl::{open, OFlag};
-    open(
+/// `path` split into its directory and its name.
+fn split(path: &Path) -> io::Result<(&Path, &OsStr)> {
+    match (path.parent(), path.file_name()) {
+        (Some(d), Some(n)) => Ok((d, n)),
+        _ => Err(io::Error::other(format!(
+            "{}: not a file path",
+            path.display()
+        ))),
+    }
+}
+
+/// Writes `bytes` to `path` in one of ctraudit's own directories
+/// ([`replace_at`]), mode 0640.
+///
+/// Nothing planted in ctraudit's directories can redirect the write: the
+/// directory is opened without following a symlink (a per-container
+/// directory that is one is refused), and a symlink at `path` is replaced,
+/// its target untouched.
+pub fn write_atomic(path: &Path, bytes: &[u8], persist: Persist) -> io::Result<()> {
+    let (dir, name) = split(path)?;
+    replace_at(&own_dir(dir)?, name, bytes, Mode::New(0o640), persist)
+}
+
+fn open_dir(dir: &Path, extra: OFlag) -> nix::Result<OwnedFd> {
+    nix::fcntl::open(
         dir,
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC | extra,
         nix::sys::stat::Mode::empty(),
     )
-    .map_err(|e| match e {
+}
+
+/// One of ctraudit's own directories, opened as itself: a symlink there is
+/// refused (`O_NOFOLLOW|O_DIRECTORY`), whoever planted it.
+fn own_dir(dir: &Path) -> io::Result<OwnedFd> {
+    open_dir(dir, OFlag::O_NOFOLLOW).map_err(|e| match e {
         nix::Error::ELOOP | nix::Error::ENOTDIR => io::Error::other(format!(
             "{}: not a directory of ctraudit's own (a symlink?): refused",
             dir.display()
@@ -192,37 +223,18 @@ fn random_u64() -> u64 {
 }
 
 /// Rewrites a file that belongs to someone else (daemon.json, containerd's
-/// config.toml, a hooks.d file) atomically: through a symlink to its target
-/// (the operator's configuration management may keep the real file
-/// elsewhere), keeping its mode and owner, via a temporary file under an
-/// unpredictable name created `O_EXCL` in the same directory.
+/// config.toml, a hooks.d file) atomically ([`replace_at`]): through a
+/// symlink to its target (the operator's configuration management may keep
+/// the real file elsewhere), keeping its mode and owner (a new file: 0644).
 pub fn replace_file(path: &Path, bytes: &[u8], persist: Persist) -> io::Result<()> {
     let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
     let old = std::fs::metadata(&target).ok();
-    let dir = target.parent().unwrap_or(Path::new("/"));
-    let name = target
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("file");
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".ctraudit")
-        .rand_bytes(12)
-        .permissions(std::fs::Permissions::from_mode(
-            old.as_ref().map_or(0o644, |m| m.mode() & 0o7777),
-        ))
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    if let Some(m) = &old {
-        let f: &File = tmp.as_file();
-        std::os::unix::fs::fchown(f, Some(m.uid()), Some(m.gid()))?;
-        f.set_permissions(std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
-    }
-    if persist == Persist::Durable {
-        tmp.as_file().sync_all()?;
-    }
-    tmp.persist(&target).map_err(|e| e.error)?;
-    Ok(())
+    let (dir, name) = split(&target)?;
+    let mode = match &old {
+        Some(m) => Mode::Like(m),
+        None => Mode::New(0o644),
+    };
+    replace_at(&open_dir(dir, OFlag::empty())?, name, bytes, mode, persist)
 }
 
 /// Creates one of ctraudit's own directories (never a runtime's), mode 0750,

@@ -1,5 +1,6 @@
-//! Where the hook reports: stderr (which runc shows when a hook fails, and
-//! drops when it succeeds) and syslog, the audit trail that outlives both.
+//! Where the hook and the wrappers report: stderr (which runc shows when a
+//! hook fails, and drops when it succeeds) and syslog, the audit trail that
+//! outlives both.
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
