@@ -17,7 +17,6 @@ mod poststop;
 mod prestart;
 pub mod redact;
 pub mod state;
-pub mod summary;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering};

@@ -15,11 +15,11 @@ use serde_json::Value;
 
 use super::meta::Meta;
 use super::state::HookState;
-use super::summary::{self, Summary};
 use super::{clock, lock, log, make_dir, meta, write_atomic, HookConfig, Persist};
 use crate::bpf;
 use crate::config::paths::ContainerId;
 use crate::config::Config;
+use crate::summary::{self, Summary};
 
 pub fn run(hc: &HookConfig, state: &HookState) -> Result<()> {
     let cfg = &hc.config;
@@ -88,7 +88,7 @@ pub fn finalise(
     let path = layout.summary_file(id);
     let mut done = Finalised::default();
     let earlier = earlier_summary(&path, meta)
-        .filter(|e| rank(&e.kernel_data) >= rank(summary.loss.kernel_data));
+        .filter(|e| rank(&e.kernel_data) >= rank(&summary.loss.kernel_data));
     let written = match earlier {
         // a summary written before from a record at least as whole is
         // never replaced by one from less (a finaliser that died after

@@ -375,13 +375,13 @@ pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>
 /// incomplete audit) come back as notes.
 pub fn load(what: &str, v: &Value) -> Result<(Profile, Vec<String>), SeccompError> {
     if let Some(schema) = v.get("schema") {
-        if schema.as_str() == Some(crate::hook::summary::SCHEMA) {
+        if schema.as_str() == Some(crate::summary::SCHEMA) {
             return from_summary(what, v);
         }
         return Err(SeccompError::Field {
             what: what.into(),
             field: "schema".into(),
-            message: format!("{schema} is not {}", crate::hook::summary::SCHEMA),
+            message: format!("{schema} is not {}", crate::summary::SCHEMA),
         });
     }
     if v.get("defaultAction").is_some() {
