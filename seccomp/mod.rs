@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 pub use merge::{merge, within};
-pub use profile::{Action, ArchMap, Arg, Filter, Kernel, Op, Profile, Rule, EPERM};
+pub use oci_spec::runtime::Arch;
+pub use profile::{arch_name, Action, ArchMap, Arg, Filter, Kernel, Op, Profile, Rule, EPERM};
 
 use crate::summary::{Summary, SCHEMA};
 
@@ -111,7 +112,7 @@ pub const SIGNAL_SYSCALLS: &[&str] = &[
 ];
 
 /// Docker's default profile's architectures for an x86_64 host.
-pub const ARCHITECTURES: &[&str] = &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"];
+pub const ARCHITECTURES: &[Arch] = &[Arch::ScmpArchX86_64, Arch::ScmpArchX86, Arch::ScmpArchX32];
 
 /// The namespace flags of clone's first argument, as Docker's default
 /// profile masks them: CLONE_NEW{NS,CGROUP,UTS,IPC,USER,PID,NET}.
@@ -329,7 +330,7 @@ pub fn from_summary(what: &str, s: &Summary) -> Result<(Profile, Vec<String>), S
     let profile = Profile {
         default_action: Action::Errno,
         default_errno_ret: Some(EPERM),
-        architectures: ARCHITECTURES.iter().map(|a| a.to_string()).collect(),
+        architectures: ARCHITECTURES.to_vec(),
         arch_map: Vec::new(),
         flags: Vec::new(),
         listener_path: None,
