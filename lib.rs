@@ -10,4 +10,5 @@ pub mod install;
 pub mod report;
 pub mod seccomp;
 pub mod shim;
+pub mod summary;
 pub mod sys;

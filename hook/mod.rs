@@ -14,7 +14,6 @@ mod poststop;
 mod prestart;
 pub mod redact;
 pub mod state;
-pub mod summary;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -162,9 +161,6 @@ fn give_up(stage: Stage, cfg: &Config, ms: u64) -> ! {
     record_failure(cfg, stage, &problem, verdict);
     std::process::exit(code);
 }
-
-// `summary` reads the clock as `super::clock` until it moves out of hook/.
-pub(crate) use crate::sys::clock;
 
 #[cfg(test)]
 mod tests {

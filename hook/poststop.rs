@@ -10,16 +10,18 @@
 //! (the cgroup is gone before runc runs this hook), and then this hook
 //! finds no meta file and has nothing to do.
 
+use std::borrow::Cow;
+
 use anyhow::{Context, Result};
 use serde_json::Value;
 
 use super::meta;
 use super::meta::Meta;
 use super::state::HookState;
-use super::summary::{self, Summary};
 use crate::bpf;
 use crate::config::{Config, HookConfig};
 use crate::id::ContainerId;
+use crate::summary::{self, Summary};
 use crate::sys::file::{make_dir, write_atomic, Persist};
 use crate::sys::{clock, lock, log};
 
@@ -90,7 +92,7 @@ pub fn finalise(
     let path = layout.summary_file(id);
     let mut done = Finalised::default();
     let earlier = earlier_summary(&path, meta)
-        .filter(|e| rank(&e.kernel_data) >= rank(summary.loss.kernel_data));
+        .filter(|e| rank(&e.kernel_data) >= rank(&summary.loss.kernel_data));
     let written = match earlier {
         // a summary written before from a record at least as whole is
         // never replaced by one from less (a finaliser that died after
@@ -103,7 +105,7 @@ pub fn finalise(
                 e.kernel_data,
                 summary.loss.kernel_data
             ));
-            e.value
+            crate::seccomp::read_summary(id.as_str(), &e.value).map(Cow::Owned)
         }
         None => {
             make_dir(&layout.log_dir(id))
@@ -117,13 +119,14 @@ pub fn finalise(
                     format!("{}: summary not written; kernel state kept", path.display())
                 })?;
             log::syslog(cfg, false, &summary::syslog_line(&summary));
-            serde_json::to_value(&summary).unwrap_or_default()
+            Ok(Cow::Borrowed(&summary))
         }
     };
-    // the profile the workload earned, from the summary on disk
+    // the profile the workload earned, from the summary on disk (the one
+    // just written, or the one kept)
     let profile_path = layout.seccomp_file(id);
     if done.kept.is_none() || !profile_path.exists() {
-        match crate::seccomp::from_summary(id.as_str(), &written) {
+        match written.and_then(|s| crate::seccomp::from_summary(id.as_str(), &s)) {
             Ok((profile, _)) => {
                 let json = profile.to_json();
                 if let Err(e) = write_atomic(&profile_path, json.as_bytes(), Persist::Durable) {

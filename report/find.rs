@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::{read, ReportError, Result};
 use crate::config::Layout;
-use crate::hook::summary::SCHEMA;
 use crate::id::ContainerId;
+use crate::summary::SCHEMA;
 
 /// The most entries of the log root looked through for a name or a prefix:
 /// each is a directory name, and for a name its summary is read too, one

@@ -23,7 +23,7 @@ pub use read::{max_summary_bytes, MIN_CAP};
 pub use render::render;
 
 use crate::config::Config;
-use crate::hook::summary::SCHEMA;
+use crate::summary::SCHEMA;
 
 /// What went wrong, in one line that names the file or field. The io
 /// errors are in the message, not a `source`, so a chain printed with

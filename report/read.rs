@@ -261,7 +261,7 @@ mod tests {
 
     /// summary.json as poststop writes it.
     fn size(meta: &Meta, snap: &Snapshot) -> u64 {
-        let s = crate::hook::summary::build(
+        let s = crate::summary::build(
             meta,
             snap,
             u64::MAX / 4,

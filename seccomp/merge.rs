@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::profile::{Action, Arg, Filter, Op, Profile, Rule};
+use super::profile::{arch_name, Action, Arg, Filter, Op, Profile, Rule};
 use super::SeccompError;
 
 /// Adds `r` to `rules`: into a rule with the same body if there is one
@@ -121,7 +121,12 @@ pub fn merge(inputs: &[(String, Profile)]) -> Result<(Profile, Vec<String>), Sec
         if d(p) != d(first) {
             return Err(differ("defaultAction", d(p), d(first)));
         }
-        let arches = |p: &Profile| format!("{:?}", sorted(p.architectures.clone()));
+        let arches = |p: &Profile| {
+            format!(
+                "{:?}",
+                sorted(p.architectures.iter().map(|a| arch_name(*a)).collect())
+            )
+        };
         if arches(p) != arches(first) {
             return Err(differ("architectures", arches(p), arches(first)));
         }

@@ -9,11 +9,13 @@ mod profile;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
 use serde_json::Value;
 
 pub use merge::{merge, within};
-pub use profile::{Action, ArchMap, Arg, Filter, Kernel, Op, Profile, Rule, EPERM};
+pub use oci_spec::runtime::Arch;
+pub use profile::{arch_name, Action, ArchMap, Arg, Filter, Kernel, Op, Profile, Rule, EPERM};
+
+use crate::summary::{Summary, SCHEMA};
 
 /// What the runtime calls between installing the filter and exec'ing the
 /// workload, which the audit (starting at that exec) does not see.
@@ -110,7 +112,7 @@ pub const SIGNAL_SYSCALLS: &[&str] = &[
 ];
 
 /// Docker's default profile's architectures for an x86_64 host.
-pub const ARCHITECTURES: &[&str] = &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"];
+pub const ARCHITECTURES: &[Arch] = &[Arch::ScmpArchX86_64, Arch::ScmpArchX86, Arch::ScmpArchX32];
 
 /// The namespace flags of clone's first argument, as Docker's default
 /// profile masks them: CLONE_NEW{NS,CGROUP,UTS,IPC,USER,PID,NET}.
@@ -147,39 +149,10 @@ pub enum SeccompError {
     Refused(String),
 }
 
-/// The parts of a summary.json (docs/summary.md) a profile is made from.
-#[derive(Deserialize)]
-struct SummaryView {
-    syscalls: SyscallsView,
-    privileged: Vec<PrivilegedView>,
-    loss: LossView,
-}
-
-#[derive(Deserialize)]
-struct SyscallsView {
-    counts: BTreeMap<String, u64>,
-}
-
-#[derive(Deserialize)]
-struct PrivilegedView {
-    kind: String,
-    #[serde(default)]
-    args: Value,
-    count: u64,
-    failed: u64,
-    #[serde(default)]
-    last_error: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct LossView {
-    complete: bool,
-    kernel_data: String,
-    #[serde(default)]
-    problems: Vec<String>,
-    /// Every counter, in the summary's order (`tasks_lost`, ...).
-    #[serde(flatten)]
-    counters: serde_json::Map<String, Value>,
+/// Reads a summary.json document (docs/summary.md) into the typed model,
+/// a malformed field named by its path (`syscalls.counts.openat`).
+pub fn read_summary(what: &str, v: &Value) -> Result<Summary, SeccompError> {
+    serde_path_to_error::deserialize(v).map_err(|e| profile::field_error(what, e))
 }
 
 /// The namespace flag sets that `kind` (clone, clone3, unshare) was seen
@@ -187,7 +160,7 @@ struct LossView {
 /// its privileged entries; notes for sets every call of which failed.
 fn namespaces(
     what: &str,
-    s: &SummaryView,
+    s: &Summary,
     kind: &str,
     field: &str,
     mask: u64,
@@ -231,9 +204,7 @@ fn namespaces(
 /// Numbers the syscall table does not name cannot be allowed by name;
 /// they are returned as notes, and so is an incomplete audit, which is
 /// also written into the profile as a comment.
-pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>), SeccompError> {
-    let s: SummaryView =
-        serde_path_to_error::deserialize(summary).map_err(|e| profile::field_error(what, e))?;
+pub fn from_summary(what: &str, s: &Summary) -> Result<(Profile, Vec<String>), SeccompError> {
     let mut names: BTreeSet<String> = RUNTIME_SYSCALLS
         .iter()
         .chain(TIMING_SYSCALLS)
@@ -250,12 +221,11 @@ pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>
             names.insert(name.clone());
         }
     }
-    let count = |field: &str| s.loss.counters.get(field).and_then(Value::as_u64);
-    for (field, why) in [
-        ("syscalls_compat", "32-bit syscalls"),
-        ("syscalls_unknown", "syscall numbers above 511"),
+    for (count, why) in [
+        (s.loss.syscalls_compat, "32-bit syscalls"),
+        (s.loss.syscalls_unknown, "syscall numbers above 511"),
     ] {
-        if count(field).unwrap_or(0) > 0 {
+        if count > 0 {
             notes.push(format!(
                 "{what}: the workload made {why}: the audit has them counted, not named, so the profile cannot list them"
             ));
@@ -267,23 +237,16 @@ pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>
         names.remove(n);
     }
     let mut ns_notes = Vec::new();
-    let clone = namespaces(
-        what,
-        &s,
-        "clone",
-        "namespaces",
-        CLONE_NS_MASK,
-        &mut ns_notes,
-    )?;
+    let clone = namespaces(what, s, "clone", "namespaces", CLONE_NS_MASK, &mut ns_notes)?;
     let clone3 = namespaces(
         what,
-        &s,
+        s,
         "clone3",
         "namespaces",
         UNSHARE_NS_MASK,
         &mut ns_notes,
     )?;
-    let unshare = namespaces(what, &s, "unshare", "flags", UNSHARE_NS_MASK, &mut ns_notes)?;
+    let unshare = namespaces(what, s, "unshare", "flags", UNSHARE_NS_MASK, &mut ns_notes)?;
     notes.extend(ns_notes.into_iter().map(|n| format!("{what}: {n}")));
     let masked = |name: &str, mask: u64, flags: u64| {
         let mut r = Rule::new(vec![name.into()], Action::Allow, None);
@@ -328,7 +291,13 @@ pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>
     if s.loss.kernel_data != "complete" {
         lost.push(format!("kernel_data {}", s.loss.kernel_data));
     }
-    for (field, v) in &s.loss.counters {
+    for (field, n) in s.loss.counters() {
+        if n > 0 {
+            lost.push(format!("{field} {n}"));
+        }
+    }
+    // counters of a newer ctraudit, after this one's, as the file has them
+    for (field, v) in &s.loss.newer {
         match v.as_u64() {
             Some(0) => {}
             Some(n) => lost.push(format!("{field} {n}")),
@@ -361,7 +330,7 @@ pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>
     let profile = Profile {
         default_action: Action::Errno,
         default_errno_ret: Some(EPERM),
-        architectures: ARCHITECTURES.iter().map(|a| a.to_string()).collect(),
+        architectures: ARCHITECTURES.to_vec(),
         arch_map: Vec::new(),
         flags: Vec::new(),
         listener_path: None,
@@ -375,13 +344,13 @@ pub fn from_summary(what: &str, summary: &Value) -> Result<(Profile, Vec<String>
 /// incomplete audit) come back as notes.
 pub fn load(what: &str, v: &Value) -> Result<(Profile, Vec<String>), SeccompError> {
     if let Some(schema) = v.get("schema") {
-        if schema.as_str() == Some(crate::hook::summary::SCHEMA) {
-            return from_summary(what, v);
+        if schema.as_str() == Some(SCHEMA) {
+            return from_summary(what, &read_summary(what, v)?);
         }
         return Err(SeccompError::Field {
             what: what.into(),
             field: "schema".into(),
-            message: format!("{schema} is not {}", crate::hook::summary::SCHEMA),
+            message: format!("{schema} is not {SCHEMA}"),
         });
     }
     if v.get("defaultAction").is_some() {

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 
+use oci_spec::runtime::Arch;
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
@@ -102,32 +103,44 @@ impl Action {
     }
 }
 
-/// libseccomp's architecture names (the runtime-spec's `Arch` values).
-const ARCHES: &[&str] = &[
-    "SCMP_ARCH_X86",
-    "SCMP_ARCH_X86_64",
-    "SCMP_ARCH_X32",
-    "SCMP_ARCH_ARM",
-    "SCMP_ARCH_AARCH64",
-    "SCMP_ARCH_MIPS",
-    "SCMP_ARCH_MIPS64",
-    "SCMP_ARCH_MIPS64N32",
-    "SCMP_ARCH_MIPSEL",
-    "SCMP_ARCH_MIPSEL64",
-    "SCMP_ARCH_MIPSEL64N32",
-    "SCMP_ARCH_PPC",
-    "SCMP_ARCH_PPC64",
-    "SCMP_ARCH_PPC64LE",
-    "SCMP_ARCH_S390",
-    "SCMP_ARCH_S390X",
-    "SCMP_ARCH_PARISC",
-    "SCMP_ARCH_PARISC64",
-    "SCMP_ARCH_RISCV64",
-    "SCMP_ARCH_LOONGARCH64",
-    "SCMP_ARCH_M68K",
-    "SCMP_ARCH_SH",
-    "SCMP_ARCH_SHEB",
-];
+/// An architecture's libseccomp name (`SCMP_ARCH_X86_64`), as the
+/// runtime-spec's `Arch` writes it.
+pub fn arch_name(a: Arch) -> String {
+    serde_json::to_value(a)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// An architecture as a profile names it: the runtime-spec's `Arch`, with
+/// a one-line error for any other name. `SCMP_ARCH_NATIVE` is libseccomp's
+/// "whatever this is", not an architecture a profile lists.
+struct ArchField(Arch);
+
+impl<'de> Deserialize<'de> for ArchField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match Arch::deserialize(de::value::StrDeserializer::<D::Error>::new(&s)) {
+            Ok(Arch::ScmpArchNative) | Err(_) => {
+                Err(de::Error::custom(format!("unknown architecture `{s}`")))
+            }
+            Ok(a) => Ok(ArchField(a)),
+        }
+    }
+}
+
+fn arch<'de, D: Deserializer<'de>>(d: D) -> Result<Arch, D::Error> {
+    Ok(ArchField::deserialize(d)?.0)
+}
+
+/// A list of architectures; null is the empty one, as for [`nullable`].
+fn arches<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Arch>, D::Error> {
+    Ok(Option::<Vec<ArchField>>::deserialize(d)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| a.0)
+        .collect())
+}
 
 /// The seccomp(2) filter flags the runtime-spec and runc know.
 const FLAGS: &[&str] = &[
@@ -306,12 +319,29 @@ impl Rule {
 
 /// An entry of Docker's `archMap`: the native architecture and the ones
 /// it also runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArchMap {
-    pub architecture: String,
-    #[serde(default, rename = "subArchitectures", deserialize_with = "nullable")]
-    pub sub_architectures: Vec<String>,
+    #[serde(deserialize_with = "arch")]
+    pub architecture: Arch,
+    #[serde(default, rename = "subArchitectures", deserialize_with = "arches")]
+    pub sub_architectures: Vec<Arch>,
+}
+
+/// Debug with the architectures' names, as messages (a merge's "not
+/// merged") show them.
+impl std::fmt::Debug for ArchMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let subs: Vec<String> = self
+            .sub_architectures
+            .iter()
+            .map(|a| arch_name(*a))
+            .collect();
+        f.debug_struct("ArchMap")
+            .field("architecture", &arch_name(self.architecture))
+            .field("sub_architectures", &subs)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -322,10 +352,10 @@ pub struct Profile {
     pub default_errno_ret: Option<u32>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "arches",
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub architectures: Vec<String>,
+    pub architectures: Vec<Arch>,
     #[serde(
         default,
         deserialize_with = "nullable",
@@ -394,24 +424,6 @@ impl Profile {
                 "defaultErrnoRet".into(),
                 format!("{} returns no errno", self.default_action.name()),
             ));
-        }
-        let arches = self
-            .architectures
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (format!("architectures[{i}]"), a))
-            .chain(self.arch_map.iter().enumerate().flat_map(|(i, m)| {
-                std::iter::once((format!("archMap[{i}].architecture"), &m.architecture)).chain(
-                    m.sub_architectures
-                        .iter()
-                        .enumerate()
-                        .map(move |(j, a)| (format!("archMap[{i}].subArchitectures[{j}]"), a)),
-                )
-            }));
-        for (field, a) in arches {
-            if !ARCHES.contains(&a.as_str()) {
-                return Err(err(field, format!("unknown architecture `{a}`")));
-            }
         }
         for (i, f) in self.flags.iter().enumerate() {
             if !FLAGS.contains(&f.as_str()) {

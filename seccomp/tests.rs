@@ -3,6 +3,11 @@
 use super::*;
 use serde_json::json;
 
+/// A profile from a summary given as JSON, read as `load` reads one.
+fn from_summary(what: &str, v: &Value) -> Result<(Profile, Vec<String>), SeccompError> {
+    super::from_summary(what, &read_summary(what, v)?)
+}
+
 fn summary(names: &[&str]) -> Value {
     with(names, json!([]), json!({}))
 }
@@ -56,7 +61,10 @@ fn a_summary_gives_a_sorted_profile_with_the_runtime_set() {
     assert_eq!(p.default_action, Action::Errno);
     assert_eq!(p.default_errno_ret, Some(1));
     assert_eq!(
-        p.architectures,
+        p.architectures
+            .iter()
+            .map(|a| arch_name(*a))
+            .collect::<Vec<_>>(),
         ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
     );
     let names = &p.syscalls[0].names;
@@ -688,4 +696,52 @@ mod props {
             prop_assert_eq!(merge(&again).unwrap().0, m);
         }
     }
+}
+
+/// The runtime-spec's `Arch` knows every libseccomp name profiles were
+/// checked against before it was used, and writes each back as it was.
+#[test]
+fn every_libseccomp_architecture_reads_and_writes_back() {
+    let names = [
+        "SCMP_ARCH_X86",
+        "SCMP_ARCH_X86_64",
+        "SCMP_ARCH_X32",
+        "SCMP_ARCH_ARM",
+        "SCMP_ARCH_AARCH64",
+        "SCMP_ARCH_MIPS",
+        "SCMP_ARCH_MIPS64",
+        "SCMP_ARCH_MIPS64N32",
+        "SCMP_ARCH_MIPSEL",
+        "SCMP_ARCH_MIPSEL64",
+        "SCMP_ARCH_MIPSEL64N32",
+        "SCMP_ARCH_PPC",
+        "SCMP_ARCH_PPC64",
+        "SCMP_ARCH_PPC64LE",
+        "SCMP_ARCH_S390",
+        "SCMP_ARCH_S390X",
+        "SCMP_ARCH_PARISC",
+        "SCMP_ARCH_PARISC64",
+        "SCMP_ARCH_RISCV64",
+        "SCMP_ARCH_LOONGARCH64",
+        "SCMP_ARCH_M68K",
+        "SCMP_ARCH_SH",
+        "SCMP_ARCH_SHEB",
+    ];
+    let p = profile(json!({"defaultAction": "SCMP_ACT_ERRNO", "architectures": names}));
+    assert_eq!(
+        p.architectures
+            .iter()
+            .map(|a| arch_name(*a))
+            .collect::<Vec<_>>(),
+        names
+    );
+    assert_eq!(
+        Profile::parse(
+            "p.json",
+            &json!({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_NATIVE"]})
+        )
+        .unwrap_err()
+        .to_string(),
+        "p.json: field `architectures[0]`: unknown architecture `SCMP_ARCH_NATIVE`"
+    );
 }

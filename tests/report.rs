@@ -1,5 +1,5 @@
 //! `ctraudit report` as the operator runs it: the real binary, on summaries
-//! built by the library's own summary code (`hook::summary::build`, what
+//! built by the library's own summary code (`summary::build`, what
 //! poststop writes) and written to a temporary log root. Only
 //! `report_of_a_real_container_*` needs root and BPF (it runs a container
 //! with runc). Names start with `report_`.
@@ -184,7 +184,7 @@ fn file(path: &[u8]) -> (ct_file_key, ct_file_val) {
 
 /// The summary poststop would write for `meta` and `snap`, with fixed times.
 fn summary(meta: &Meta, snap: &Snapshot, notes: Vec<String>) -> Value {
-    let s = ctraudit::hook::summary::build(
+    let s = ctraudit::summary::build(
         meta,
         snap,
         5_000_000_000,

@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use std::collections::BTreeSet;
 
+use ctraudit::summary::Summary;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use output::{stderr, stdout};
@@ -164,6 +166,11 @@ impl Env {
         let p = self.summary_path(id);
         let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         serde_json::from_str(&text).unwrap()
+    }
+
+    /// The summary as the library's typed model reads it.
+    pub fn summary_typed(&self, id: &str) -> Summary {
+        typed(&self.summary(id))
     }
 
     /// Names under the containers pin directory and the /run meta directory.
@@ -368,34 +375,25 @@ pub fn libs_of(bin: &str) -> Vec<String> {
         .collect()
 }
 
+/// A summary read as JSON, through the library's typed model: a field the
+/// model and the file name differently fails here, not as a silent null.
+pub fn typed(s: &Value) -> Summary {
+    Summary::deserialize(s).unwrap_or_else(|e| panic!("not a summary: {e}: {s}"))
+}
+
 /// `executed` as (path, argv) pairs, in order of first exec.
 pub fn executed(s: &Value) -> Vec<(String, Vec<String>)> {
-    s["processes"]["executed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["path"].as_str().unwrap().to_owned(),
-                e["argv"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|a| a.as_str().unwrap().to_owned())
-                    .collect(),
-            )
-        })
+    typed(s)
+        .processes
+        .executed
+        .into_iter()
+        .map(|e| (e.path, e.argv))
         .collect()
 }
 
 /// The paths in `files`, in the summary's order (sorted by path).
 pub fn file_paths(s: &Value) -> Vec<String> {
-    s["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap().to_owned())
-        .collect()
+    typed(s).files.into_iter().map(|f| f.path).collect()
 }
 
 pub fn file<'a>(s: &'a Value, path: &str) -> &'a Value {
@@ -492,23 +490,22 @@ pub fn assert_workload_summary(s: &Value) {
     want.extend(libs_of("/usr/bin/rm"));
     want.sort();
     assert_eq!(file_paths(s), want);
-    assert_eq!(strs(&file(s, "/etc/passwd")["access"]), ["read"]);
-    assert_eq!(strs(&file(s, "/etc")["access"]), ["read"]);
-    assert_eq!(
-        strs(&file(s, "/tmp/f")["access"]),
-        ["write", "create", "delete"]
-    );
-    let ops: BTreeSet<(&str, &str, u64)> = s["network"]
-        .as_array()
-        .unwrap()
+    let s = typed(s);
+    let access = |path: &str| {
+        s.files
+            .iter()
+            .find(|f| f.path == path)
+            .unwrap_or_else(|| panic!("no file {path} in {:?}", s.files))
+            .access
+            .clone()
+    };
+    assert_eq!(access("/etc/passwd"), ["read"]);
+    assert_eq!(access("/etc"), ["read"]);
+    assert_eq!(access("/tmp/f"), ["write", "create", "delete"]);
+    let ops: BTreeSet<(&str, &str, u64)> = s
+        .network
         .iter()
-        .map(|n| {
-            (
-                n["op"].as_str().unwrap(),
-                n["proto"].as_str().unwrap(),
-                n["port"].as_u64().unwrap(),
-            )
-        })
+        .map(|n| (n.op.as_str(), n.proto.as_str(), u64::from(n.port.unwrap())))
         .collect();
     assert_eq!(
         ops,
@@ -520,18 +517,15 @@ pub fn assert_workload_summary(s: &Value) {
         ]
         .into()
     );
-    let pr = s["privileged"].as_array().unwrap();
+    let pr = &s.privileged;
     assert_eq!(pr.len(), 1, "{pr:?}");
     assert_eq!(
-        (pr[0]["kind"].as_str(), pr[0]["last_error"].as_str()),
-        (Some("mount"), Some("EPERM"))
+        (pr[0].kind.as_str(), pr[0].last_error.as_deref()),
+        ("mount", Some("EPERM"))
     );
     assert_eq!(
-        (
-            pr[0]["args"]["target"].as_str(),
-            pr[0]["args"]["fstype"].as_str()
-        ),
+        (pr[0].args["target"].as_str(), pr[0].args["fstype"].as_str()),
         (Some("/mnt"), Some("tmpfs"))
     );
-    assert_eq!(s["syscalls"]["counts"]["unlinkat"], 1, "coreutils rm");
+    assert_eq!(s.syscalls.counts.get("unlinkat"), Some(&1), "coreutils rm");
 }

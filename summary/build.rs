@@ -1,224 +1,19 @@
-//! `summary.json`, schema `ctraudit.summary/v1` (documented in
-//! docs/summary.md): the container's identity from the meta file plus what
-//! the kernel aggregated, in a stable order.
+//! The summary built from the meta file and the kernel's record: one
+//! function per section, each sorted the way docs/summary.md says.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::clock::rfc3339_of_boot_ns;
-use super::meta::Meta;
+use super::{
+    Alert, CgroupInfo, Container, Endpoint, Exec, File, Loss, Privileged, Processes, Producer,
+    Summary, Syscalls, Times, SCHEMA,
+};
 use crate::bpf::types::{ct_file_kind as fk, ct_net_op, ct_priv_special};
 use crate::bpf::{c_bytes, c_str, syscall_name, types, Snapshot};
-
-pub const SCHEMA: &str = "ctraudit.summary/v1";
-
-#[derive(Debug, Serialize)]
-pub struct Summary {
-    pub schema: &'static str,
-    pub container: Container,
-    pub ctraudit: Producer,
-    pub times: Times,
-    pub processes: Processes,
-    pub files: Vec<File>,
-    pub network: Vec<Endpoint>,
-    pub privileged: Vec<Privileged>,
-    pub syscalls: Syscalls,
-    pub alerts: Vec<Alert>,
-    pub loss: Loss,
-    pub notes: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Container {
-    pub id: String,
-    pub name: Option<String>,
-    pub image: Option<String>,
-    pub runtime: String,
-    pub pod: Option<String>,
-    pub namespace: Option<String>,
-    pub hostname: Option<String>,
-    pub args: Vec<String>,
-    pub bundle: String,
-    pub cgroup: CgroupInfo,
-    pub annotations: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CgroupInfo {
-    pub id: u64,
-    pub path: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Producer {
-    pub version: &'static str,
-    pub abi: u32,
-    pub finalised_by: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Times {
-    pub registered: String,
-    pub first_exec: Option<String>,
-    pub last_event: Option<String>,
-    /// When the container stopped, as well as it is known: see
-    /// `stopped_source`.
-    pub stopped: String,
-    /// Where `stopped` comes from: `last_exit` (the kernel's time of the
-    /// workload's last process exit), else the clock of the finaliser that
-    /// found it stopped, `poststop` or `gc` (it had stopped by then).
-    pub stopped_source: &'static str,
-    /// From the first exec to the last process event (or the stop).
-    pub duration_seconds: f64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Processes {
-    pub execs: u64,
-    pub forks: u64,
-    pub threads: u64,
-    pub exits: u64,
-    pub executed: Vec<Exec>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Exec {
-    pub path: String,
-    /// The path's exact bytes, in hex, when they are not UTF-8 (`path`
-    /// then shows them replaced by U+FFFD).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path_hex: Option<String>,
-    pub argv: Vec<String>,
-    /// The argv bytes as the kernel kept them (NUL-separated), in hex, when
-    /// an argument is not UTF-8.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub argv_hex: Option<String>,
-    pub argv_truncated: bool,
-    /// A secret in argv was replaced (config.toml's `[redact]`); entries
-    /// that differed only in their secrets are one entry.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub argv_redacted: bool,
-    pub count: u64,
-    pub uid: u32,
-    pub pid: u32,
-    pub ppid: u32,
-    pub first: String,
-    pub last: String,
-    #[serde(skip)]
-    first_ns: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct File {
-    pub path: String,
-    /// The path's exact bytes, in hex, when they are not UTF-8.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path_hex: Option<String>,
-    pub relative: bool,
-    pub access: Vec<&'static str>,
-    pub failed_access: Vec<&'static str>,
-    pub count: u64,
-    pub failed: u64,
-    pub last_error: Option<String>,
-    pub first: String,
-    pub last: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Endpoint {
-    pub op: &'static str,
-    pub direction: &'static str,
-    pub family: &'static str,
-    pub proto: &'static str,
-    pub address: String,
-    /// A unix socket path's exact bytes, in hex, when they are not UTF-8.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address_hex: Option<String>,
-    pub port: Option<u16>,
-    pub count: u64,
-    pub failed: u64,
-    pub last_error: Option<String>,
-    pub first: String,
-    pub last: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Privileged {
-    pub kind: String,
-    pub args: Value,
-    /// The exact bytes, in hex, of the string arguments (`detail`, `aux` in
-    /// the kernel's key) that are not UTF-8.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub args_hex: BTreeMap<&'static str, String>,
-    pub count: u64,
-    pub failed: u64,
-    pub last_error: Option<String>,
-    pub first: String,
-    pub last: String,
-    #[serde(skip)]
-    first_ns: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Syscalls {
-    pub total: u64,
-    pub distinct: usize,
-    /// Count per syscall name, sorted by name.
-    pub counts: BTreeMap<String, u64>,
-    /// Syscalls refused before they ran (the runtime's seccomp filter), by
-    /// name: attempts, not counted in `total` or `counts`.
-    pub denied: BTreeMap<String, u64>,
-    /// Numbers used that the syscall table does not name (counted in
-    /// `counts` as `syscall_<nr>`).
-    pub unnamed: Vec<u32>,
-    /// Calls the kernel failed with EFAULT: their path or address was
-    /// unreadable to the kernel too (counted in `counts`; not a loss).
-    pub faulted: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Alert {
-    pub rule: String,
-    pub severity: &'static str,
-    pub message: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Loss {
-    /// True when nothing was lost: the kernel's whole record was read, every
-    /// set had room, every syscall number was counted, and no kernel
-    /// mechanism failed.
-    pub complete: bool,
-    /// How much of the kernel's record was read: `complete`, `partial`, or
-    /// `missing` (the summary then holds only what prestart knew).
-    pub kernel_data: &'static str,
-    /// What could not be read, or was taken away while the container ran.
-    pub problems: Vec<String>,
-    pub execs_overflow: u64,
-    pub files_overflow: u64,
-    pub network_overflow: u64,
-    pub privileged_overflow: u64,
-    pub syscalls_unknown: u64,
-    /// 32-bit (int 0x80) syscalls: counted in `total`, not by name.
-    pub syscalls_compat: u64,
-    /// Tasks that could not be given audit state (kernel memory): they and
-    /// their children went unaudited.
-    pub tasks_lost: u64,
-    pub read_errors: u64,
-    /// Inserts into a set that failed although it was not full, and events
-    /// that found one of the container's maps missing.
-    pub map_errors: u64,
-    /// Events that found none of the container's maps, not even its stats.
-    pub events_without_maps: u64,
-    /// Syscalls whose sys_enter was missed (counted as run).
-    pub enters_missed: u64,
-    /// Runs the kernel skipped of ctraudit's programs while the container
-    /// ran (recursion_misses; host-wide, so any task's miss counts here).
-    pub program_misses: u64,
-}
+use crate::hook::meta::Meta;
+use crate::sys::clock::rfc3339_of_boot_ns;
 
 fn errno_name(e: i32) -> String {
     format!("{:?}", nix::errno::Errno::from_raw(e))
@@ -275,10 +70,6 @@ fn split_argv(k: &types::ct_exec_key) -> Vec<String> {
     args
 }
 
-const AF_UNIX: u16 = 1;
-const AF_INET: u16 = 2;
-const AF_INET6: u16 = 10;
-
 fn endpoint(k: &types::ct_net_key, v: &types::ct_event_val) -> Endpoint {
     let (op, direction) = match ct_net_op(u32::from(k.op)) {
         ct_net_op::CT_NET_CONNECT => ("connect", "outbound"),
@@ -288,13 +79,13 @@ fn endpoint(k: &types::ct_net_key, v: &types::ct_event_val) -> Endpoint {
         _ => ("unknown", "unknown"),
     };
     let mut address_hex = None;
-    let (family, address, port) = match k.family {
-        AF_INET => {
+    let (family, address, port) = match i32::from(k.family) {
+        libc::AF_INET => {
             let a = Ipv4Addr::new(k.addr[0], k.addr[1], k.addr[2], k.addr[3]);
             ("ipv4", a.to_string(), Some(k.port))
         }
-        AF_INET6 => ("ipv6", Ipv6Addr::from(k.addr).to_string(), Some(k.port)),
-        AF_UNIX => {
+        libc::AF_INET6 => ("ipv6", Ipv6Addr::from(k.addr).to_string(), Some(k.port)),
+        libc::AF_UNIX => {
             let len = (k.unix_len as usize).min(k.unix_path.len());
             let raw: Vec<u8> = k.unix_path[..len].iter().map(|&c| c as u8).collect();
             address_hex = hex_unless_utf8(&raw);
@@ -309,21 +100,21 @@ fn endpoint(k: &types::ct_net_key, v: &types::ct_event_val) -> Endpoint {
         }
         _ => ("unknown", String::new(), None),
     };
-    let proto = match (k.family, k.sock_type) {
+    let proto = match (i32::from(k.family), i32::from(k.sock_type)) {
         (_, 0) => "unknown",
-        (AF_UNIX, 1) => "stream",
-        (AF_UNIX, 2) => "dgram",
-        (AF_UNIX, 5) => "seqpacket",
-        (_, 1) => "tcp",
-        (_, 2) => "udp",
-        (_, 3) => "raw",
+        (libc::AF_UNIX, libc::SOCK_STREAM) => "stream",
+        (libc::AF_UNIX, libc::SOCK_DGRAM) => "dgram",
+        (libc::AF_UNIX, libc::SOCK_SEQPACKET) => "seqpacket",
+        (_, libc::SOCK_STREAM) => "tcp",
+        (_, libc::SOCK_DGRAM) => "udp",
+        (_, libc::SOCK_RAW) => "raw",
         _ => "other",
     };
     Endpoint {
-        op,
-        direction,
-        family,
-        proto,
+        op: op.into(),
+        direction: direction.into(),
+        family: family.into(),
+        proto: proto.into(),
         address,
         address_hex,
         port,
@@ -340,12 +131,12 @@ fn endpoint(k: &types::ct_net_key, v: &types::ct_event_val) -> Endpoint {
 fn privileged(k: &types::ct_priv_key, v: &types::ct_event_val) -> Privileged {
     let detail = c_str(&k.detail);
     let aux = c_str(&k.aux);
-    let args_hex: BTreeMap<&'static str, String> = [
+    let args_hex: BTreeMap<String, String> = [
         ("detail", hex_unless_utf8(&c_bytes(&k.detail))),
         ("aux", hex_unless_utf8(&c_bytes(&k.aux))),
     ]
     .into_iter()
-    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
     .collect();
     let [a0, a1, a2] = k.args;
     let kind = if k.kind == ct_priv_special::CT_PRIV_MEMFD_EXEC.0 {
@@ -426,7 +217,7 @@ fn executed(snap: &Snapshot, redact: &crate::config::Redact) -> Vec<Exec> {
     let mut executed = Vec::with_capacity(snap.execs.len());
     let mut merged: BTreeMap<(String, Option<String>, Vec<String>, bool), Exec> = BTreeMap::new();
     for (k, v) in &snap.execs {
-        let (argv, redacted) = super::redact::args(redact, &split_argv(k));
+        let (argv, redacted) = crate::hook::redact::args(redact, &split_argv(k));
         let e = Exec {
             path: c_str(&k.path),
             path_hex: hex_unless_utf8(&c_bytes(&k.path)),
@@ -484,125 +275,64 @@ pub fn build(
     meta: &Meta,
     snap: &Snapshot,
     stopped_ns: u64,
-    finalised_by: &'static str,
+    finalised_by: &str,
     redact: &crate::config::Redact,
     mut notes: Vec<String>,
 ) -> Summary {
     let st = &snap.stats;
-    let executed = executed(snap, redact);
-
-    let mut files: Vec<File> = snap
-        .files
-        .iter()
-        .map(|(k, v)| {
-            let path = c_str(&k.path);
-            File {
-                path_hex: hex_unless_utf8(&c_bytes(&k.path)),
-                relative: !path.starts_with('/') && v.kinds & fk::CT_FILE_BY_FD.0 == 0,
-                path,
-                access: file_kinds(v.kinds),
-                failed_access: file_kinds(v.failed_kinds),
-                count: v.count,
-                failed: v.failed,
-                last_error: last_error(v.failed, v.last_errno),
-                first: rfc3339_of_boot_ns(v.first_ns),
-                last: rfc3339_of_boot_ns(v.last_ns),
-            }
-        })
-        .collect();
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-
-    let mut network: Vec<Endpoint> = snap.net.iter().map(|(k, v)| endpoint(k, v)).collect();
-    network.sort_by(|a, b| (a.op, &a.address, a.port).cmp(&(b.op, &b.address, b.port)));
-
-    let mut privileged: Vec<Privileged> = snap
-        .privileged
-        .iter()
-        .map(|(k, v)| privileged(k, v))
-        .collect();
-    privileged.sort_by(|a, b| (a.first_ns, &a.kind).cmp(&(b.first_ns, &b.kind)));
-
-    let mut unnamed = Vec::new();
-    let counts = named_counts(&snap.syscalls, &mut unnamed);
-    let denied = named_counts(&snap.denied, &mut unnamed);
-    unnamed.sort_unstable();
-    unnamed.dedup();
-    if !unnamed.is_empty() {
-        notes.push(format!(
-            "syscall numbers missing from the syscall table: {unnamed:?} (counted as syscall_<nr>)"
-        ));
+    let privileged = privileged_events(snap);
+    let syscalls = syscalls(snap, &mut notes);
+    let (loss, lost_counts) = loss(snap);
+    let alerts = alerts(&privileged, &loss, lost_counts);
+    notes.extend(meta.notes.iter().cloned());
+    Summary {
+        schema: SCHEMA.to_owned(),
+        container: container(meta),
+        ctraudit: Producer {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            abi: meta.abi,
+            finalised_by: finalised_by.to_owned(),
+        },
+        times: times(meta, snap, stopped_ns, finalised_by),
+        processes: Processes {
+            execs: st.execs,
+            forks: st.forks,
+            threads: st.threads,
+            exits: st.exits,
+            executed: executed(snap, redact),
+        },
+        files: files(snap),
+        network: network(snap),
+        privileged,
+        syscalls,
+        alerts,
+        loss,
+        notes,
     }
-    let total = counts.values().sum::<u64>() + st.syscalls_unknown + st.syscalls_compat;
+}
 
-    let mut alerts: Vec<Alert> = privileged
-        .iter()
-        .map(|p| Alert {
-            rule: format!("privileged.{}", p.kind),
-            severity: if p.kind == "memfd_exec" || p.failed < p.count {
-                "high"
-            } else {
-                "medium"
-            },
-            message: format!(
-                "{} {} time(s), {} failed{}",
-                p.kind,
-                p.count,
-                p.failed,
-                p.last_error
-                    .as_ref()
-                    .map(|e| format!(" ({e})"))
-                    .unwrap_or_default()
-            ),
-        })
-        .collect();
-    let counted = st.execs_overflow
-        + st.files_overflow
-        + st.net_overflow
-        + st.priv_overflow
-        + st.syscalls_unknown
-        + st.syscalls_compat
-        + st.tasks_lost
-        + st.read_errors
-        + st.map_errors
-        + st.enters_missed
-        + snap.without_maps
-        + snap.program_misses;
-    let loss = Loss {
-        complete: counted == 0 && snap.kernel_data() == "complete",
-        kernel_data: snap.kernel_data(),
-        problems: snap.problems.clone(),
-        execs_overflow: st.execs_overflow,
-        files_overflow: st.files_overflow,
-        network_overflow: st.net_overflow,
-        privileged_overflow: st.priv_overflow,
-        syscalls_unknown: st.syscalls_unknown,
-        syscalls_compat: st.syscalls_compat,
-        tasks_lost: st.tasks_lost,
-        read_errors: st.read_errors,
-        map_errors: st.map_errors,
-        events_without_maps: snap.without_maps,
-        enters_missed: st.enters_missed,
-        program_misses: snap.program_misses,
-    };
-    if !loss.problems.is_empty() {
-        alerts.push(Alert {
-            rule: "audit.kernel_data".into(),
-            severity: "high",
-            message: format!(
-                "the kernel's record of this container is {}: {}",
-                loss.kernel_data,
-                loss.problems.join("; ")
-            ),
-        });
+/// Who the container is, from the meta file prestart wrote.
+fn container(meta: &Meta) -> Container {
+    Container {
+        id: meta.id.clone(),
+        name: meta.name.clone(),
+        image: meta.image.clone(),
+        runtime: meta.runtime.clone(),
+        pod: meta.pod.clone(),
+        namespace: meta.namespace.clone(),
+        hostname: meta.hostname.clone(),
+        args: meta.args.clone(),
+        bundle: meta.bundle.display().to_string(),
+        cgroup: CgroupInfo {
+            id: meta.cgroup.id,
+            path: meta.cgroup.path.clone(),
+        },
+        annotations: meta.annotations.clone(),
     }
-    if counted > 0 {
-        alerts.push(Alert {
-            rule: "audit.incomplete".into(),
-            severity: "medium",
-            message: "part of the activity was not recorded in detail: see `loss` (raise [limits] in config.toml for overflows)".into(),
-        });
-    }
+}
 
+fn times(meta: &Meta, snap: &Snapshot, stopped_ns: u64, finalised_by: &str) -> Times {
+    let st = &snap.stats;
     let start_ns = if st.first_exec_ns > 0 {
         st.first_exec_ns
     } else {
@@ -628,77 +358,168 @@ pub fn build(
     } else {
         (stopped_ns, finalised_by)
     };
-    notes.extend(meta.notes.iter().cloned());
-    let annotations = &meta.annotations;
-    Summary {
-        schema: SCHEMA,
-        container: Container {
-            id: meta.id.clone(),
-            name: meta.name.clone(),
-            image: meta.image.clone(),
-            runtime: meta.runtime.clone(),
-            pod: meta.pod.clone(),
-            namespace: meta.namespace.clone(),
-            hostname: meta.hostname.clone(),
-            args: meta.args.clone(),
-            bundle: meta.bundle.display().to_string(),
-            cgroup: CgroupInfo {
-                id: meta.cgroup.id,
-                path: meta.cgroup.path.clone(),
-            },
-            annotations: annotations.clone(),
-        },
-        ctraudit: Producer {
-            version: env!("CARGO_PKG_VERSION"),
-            abi: meta.abi,
-            finalised_by,
-        },
-        times: Times {
-            registered: meta.registered_at.clone(),
-            first_exec: (st.first_exec_ns > 0).then(|| rfc3339_of_boot_ns(st.first_exec_ns)),
-            last_event: (st.last_event_ns > 0).then(|| rfc3339_of_boot_ns(st.last_event_ns)),
-            stopped: rfc3339_of_boot_ns(stop_ns),
-            stopped_source,
-            duration_seconds: (end_ns.saturating_sub(start_ns) as f64 / 1e6).round() / 1e3,
-        },
-        processes: Processes {
-            execs: st.execs,
-            forks: st.forks,
-            threads: st.threads,
-            exits: st.exits,
-            executed,
-        },
-        files,
-        network,
-        privileged,
-        syscalls: Syscalls {
-            total,
-            distinct: counts.len(),
-            counts,
-            denied,
-            unnamed,
-            faulted: st.faults,
-        },
-        alerts,
-        loss,
-        notes,
+    Times {
+        registered: meta.registered_at.clone(),
+        first_exec: (st.first_exec_ns > 0).then(|| rfc3339_of_boot_ns(st.first_exec_ns)),
+        last_event: (st.last_event_ns > 0).then(|| rfc3339_of_boot_ns(st.last_event_ns)),
+        stopped: rfc3339_of_boot_ns(stop_ns),
+        stopped_source: stopped_source.to_owned(),
+        duration_seconds: (end_ns.saturating_sub(start_ns) as f64 / 1e6).round() / 1e3,
     }
 }
 
-/// The one line for syslog at stop.
-pub fn syslog_line(s: &Summary) -> String {
-    format!(
-        "container {} stopped: {} execs, {} files, {} endpoints, {} privileged events, {} syscalls ({} distinct), {} alerts{}",
-        s.container.id,
-        s.processes.execs,
-        s.files.len(),
-        s.network.len(),
-        s.privileged.len(),
-        s.syscalls.total,
-        s.syscalls.distinct,
-        s.alerts.len(),
-        if s.loss.complete { "" } else { ", INCOMPLETE (see loss)" }
-    )
+/// The files, sorted by path.
+fn files(snap: &Snapshot) -> Vec<File> {
+    let mut files: Vec<File> = snap
+        .files
+        .iter()
+        .map(|(k, v)| {
+            let path = c_str(&k.path);
+            File {
+                path_hex: hex_unless_utf8(&c_bytes(&k.path)),
+                relative: !path.starts_with('/') && v.kinds & fk::CT_FILE_BY_FD.0 == 0,
+                path,
+                access: owned(file_kinds(v.kinds)),
+                failed_access: owned(file_kinds(v.failed_kinds)),
+                count: v.count,
+                failed: v.failed,
+                last_error: last_error(v.failed, v.last_errno),
+                first: rfc3339_of_boot_ns(v.first_ns),
+                last: rfc3339_of_boot_ns(v.last_ns),
+            }
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+fn owned(names: Vec<&str>) -> Vec<String> {
+    names.into_iter().map(str::to_owned).collect()
+}
+
+/// The endpoints, sorted by op, address and port.
+fn network(snap: &Snapshot) -> Vec<Endpoint> {
+    let mut network: Vec<Endpoint> = snap.net.iter().map(|(k, v)| endpoint(k, v)).collect();
+    network.sort_by(|a, b| (&a.op, &a.address, a.port).cmp(&(&b.op, &b.address, b.port)));
+    network
+}
+
+/// The privileged events, in order of their first call.
+fn privileged_events(snap: &Snapshot) -> Vec<Privileged> {
+    let mut privileged: Vec<Privileged> = snap
+        .privileged
+        .iter()
+        .map(|(k, v)| privileged(k, v))
+        .collect();
+    privileged.sort_by(|a, b| (a.first_ns, &a.kind).cmp(&(b.first_ns, &b.kind)));
+    privileged
+}
+
+/// The syscall counts by name; a note for numbers the table does not name.
+fn syscalls(snap: &Snapshot, notes: &mut Vec<String>) -> Syscalls {
+    let st = &snap.stats;
+    let mut unnamed = Vec::new();
+    let counts = named_counts(&snap.syscalls, &mut unnamed);
+    let denied = named_counts(&snap.denied, &mut unnamed);
+    unnamed.sort_unstable();
+    unnamed.dedup();
+    if !unnamed.is_empty() {
+        notes.push(format!(
+            "syscall numbers missing from the syscall table: {unnamed:?} (counted as syscall_<nr>)"
+        ));
+    }
+    let total = counts.values().sum::<u64>() + st.syscalls_unknown + st.syscalls_compat;
+    Syscalls {
+        total,
+        distinct: counts.len(),
+        counts,
+        denied,
+        unnamed,
+        faulted: st.faults,
+    }
+}
+
+/// What was lost, and the sum of its counters (non-zero: the activity was
+/// not all recorded in detail).
+fn loss(snap: &Snapshot) -> (Loss, u64) {
+    let st = &snap.stats;
+    let counted = st.execs_overflow
+        + st.files_overflow
+        + st.net_overflow
+        + st.priv_overflow
+        + st.syscalls_unknown
+        + st.syscalls_compat
+        + st.tasks_lost
+        + st.read_errors
+        + st.map_errors
+        + st.enters_missed
+        + snap.without_maps
+        + snap.program_misses;
+    let loss = Loss {
+        complete: counted == 0 && snap.kernel_data() == "complete",
+        kernel_data: snap.kernel_data().to_owned(),
+        problems: snap.problems.clone(),
+        execs_overflow: st.execs_overflow,
+        files_overflow: st.files_overflow,
+        network_overflow: st.net_overflow,
+        privileged_overflow: st.priv_overflow,
+        syscalls_unknown: st.syscalls_unknown,
+        syscalls_compat: st.syscalls_compat,
+        tasks_lost: st.tasks_lost,
+        read_errors: st.read_errors,
+        map_errors: st.map_errors,
+        events_without_maps: snap.without_maps,
+        enters_missed: st.enters_missed,
+        program_misses: snap.program_misses,
+        newer: Default::default(),
+    };
+    (loss, counted)
+}
+
+/// One alert per privileged event, then the audit's own: a kernel record
+/// not read whole, activity not recorded in detail (`counted` > 0).
+fn alerts(privileged: &[Privileged], loss: &Loss, counted: u64) -> Vec<Alert> {
+    let mut alerts: Vec<Alert> = privileged
+        .iter()
+        .map(|p| Alert {
+            rule: format!("privileged.{}", p.kind),
+            severity: if p.kind == "memfd_exec" || p.failed < p.count {
+                "high"
+            } else {
+                "medium"
+            }
+            .to_owned(),
+            message: format!(
+                "{} {} time(s), {} failed{}",
+                p.kind,
+                p.count,
+                p.failed,
+                p.last_error
+                    .as_ref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            ),
+        })
+        .collect();
+    if !loss.problems.is_empty() {
+        alerts.push(Alert {
+            rule: "audit.kernel_data".into(),
+            severity: "high".into(),
+            message: format!(
+                "the kernel's record of this container is {}: {}",
+                loss.kernel_data,
+                loss.problems.join("; ")
+            ),
+        });
+    }
+    if counted > 0 {
+        alerts.push(Alert {
+            rule: "audit.incomplete".into(),
+            severity: "medium".into(),
+            message: "part of the activity was not recorded in detail: see `loss` (raise [limits] in config.toml for overflows)".into(),
+        });
+    }
+    alerts
 }
 
 #[cfg(test)]
@@ -706,6 +527,8 @@ mod tests {
     use super::*;
     use crate::bpf::types::*;
     use crate::hook::meta::CgroupMeta;
+    use crate::summary::syslog_line;
+    use serde_json::Value;
 
     fn chars<const N: usize>(s: &[u8]) -> [i8; N] {
         let mut a = [0i8; N];
@@ -1291,5 +1114,53 @@ mod tests {
             file_kinds(ct_file_kind::CT_FILE_READ.0 | ct_file_kind::CT_FILE_CHMOD.0),
             ["read", "chmod"]
         );
+    }
+    /// summary.json as written, with its clock-dependent text (wall-clock
+    /// times, the version) fixed.
+    fn pinned_json(mut s: Summary) -> String {
+        s.ctraudit.version = "V".into();
+        s.times.stopped = "T".into();
+        s.times.registered = "R".into();
+        s.times.first_exec = s.times.first_exec.map(|_| "F".into());
+        s.times.last_event = s.times.last_event.map(|_| "L".into());
+        for e in &mut s.processes.executed {
+            (e.first, e.last) = ("a".into(), "b".into());
+        }
+        for e in &mut s.files {
+            (e.first, e.last) = ("a".into(), "b".into());
+        }
+        for e in &mut s.network {
+            (e.first, e.last) = ("a".into(), "b".into());
+        }
+        for e in &mut s.privileged {
+            (e.first, e.last) = ("a".into(), "b".into());
+        }
+        let mut json = serde_json::to_vec_pretty(&s).unwrap();
+        json.push(b'\n');
+        String::from_utf8(json).unwrap()
+    }
+
+    /// summary.json is an on-disk format: the typed model writes the very
+    /// bytes the untyped one did (golden.json was written by
+    /// `hook/summary.rs` before the move), and reads them back unchanged.
+    #[test]
+    fn the_file_is_byte_for_byte_the_format_and_reads_back() {
+        let mut snap = snapshot();
+        snap.files[0].0.path = chars(b"/tmp/\xff\x1b[2J");
+        snap.execs[0].0.argv = chars(b"mysql\0--password=hunter2\0");
+        snap.execs[0].0.argv_len = 25;
+        let redact = crate::config::Config::default().redact;
+        let s = build(
+            &meta(),
+            &snap,
+            5_000_000_000,
+            "poststop",
+            &redact,
+            vec!["n".into()],
+        );
+        let golden = include_str!("golden.json");
+        assert_eq!(pinned_json(s), golden);
+        let back: Summary = serde_json::from_str(golden).unwrap();
+        assert_eq!(pinned_json(back), golden);
     }
 }
