@@ -1,5 +1,5 @@
 //! ctraudit: per-container eBPF audit, plugged into the container runtime.
-//! See DESIGN.md (shared) and README.md; the top-level folders are the parts.
+//! See docs/design.md and README.md; the top-level folders are the parts.
 
 pub mod abi;
 pub mod bpf;

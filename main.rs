@@ -100,7 +100,7 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    // one binary, several names (DESIGN.md "Components"): dispatch on argv[0]
+    // one binary, several names (docs/design.md, "Source layout"): dispatch on argv[0]
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_default();
     let name = std::path::Path::new(&argv0)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * ctraudit kernel side: tracepoints only (see DESIGN.md, "What the machine
- * allows"). Global programs, loaded and pinned once; each audited container
+ * ctraudit kernel side: tracepoints and cgroup programs only (fentry,
+ * fexit, lsm and kprobes are not available everywhere it runs; see
+ * docs/design.md). Global programs, loaded and pinned once; each audited container
  * owns a set of inner maps, reached through the *_of map-in-map tables by a
  * slot number.
  *

@@ -1,6 +1,6 @@
 //! Loads the global programs once per ABI version and pins their maps and
 //! links, so they stay attached with no process alive. Callers hold the
-//! global lock (`hook::lock`), which makes "check, then load" atomic across
+//! global lock (`sys::lock`), which makes "check, then load" atomic across
 //! concurrent hooks.
 
 use std::mem::MaybeUninit;

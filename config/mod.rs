@@ -679,6 +679,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+impl crate::sys::log::Target for Config {
+    fn syslog_enabled(&self) -> bool {
+        self.syslog
+    }
+    fn syslog_socket(&self) -> Option<&std::path::Path> {
+        self.syslog_socket.as_deref()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

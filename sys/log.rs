@@ -7,7 +7,13 @@ use std::path::{Path, PathBuf};
 
 use syslog::{Facility, Formatter3164, LogFormat, Severity};
 
-use crate::config::Config;
+/// Where syslog lines go: whether they are sent, and to which socket
+/// (`None`: the usual ones). The configuration implements it, so that this
+/// plumbing does not depend on `config/`.
+pub trait Target {
+    fn syslog_enabled(&self) -> bool;
+    fn syslog_socket(&self) -> Option<&Path>;
+}
 
 /// Where syslog daemons listen, in the order the syslog crate tries them.
 const SOCKETS: &[&str] = &["/dev/log", "/var/run/syslog", "/var/run/log"];
@@ -18,8 +24,8 @@ const SOCKETS: &[&str] = &["/dev/log", "/var/run/syslog", "/var/run/log"];
 /// blocks senders once its queue is full, and a hook that blocks holds up a
 /// container start. A line that does not fit is dropped; the summary on
 /// disk is the record.
-pub fn syslog(cfg: &Config, err: bool, message: &str) {
-    if !cfg.syslog {
+pub fn syslog(cfg: &impl Target, err: bool, message: &str) {
+    if !cfg.syslog_enabled() {
         return;
     }
     let formatter = Formatter3164 {
@@ -37,8 +43,8 @@ pub fn syslog(cfg: &Config, err: bool, message: &str) {
     if formatter.format(&mut line, severity, message).is_err() {
         return;
     }
-    let candidates: Vec<PathBuf> = match &cfg.syslog_socket {
-        Some(p) => vec![p.clone()],
+    let candidates: Vec<PathBuf> = match cfg.syslog_socket() {
+        Some(p) => vec![p.to_owned()],
         None => SOCKETS.iter().map(PathBuf::from).collect(),
     };
     for path in candidates {
@@ -58,7 +64,7 @@ fn send_nonblocking(path: &Path, line: &[u8]) -> bool {
 /// A problem: stderr and syslog. A stderr that cannot be written (closed,
 /// full, stuck) loses the line there, never the hook (`sys::stderr`):
 /// logging is not worth a container.
-pub fn problem(cfg: &Config, message: &str) {
+pub fn problem(cfg: &impl Target, message: &str) {
     crate::sys::stderr::line(&format!("ctraudit: {message}"));
     syslog(cfg, true, message);
 }
@@ -66,6 +72,7 @@ pub fn problem(cfg: &Config, message: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     #[test]
     fn a_full_syslog_queue_never_blocks_the_hook() {
