@@ -3,6 +3,7 @@
 //! run so tests and a second install never touch the real ones.
 
 pub mod paths;
+pub mod redact;
 
 use std::path::{Path, PathBuf};
 

@@ -178,6 +178,17 @@ fn populated(events: &str) -> Option<bool> {
         })
 }
 
+/// What the meta file keeps of the cgroup.
+impl From<&Cgroup> for crate::meta::CgroupMeta {
+    fn from(c: &Cgroup) -> Self {
+        crate::meta::CgroupMeta {
+            id: c.id,
+            path: c.path.clone(),
+            level: c.level,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

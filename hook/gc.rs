@@ -29,11 +29,12 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::cgroup::{self, Liveness};
-use super::{meta, poststop};
+use super::poststop;
 use crate::bpf;
 use crate::config::Config;
 use crate::config::Layout;
 use crate::id::ContainerId;
+use crate::meta;
 use crate::sys::{clock, lock};
 
 const DETACHED: &str = "detach the programs: no container is audited any more";

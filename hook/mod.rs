@@ -9,10 +9,8 @@ pub mod cgroup;
 pub mod failures;
 pub mod gc;
 pub mod identity;
-pub mod meta;
 mod poststop;
 mod prestart;
-pub mod redact;
 pub mod state;
 
 use std::sync::atomic::{AtomicU8, Ordering};

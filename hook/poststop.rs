@@ -15,12 +15,12 @@ use std::borrow::Cow;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use super::meta;
-use super::meta::Meta;
 use super::state::HookState;
 use crate::bpf;
 use crate::config::{Config, HookConfig};
 use crate::id::ContainerId;
+use crate::meta;
+use crate::meta::Meta;
 use crate::summary::{self, Summary};
 use crate::sys::file::{make_dir, write_atomic, Persist};
 use crate::sys::{clock, lock, log};

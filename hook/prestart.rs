@@ -5,12 +5,12 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::meta::{self, CgroupMeta, Meta};
 use super::state::HookState;
 use super::{cgroup, identity, ENABLE_ANNOTATION};
 use crate::bpf;
 use crate::config::{HookConfig, Stage};
 use crate::id::ContainerId;
+use crate::meta::{self, CgroupMeta, Meta};
 use crate::sys::file::{make_dir, write_atomic, Persist};
 use crate::sys::{clock, lock, log};
 
@@ -91,7 +91,7 @@ fn register(stage: Stage, hc: &HookConfig, state: &HookState) -> Result<()> {
         mnt_ns,
         bundle: state.bundle.clone(),
         hostname: bundle.hostname,
-        args: super::redact::args(&cfg.redact, &bundle.args).0,
+        args: crate::config::redact::args(&cfg.redact, &bundle.args).0,
         annotations: state.annotations.clone(),
         registered_at: clock::rfc3339_of_boot_ns(now),
         registered_boot_ns: now,

@@ -143,7 +143,7 @@ mod tests {
     use super::*;
     use crate::bpf::types::*;
     use crate::bpf::Snapshot;
-    use crate::hook::meta::{CgroupMeta, Meta};
+    use crate::meta::{CgroupMeta, Meta};
 
     fn chars<const N: usize>(b: u8) -> [i8; N] {
         [b as i8; N]

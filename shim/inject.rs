@@ -17,13 +17,6 @@ use serde_json::{json, Map, Value};
 use crate::config::Stage;
 use crate::sys::json::{self as sj, Container, Edits};
 
-/// The most of a bundle's config.json the wrappers read: 8 MiB. A large
-/// spec (a few thousand environment variables, Kubernetes' 256 KiB of
-/// annotations, a long seccomp profile) is well below 1 MiB; a larger file
-/// is refused rather than read (`/dev/zero` reaches the cap at once and is
-/// refused before that, as it is not a regular file).
-pub const CONFIG_JSON_MAX: u64 = 8 << 20;
-
 #[derive(Debug, thiserror::Error)]
 pub enum InjectError {
     #[error("{path}: {source}")]
@@ -197,14 +190,15 @@ impl Injected {
 }
 
 /// Reads `<bundle>/config.json` (a regular file of at most
-/// [`CONFIG_JSON_MAX`] bytes) and puts the hooks in; writes nothing.
+/// [`CONFIG_JSON_MAX`](crate::sys::json::CONFIG_JSON_MAX) bytes) and puts the hooks in; writes nothing.
 pub fn prepare(bundle: &Path, spec: &HookSpec) -> Result<Injected, InjectError> {
     let path = bundle.join("config.json");
     let io = |source| InjectError::Io {
         path: path.clone(),
         source,
     };
-    let (bytes, old) = crate::sys::file::read_regular(&path, CONFIG_JSON_MAX).map_err(io)?;
+    let (bytes, old) =
+        crate::sys::file::read_regular(&path, crate::sys::json::CONFIG_JSON_MAX).map_err(io)?;
     let json = |source| InjectError::Json {
         path: path.clone(),
         source,

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::bpf::types::{ct_file_kind as fk, ct_net_op, ct_priv_special};
 use crate::bpf::{c_bytes, c_str, syscall_name, types, Snapshot};
-use crate::hook::meta::Meta;
+use crate::meta::Meta;
 use crate::sys::clock::rfc3339_of_boot_ns;
 
 fn errno_name(e: i32) -> String {
@@ -217,7 +217,7 @@ fn executed(snap: &Snapshot, redact: &crate::config::Redact) -> Vec<Exec> {
     let mut executed = Vec::with_capacity(snap.execs.len());
     let mut merged: BTreeMap<(String, Option<String>, Vec<String>, bool), Exec> = BTreeMap::new();
     for (k, v) in &snap.execs {
-        let (argv, redacted) = crate::hook::redact::args(redact, &split_argv(k));
+        let (argv, redacted) = crate::config::redact::args(redact, &split_argv(k));
         let e = Exec {
             path: c_str(&k.path),
             path_hex: hex_unless_utf8(&c_bytes(&k.path)),
@@ -526,7 +526,7 @@ fn alerts(privileged: &[Privileged], loss: &Loss, counted: u64) -> Vec<Alert> {
 mod tests {
     use super::*;
     use crate::bpf::types::*;
-    use crate::hook::meta::CgroupMeta;
+    use crate::meta::CgroupMeta;
     use crate::summary::syslog_line;
     use serde_json::Value;
 

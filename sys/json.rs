@@ -23,6 +23,13 @@ use std::ops::Range;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+/// The most of a bundle's config.json the wrappers and the hook read: 8 MiB. A large
+/// spec (a few thousand environment variables, Kubernetes' 256 KiB of
+/// annotations, a long seccomp profile) is well below 1 MiB; a larger file
+/// is refused rather than read (`/dev/zero` reaches the cap at once and is
+/// refused before that, as it is not a regular file).
+pub const CONFIG_JSON_MAX: u64 = 8 << 20;
+
 /// Why a text could not be edited.
 #[derive(Debug)]
 pub enum Error {

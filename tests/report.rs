@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 
 use ctraudit::bpf::types::*;
 use ctraudit::bpf::Snapshot;
-use ctraudit::hook::meta::{CgroupMeta, Meta};
+use ctraudit::meta::{CgroupMeta, Meta};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ctraudit");

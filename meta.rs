@@ -17,8 +17,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::cgroup::Cgroup;
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
     pub id: String,
@@ -60,16 +58,6 @@ pub struct CgroupMeta {
     pub level: u32,
 }
 
-impl From<&Cgroup> for CgroupMeta {
-    fn from(c: &Cgroup) -> Self {
-        CgroupMeta {
-            id: c.id,
-            path: c.path.clone(),
-            level: c.level,
-        }
-    }
-}
-
 /// What the bundle's config.json says about the workload: process args and
 /// hostname. The bundle belongs to the runtime; it is only read.
 pub struct BundleInfo {
@@ -82,7 +70,7 @@ pub struct BundleInfo {
 pub fn read_bundle(bundle: &Path) -> Result<BundleInfo, String> {
     let path = bundle.join("config.json");
     // the same bound as the wrappers', and never a FIFO or a device
-    let (bytes, _) = crate::sys::file::read_regular(&path, crate::shim::inject::CONFIG_JSON_MAX)
+    let (bytes, _) = crate::sys::file::read_regular(&path, crate::sys::json::CONFIG_JSON_MAX)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let v: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
