@@ -211,7 +211,7 @@ pub struct Exclude {
     pub images: Vec<String>,
 }
 
-/// Secrets on command lines (hook/redact.rs): their values are replaced by
+/// Secrets on command lines (config/redact.rs): their values are replaced by
 /// `<redacted>` before a command line is written anywhere.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
