@@ -164,3 +164,21 @@ pub fn render(v: &Value) -> String {
     }
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The renderer reads the summary by string keys, so that it can show
+    /// any file, even one edited by hand with the wrong types (escaped, as
+    /// tests/report.rs checks). What ties those keys to the typed model is
+    /// this: summary/golden.json is what the model writes (summary/build.rs
+    /// checks it byte for byte), and its report shows every field, no `-`
+    /// for a field it has. A field renamed in the model, and golden.json
+    /// written again, shows up here.
+    #[test]
+    fn the_report_of_what_the_typed_model_writes_shows_every_field() {
+        let golden: Value = serde_json::from_str(include_str!("../summary/golden.json")).unwrap();
+        assert_eq!(render(&golden), include_str!("golden.txt"));
+    }
+}
