@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use oci_spec::runtime::Arch;
+use oci_spec::runtime::{Arch, LinuxSeccompAction};
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
@@ -48,20 +48,91 @@ macro_rules! names {
     };
 }
 
-names!(
-    /// What a rule, or the default, does with a call.
-    Action, "action", {
-        Allow = "SCMP_ACT_ALLOW",
-        Errno = "SCMP_ACT_ERRNO",
-        Kill = "SCMP_ACT_KILL",
-        KillProcess = "SCMP_ACT_KILL_PROCESS",
-        KillThread = "SCMP_ACT_KILL_THREAD",
-        Log = "SCMP_ACT_LOG",
-        Notify = "SCMP_ACT_NOTIFY",
-        Trace = "SCMP_ACT_TRACE",
-        Trap = "SCMP_ACT_TRAP",
+/// What a rule, or the default, does with a call: the runtime spec's own
+/// type (oci-spec's `LinuxSeccompAction`), with the order and hash that
+/// rule sets need and the one-line error for a name the spec does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Action(pub LinuxSeccompAction);
+
+/// The actions by their names in the profile format, in a fixed order.
+const ACTIONS: &[(LinuxSeccompAction, &str)] = &[
+    (LinuxSeccompAction::ScmpActAllow, "SCMP_ACT_ALLOW"),
+    (LinuxSeccompAction::ScmpActErrno, "SCMP_ACT_ERRNO"),
+    (LinuxSeccompAction::ScmpActKill, "SCMP_ACT_KILL"),
+    (
+        LinuxSeccompAction::ScmpActKillProcess,
+        "SCMP_ACT_KILL_PROCESS",
+    ),
+    (
+        LinuxSeccompAction::ScmpActKillThread,
+        "SCMP_ACT_KILL_THREAD",
+    ),
+    (LinuxSeccompAction::ScmpActLog, "SCMP_ACT_LOG"),
+    (LinuxSeccompAction::ScmpActNotify, "SCMP_ACT_NOTIFY"),
+    (LinuxSeccompAction::ScmpActTrace, "SCMP_ACT_TRACE"),
+    (LinuxSeccompAction::ScmpActTrap, "SCMP_ACT_TRAP"),
+];
+
+#[allow(non_upper_case_globals)]
+impl Action {
+    pub const Allow: Action = Action(LinuxSeccompAction::ScmpActAllow);
+    pub const Errno: Action = Action(LinuxSeccompAction::ScmpActErrno);
+    pub const Kill: Action = Action(LinuxSeccompAction::ScmpActKill);
+    pub const KillProcess: Action = Action(LinuxSeccompAction::ScmpActKillProcess);
+    pub const KillThread: Action = Action(LinuxSeccompAction::ScmpActKillThread);
+    pub const Log: Action = Action(LinuxSeccompAction::ScmpActLog);
+    pub const Notify: Action = Action(LinuxSeccompAction::ScmpActNotify);
+    pub const Trace: Action = Action(LinuxSeccompAction::ScmpActTrace);
+    pub const Trap: Action = Action(LinuxSeccompAction::ScmpActTrap);
+
+    fn index(self) -> usize {
+        ACTIONS
+            .iter()
+            .position(|(a, _)| *a == self.0)
+            .unwrap_or(ACTIONS.len())
     }
-);
+
+    pub fn name(self) -> &'static str {
+        ACTIONS
+            .get(self.index())
+            .map_or("SCMP_ACT_UNKNOWN", |(_, n)| n)
+    }
+}
+
+impl PartialOrd for Action {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Action {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.index().cmp(&other.index())
+    }
+}
+
+impl std::hash::Hash for Action {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.index().hash(h)
+    }
+}
+
+impl Serialize for Action {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Action {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ACTIONS
+            .iter()
+            .find(|(_, n)| *n == s)
+            .map(|(a, _)| Action(*a))
+            .ok_or_else(|| de::Error::custom(format!("unknown action `{s}`")))
+    }
+}
 
 names!(
     /// How an argument is compared. `SCMP_CMP_MASKED_EQ` is
