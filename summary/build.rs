@@ -513,13 +513,42 @@ fn alerts(privileged: &[Privileged], loss: &Loss, counted: u64) -> Vec<Alert> {
         });
     }
     if counted > 0 {
+        let causes: Vec<String> = loss
+            .counters()
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| format!("{name} {n} ({})", remedy(name)))
+            .collect();
         alerts.push(Alert {
             rule: "audit.incomplete".into(),
             severity: "medium".into(),
-            message: "part of the activity was not recorded in detail: see `loss` (raise [limits] in config.toml for overflows)".into(),
+            message: format!(
+                "part of the activity was not recorded in detail: {}",
+                causes.join("; ")
+            ),
         });
     }
     alerts
+}
+
+/// What a loss counter means for the operator: what would help, or why
+/// nothing in the configuration can.
+fn remedy(counter: &str) -> &'static str {
+    match counter {
+        "execs_overflow" => "the set was full: raise limits.execs in config.toml",
+        "files_overflow" => "the set was full: raise limits.files in config.toml",
+        "network_overflow" => "the set was full: raise limits.network in config.toml",
+        "privileged_overflow" => "the set was full: raise limits.privileged in config.toml",
+        "syscalls_unknown" => "numbers past ctraudit's syscall table, from a newer kernel: counted in total, not named",
+        "syscalls_compat" => "32-bit syscalls, counted in total but neither named nor decoded: no limit changes that",
+        "tasks_lost" => "tasks that got no audit state, for want of kernel memory: they and their children went unaudited",
+        "read_errors" => "the detail of an event could not be read from the calling process",
+        "map_errors" => "an event could not be stored: see the kernel log and `loss`",
+        "events_without_maps" => "the container's maps were gone (pins removed or bpffs unmounted while it ran)",
+        "enters_missed" => "syscalls seen only at their exit, counted as run",
+        "program_misses" => "runs of ctraudit's programs the kernel skipped (recursion_misses, host-wide)",
+        _ => "see `loss` in docs/summary.md",
+    }
 }
 
 #[cfg(test)]

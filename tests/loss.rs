@@ -175,7 +175,35 @@ fn loss_full_sets_count_their_overflow_exactly() {
         ),
         (&json!(false), &json!("complete"), &json!(84))
     );
-    assert_eq!(alert(&s, "audit.incomplete")["severity"], "medium");
+    assert_eq!(
+        alert(&s, "audit.incomplete"),
+        &json!({
+            "rule": "audit.incomplete",
+            "severity": "medium",
+            "message": "part of the activity was not recorded in detail: files_overflow 84 (the set was full: raise limits.files in config.toml)"
+        })
+    );
+}
+
+/// Issue 14: `audit.incomplete` said "raise [limits]" whatever the cause;
+/// 32-bit syscalls are not something a limit changes. It names the
+/// counter and what would help.
+#[test]
+fn loss_32_bit_syscalls_are_counted_and_the_alert_says_no_limit_helps() {
+    let env = Env::new("");
+    let work = common::work::build(env.dir.path());
+    let b = Bundle::with_work(&env, "compat", &work, &["/work", "compat", "50"]);
+    common::ok(&env.run(&b.dir, "compat"));
+    let s = env.summary("compat");
+    assert_eq!(
+        (&s["loss"]["complete"], &s["loss"]["syscalls_compat"]),
+        (&json!(false), &json!(50))
+    );
+    assert_eq!(s["syscalls"]["counts"].get("getpid"), None, "not named");
+    assert_eq!(
+        alert(&s, "audit.incomplete")["message"],
+        "part of the activity was not recorded in detail: syscalls_compat 50 (32-bit syscalls, counted in total but neither named nor decoded: no limit changes that)"
+    );
 }
 
 /// A call the kernel itself refused with EFAULT has no path to record:

@@ -16,6 +16,7 @@
  *   work nop          exits at once (the exec target of CHURN)
  *   work efault       one openat of an unreadable path (EFAULT)
  *   work mount        one mount(2) attempt, its result ignored
+ *   work compat N     N getpid calls through the 32-bit entry (int 0x80)
  *
  * No signal handlers, no stdio: nothing in here adds a call to the counted
  * ones (getppid, openat, close, read, write, execve, clone, clone3, wait4)
@@ -154,6 +155,14 @@ int main(int argc, char **argv)
 		return syscall(SYS_openat, AT_FDCWD, (void *)1, O_RDONLY) == -1 ? 0 : 1;
 	if (argc == 2 && !strcmp(argv[1], "mount")) {
 		mount("none", "/mnt", "tmpfs", 0, NULL);
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "compat")) {
+		for (long i = atol(argv[2]); i > 0; i--) {
+			long r;
+			/* i386's getpid is 20 */
+			__asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
+		}
 		return 0;
 	}
 	if (argc != 10 || strcmp(argv[1], "plan"))
