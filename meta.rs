@@ -10,8 +10,7 @@
 //! would leave the container to nobody.
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -244,33 +243,18 @@ pub fn load(path: &Path) -> Result<Option<MetaFile>, MetaError> {
         }
         Err(e) => return Err(io(e)),
     };
-    let info = file.metadata().map_err(io)?;
-    let ty = info.file_type();
-    if !ty.is_file() {
-        let kind = if ty.is_dir() {
-            "a directory"
-        } else if ty.is_fifo() {
-            "a FIFO"
-        } else if ty.is_socket() {
-            "a socket"
-        } else {
-            "a device"
-        };
+    if let Some(kind) = crate::sys::file::not_regular(&file.metadata().map_err(io)?) {
         return Err(MetaError::NotAFile {
             path: path.to_owned(),
             kind,
         });
     }
-    if info.len() > MAX_META_BYTES {
-        return Err(MetaError::TooLarge {
+    let bytes = crate::sys::file::read_bounded(&file, MAX_META_BYTES)
+        .map_err(io)?
+        .ok_or_else(|| MetaError::TooLarge {
             path: path.to_owned(),
             max: MAX_META_BYTES,
-        });
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_META_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
+        })?;
     parse(path, &bytes).map(Some)
 }
 

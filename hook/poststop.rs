@@ -91,7 +91,7 @@ pub fn finalise(
     let summary: Summary = summary::build(meta, &snapshot.data, stopped_ns, by, &cfg.redact, notes);
     let path = layout.summary_file(id);
     let mut done = Finalised::default();
-    let earlier = earlier_summary(&path, meta)
+    let earlier = earlier_summary(cfg, &layout, id, meta)
         .filter(|e| rank(&e.kernel_data) >= rank(&summary.loss.kernel_data));
     let written = match earlier {
         // a summary written before from a record at least as whole is
@@ -166,18 +166,16 @@ struct Earlier {
     kernel_data: String,
 }
 
-fn earlier_summary(path: &std::path::Path, meta: &Meta) -> Option<Earlier> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut text = Vec::new();
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .ok()
-        .filter(|f| f.metadata().is_ok_and(|m| m.is_file()))?
-        .read_to_end(&mut text)
-        .ok()?;
+/// Read as `ctraudit report` reads it: never through a link below the log
+/// root, only a regular file, within the cap the limits allow.
+fn earlier_summary(
+    cfg: &Config,
+    layout: &crate::config::Layout,
+    id: &ContainerId,
+    meta: &Meta,
+) -> Option<Earlier> {
+    let cap = crate::report::read::max_summary_bytes(&cfg.limits);
+    let text = crate::report::read::logged(layout, id, cap).ok()?;
     let value: Value = serde_json::from_slice(&text).ok()?;
     let str_at = |p: &str| value.pointer(p).and_then(Value::as_str).map(str::to_owned);
     let same = value

@@ -10,7 +10,7 @@
 
 pub mod escape;
 mod find;
-mod read;
+pub(crate) mod read;
 mod render;
 
 use std::io::Write;
