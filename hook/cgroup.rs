@@ -115,13 +115,15 @@ pub enum Stop {
 }
 
 impl Stop {
-    /// How gc says it: "its cgroup /x {says}".
-    pub fn says(self) -> &'static str {
-        match self {
+    /// Why a finaliser other than poststop (gc, a later prestart with the
+    /// same id) takes over the container whose cgroup is `path`.
+    pub fn unfinished(self, path: &str) -> String {
+        let says = match self {
             Stop::Removed => "is gone",
             Stop::Replaced => "is another cgroup now",
             Stop::Empty => "is empty (populated 0)",
-        }
+        };
+        format!("its cgroup {path} {says}, and no poststop hook finished it")
     }
 }
 

@@ -148,11 +148,7 @@ fn stopped_container(
         }
         Liveness::Stopped(stop) => stop,
     };
-    let why = format!(
-        "its cgroup {} {}, and no poststop hook finished it",
-        meta.meta.cgroup.path,
-        stop.says()
-    );
+    let why = stop.unfinished(&meta.meta.cgroup.path);
     let mut lines = vec![format!("{would}finalise container {id}: {why}")];
     if dry_run {
         return Ok((lines, true));

@@ -166,9 +166,8 @@ fn earlier_with_the_same_id(cfg: &crate::config::Config, id: &ContainerId) -> Re
         ),
     };
     let why = format!(
-        "finalised by the prestart of a new container with the same id: its cgroup {} {}, and no poststop hook finished it",
-        earlier.cgroup.path,
-        stop.says()
+        "finalised by the prestart of a new container with the same id: {}",
+        stop.unfinished(&earlier.cgroup.path)
     );
     super::poststop::finalise(cfg, id, &earlier, clock::boot_ns(), "prestart", vec![why])
         .map(drop)
