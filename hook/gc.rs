@@ -81,7 +81,7 @@ pub fn run(cfg: &Config, dry_run: bool) -> Result<Report> {
         return Ok(report);
     }
 
-    // 2. and 3., seeing meta files and pins at one moment
+    // 2. to 4., seeing meta files, pins and registrations at one moment
     let _lock = lock::acquire(&layout.lock_file(), cfg.hooks.lock_timeout_ms)?;
     let freed = leftovers(&layout, dry_run, &mut report);
     if freed && cfg.detach_when_idle {
