@@ -899,9 +899,17 @@ fn section_profile(lab: &Lab, rep: &mut Report, o: &Opts) {
         measure("audited container, getppid", &|| {
             lab.ct_loop(&keeper, "getppid", n);
         });
-        measure("audited container, open+close", &|| {
-            lab.ct_loop(&keeper, "open", n / 10);
-        });
+        // each decoder's cost per call (docs/design.md, "Decoding at sys_exit")
+        for (case, mode) in [
+            ("audited container, open+close", "open"),
+            ("audited container, relative open+close", "open-relative"),
+            ("audited container, sendto without address", "sendto"),
+            ("audited container, sendto with an address", "sendto-addr"),
+        ] {
+            measure(case, &|| {
+                lab.ct_loop(&keeper, mode, n / 10);
+            });
+        }
         lab.stop(&keeper);
         lab.wait_unloaded();
         // each probe of floor.bpf.c alone: the floor, and the gates

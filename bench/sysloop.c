@@ -4,6 +4,10 @@
  *   sysloop getppid N            N getppid(2)
  *   sysloop open N [PATH]        N open+close of PATH (default /etc/hostname)
  *   sysloop open-distinct N DIR  N opens of DIR/0 .. DIR/N-1 (need not exist)
+ *   sysloop open-relative N      N open+close of etc/hostname from /
+ *   sysloop sendto N             N sendto(2) on a connected UDP socket, no
+ *                                address (how servers send: nothing to decode)
+ *   sysloop sendto-addr N        N sendto(2) of a datagram to 127.0.0.1:9
  *
  * Prints the mean nanoseconds per iteration on stdout.
  *
@@ -16,10 +20,14 @@
  * so the figure is CMD's. Exits with CMD's status. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -52,7 +60,9 @@ int main(int argc, char **argv)
 		return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: sysloop getppid|open|open-distinct N [PATH]\n");
+		fprintf(stderr, "usage: sysloop "
+				"getppid|open|open-distinct|open-relative|sendto|sendto-"
+				"addr N\n");
 		return 2;
 	}
 	const char *mode = argv[1];
@@ -77,6 +87,33 @@ int main(int argc, char **argv)
 			if (fd >= 0)
 				close(fd);
 		}
+	} else if (!strcmp(mode, "open-relative")) {
+		if (chdir("/"))
+			return 1;
+		for (long i = 0; i < n; i++) {
+			int fd = open("etc/hostname", O_RDONLY);
+			if (fd >= 0)
+				close(fd);
+		}
+	} else if (!strcmp(mode, "sendto") || !strcmp(mode, "sendto-addr")) {
+		/* the discard port: nothing listens, a datagram needs no peer */
+		struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+		int s = socket(AF_INET, SOCK_DGRAM, 0);
+		bool connected = !strcmp(mode, "sendto");
+
+		to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (s < 0 ||
+		    (connected && connect(s, (struct sockaddr *)&to, sizeof(to))))
+			return 1;
+		/* t0 after the set-up: the loop alone is measured */
+		t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			if (connected)
+				sendto(s, "x", 1, 0, NULL, 0);
+			else
+				sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to));
+		}
+		close(s);
 	} else {
 		fprintf(stderr, "sysloop: unknown mode %s\n", mode);
 		return 2;
