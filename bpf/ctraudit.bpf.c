@@ -39,6 +39,7 @@
 #include "files.h"
 #include "network.h"
 #include "privileged.h"
+#include "io_uring.h"
 #include "decoded.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -448,5 +449,27 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ct_exit_legacy, struct task_struct *p)
 {
 	count_exit(p, BPF_CORE_READ(p, pid) == BPF_CORE_READ(p, tgid));
+	return 0;
+}
+
+/* ---- io_uring ------------------------------------------------------------ */
+
+#define PF_IO_WORKER 0x00000010
+
+/* Every request an audited task submits through io_uring (io_uring.h). Runs
+ * only on io_uring submissions, never on the syscall path. A ring's SQPOLL
+ * thread carries no storage of its own (io threads are not forked through
+ * sched_process_fork): it submits for its process, whose leader does. */
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(ct_io_uring_submit, struct io_kiocb *req)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct ct_task *ts = storage_of(t);
+
+	if (!ts && (t->flags & PF_IO_WORKER))
+		ts = storage_of(t->group_leader);
+	if (!ts || !slot_live(ts))
+		return 0;
+	uring_submit(ts, req);
 	return 0;
 }

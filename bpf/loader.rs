@@ -22,6 +22,7 @@ pub const PROGRAMS: &[&str] = &[
     "ct_exec",
     "ct_fork",
     "ct_exit",
+    "ct_io_uring_submit",
 ];
 
 /// Whether a bpffs instance is mounted at `root`.
@@ -153,6 +154,7 @@ fn pin_variant(layout: &Layout, max_containers: u32, legacy_exit: bool) -> Resul
         ("ct_exec", &p.ct_exec),
         ("ct_fork", &p.ct_fork),
         ("ct_exit", exit),
+        ("ct_io_uring_submit", &p.ct_io_uring_submit),
     ] {
         let mut link = prog
             .attach()

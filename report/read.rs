@@ -235,6 +235,7 @@ mod tests {
             addr: [0xff; 16],
             unix_path: chars(1),
             unix_len: 108,
+            flags: 0,
         };
         (key, val())
     }

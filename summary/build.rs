@@ -7,10 +7,10 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde_json::json;
 
 use super::{
-    Alert, CgroupInfo, Container, Endpoint, Exec, File, Loss, Privileged, Processes, Producer,
-    Summary, Syscalls, Times, SCHEMA,
+    Alert, CgroupInfo, Container, Endpoint, Exec, File, IoUringOp, Loss, Privileged, Processes,
+    Producer, Summary, Syscalls, Times, SCHEMA,
 };
-use crate::bpf::types::{ct_file_kind as fk, ct_net_op, ct_priv_special};
+use crate::bpf::types::{ct_file_kind as fk, ct_net_flag, ct_net_op, ct_priv_special};
 use crate::bpf::{c_bytes, c_str, syscall_name, types, Snapshot};
 use crate::meta::Meta;
 use crate::sys::clock::rfc3339_of_boot_ns;
@@ -35,6 +35,7 @@ pub fn file_kinds(mask: u32) -> Vec<&'static str> {
         (fk::CT_FILE_CHOWN, "chown"),
         (fk::CT_FILE_PATH_ONLY, "path_only"),
         (fk::CT_FILE_BY_FD, "by_fd"),
+        (fk::CT_FILE_IO_URING, "io_uring"),
     ]
     .into_iter()
     .filter(|(k, _)| mask & k.0 != 0)
@@ -76,6 +77,7 @@ fn endpoint(k: &types::ct_net_key, v: &types::ct_event_val) -> Endpoint {
         ct_net_op::CT_NET_BIND => ("bind", "local"),
         ct_net_op::CT_NET_LISTEN => ("listen", "local"),
         ct_net_op::CT_NET_ACCEPT => ("accept", "inbound"),
+        ct_net_op::CT_NET_SEND => ("send", "outbound"),
         _ => ("unknown", "unknown"),
     };
     let mut address_hex = None;
@@ -118,6 +120,7 @@ fn endpoint(k: &types::ct_net_key, v: &types::ct_event_val) -> Endpoint {
         address,
         address_hex,
         port,
+        via: (k.flags & ct_net_flag::CT_NET_IO_URING.0 != 0).then(|| "io_uring".to_owned()),
         count: v.count,
         failed: v.failed,
         last_error: last_error(v.failed, v.last_errno),
@@ -303,6 +306,7 @@ pub fn build(
         },
         files: files(snap),
         network: network(snap),
+        io_uring: io_uring(snap),
         privileged,
         syscalls,
         alerts,
@@ -404,11 +408,106 @@ fn network(snap: &Snapshot) -> Vec<Endpoint> {
     network
 }
 
+/// The name of io_uring opcode `op` (enum io_uring_op, Linux 6.18).
+pub fn io_uring_op_name(op: u64) -> String {
+    const NAMES: [&str; 63] = [
+        "NOP",
+        "READV",
+        "WRITEV",
+        "FSYNC",
+        "READ_FIXED",
+        "WRITE_FIXED",
+        "POLL_ADD",
+        "POLL_REMOVE",
+        "SYNC_FILE_RANGE",
+        "SENDMSG",
+        "RECVMSG",
+        "TIMEOUT",
+        "TIMEOUT_REMOVE",
+        "ACCEPT",
+        "ASYNC_CANCEL",
+        "LINK_TIMEOUT",
+        "CONNECT",
+        "FALLOCATE",
+        "OPENAT",
+        "CLOSE",
+        "FILES_UPDATE",
+        "STATX",
+        "READ",
+        "WRITE",
+        "FADVISE",
+        "MADVISE",
+        "SEND",
+        "RECV",
+        "OPENAT2",
+        "EPOLL_CTL",
+        "SPLICE",
+        "PROVIDE_BUFFERS",
+        "REMOVE_BUFFERS",
+        "TEE",
+        "SHUTDOWN",
+        "RENAMEAT",
+        "UNLINKAT",
+        "MKDIRAT",
+        "SYMLINKAT",
+        "LINKAT",
+        "MSG_RING",
+        "FSETXATTR",
+        "SETXATTR",
+        "FGETXATTR",
+        "GETXATTR",
+        "SOCKET",
+        "URING_CMD",
+        "SEND_ZC",
+        "SENDMSG_ZC",
+        "READ_MULTISHOT",
+        "WAITID",
+        "FUTEX_WAIT",
+        "FUTEX_WAKE",
+        "FUTEX_WAITV",
+        "FIXED_FD_INSTALL",
+        "FTRUNCATE",
+        "BIND",
+        "LISTEN",
+        "RECV_ZC",
+        "EPOLL_WAIT",
+        "READV_FIXED",
+        "WRITEV_FIXED",
+        "PIPE",
+    ];
+    usize::try_from(op)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .map_or_else(|| format!("IORING_OP_{op}"), |n| format!("IORING_OP_{n}"))
+}
+
+fn is_io_uring(k: &types::ct_priv_key) -> bool {
+    k.kind == ct_priv_special::CT_PRIV_IO_URING.0
+}
+
+/// The io_uring submissions per opcode, sorted by opcode name.
+fn io_uring(snap: &Snapshot) -> Vec<IoUringOp> {
+    let mut ops: Vec<IoUringOp> = snap
+        .privileged
+        .iter()
+        .filter(|(k, _)| is_io_uring(k))
+        .map(|(k, v)| IoUringOp {
+            op: io_uring_op_name(k.args[0]),
+            count: v.count,
+            first: rfc3339_of_boot_ns(v.first_ns),
+            last: rfc3339_of_boot_ns(v.last_ns),
+        })
+        .collect();
+    ops.sort_by(|a, b| a.op.cmp(&b.op));
+    ops
+}
+
 /// The privileged events, in order of their first call.
 fn privileged_events(snap: &Snapshot) -> Vec<Privileged> {
     let mut privileged: Vec<Privileged> = snap
         .privileged
         .iter()
+        .filter(|(k, _)| !is_io_uring(k))
         .map(|(k, v)| privileged(k, v))
         .collect();
     privileged.sort_by(|a, b| (a.first_ns, &a.kind).cmp(&(b.first_ns, &b.kind)));
@@ -697,6 +796,7 @@ mod tests {
                         addr: [10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
                         unix_path: [0; 108],
                         unix_len: 0,
+                        flags: 0,
                     },
                     val(2, 1, 111),
                 ),
@@ -709,6 +809,7 @@ mod tests {
                         addr: [0; 16],
                         unix_path: chars(b"\0abs"),
                         unix_len: 4,
+                        flags: 0,
                     },
                     val(1, 0, 0),
                 ),

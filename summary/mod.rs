@@ -39,6 +39,9 @@ pub struct Summary {
     pub files: Vec<File>,
     #[serde(default)]
     pub network: Vec<Endpoint>,
+    /// io_uring submissions per opcode (docs/summary.md, "io_uring").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub io_uring: Vec<IoUringOp>,
     pub privileged: Vec<Privileged>,
     pub syscalls: Syscalls,
     #[serde(default)]
@@ -158,7 +161,7 @@ pub struct File {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Endpoint {
-    /// `connect`, `bind`, `listen`, `accept` (or `unknown`).
+    /// `connect`, `bind`, `listen`, `accept`, `send` (or `unknown`).
     pub op: String,
     /// `outbound`, `local`, `inbound` (or `unknown`).
     pub direction: String,
@@ -172,9 +175,25 @@ pub struct Endpoint {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address_hex: Option<String>,
     pub port: Option<u16>,
+    /// `io_uring` when the call was submitted through io_uring (its result
+    /// is then not known: `failed` stays 0); absent for a syscall.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
     pub count: u64,
     pub failed: u64,
     pub last_error: Option<String>,
+    pub first: String,
+    pub last: String,
+}
+
+/// One io_uring opcode an audited task submitted, and how many times.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IoUringOp {
+    /// `IORING_OP_OPENAT`, ... (`IORING_OP_<n>` for a number this build
+    /// does not name).
+    pub op: String,
+    pub count: u64,
     pub first: String,
     pub last: String,
 }

@@ -249,6 +249,7 @@ fn forged(id: &str) -> Value {
             addr: [0; 16],
             unix_path: chars("/run/\u{9b}2J.sock".as_bytes()),
             unix_len: 0,
+            flags: 0,
         },
         val(1, 0, 0),
     )];

@@ -53,6 +53,9 @@
 	X(listen, decode_listen)                                                         \
 	ALSO(accept4)                                                                    \
 	X(accept, decode_accept)                                                         \
+	X(sendto, decode_sendto)                                                         \
+	X(sendmsg, decode_sendmsg)                                                       \
+	X(sendmmsg, decode_sendmmsg)                                                     \
 	ALSO(setgid)                                                                     \
 	ALSO(setreuid)                                                                   \
 	ALSO(setregid)                                                                   \

@@ -57,6 +57,9 @@ enum ct_file_kind {
 	CT_FILE_CHOWN = 1 << 7,
 	CT_FILE_PATH_ONLY = 1 << 8, /* opened with O_PATH: no data access */
 	CT_FILE_BY_FD = 1 << 9, /* fchmod/fchown: the key is the file's name */
+	/* submitted through io_uring (io_uring.h): the kinds are what was
+	 * asked for, the result is not known at submission */
+	CT_FILE_IO_URING = 1 << 30,
 };
 
 /* Network operations (ct_net_key.op). */
@@ -65,6 +68,14 @@ enum ct_net_op {
 	CT_NET_BIND = 2,
 	CT_NET_LISTEN = 3,
 	CT_NET_ACCEPT = 4,
+	/* a datagram (or message) sent to an address: sendto, sendmsg,
+	 * sendmmsg with a destination */
+	CT_NET_SEND = 5,
+};
+
+/* How an endpoint was reached (ct_net_key.flags). */
+enum ct_net_flag {
+	CT_NET_IO_URING = 1 << 0, /* submitted through io_uring (io_uring.h) */
 };
 
 /* Privileged events are keyed by their x86_64 syscall number; events that
@@ -72,6 +83,8 @@ enum ct_net_op {
 enum ct_priv_special {
 	CT_PRIV_SPECIAL = 1000,
 	CT_PRIV_MEMFD_EXEC = 1000, /* exec of a memfd (fileless binary) */
+	/* io_uring submissions, one entry per opcode (args[0]) */
+	CT_PRIV_IO_URING = 1010,
 };
 
 /* containers: cgroup id -> registration. */
@@ -158,6 +171,7 @@ struct ct_net_key {
 	__u8 addr[16]; /* IPv4 in the first 4 bytes; for accept: the peer */
 	char unix_path[CT_UNIX_PATH_MAX]; /* '\0' first byte: abstract */
 	__u32 unix_len;
+	__u32 flags; /* ct_net_flag */
 };
 
 struct ct_event_val {

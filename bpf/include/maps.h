@@ -28,6 +28,7 @@ const volatile struct {
 	enum ct_file_kind file_kind;
 	enum ct_net_op net_op;
 	enum ct_priv_special priv_special;
+	enum ct_net_flag net_flag;
 } ct_abi_types;
 
 struct {

@@ -17,12 +17,30 @@
  *   work efault       one openat of an unreadable path (EFAULT)
  *   work mount        one mount(2) attempt, its result ignored
  *   work compat N     N getpid calls through the 32-bit entry (int 0x80)
+ *   work udp4 ADDR PORT N   N sendto of one byte from one UDP socket
+ *   work udp6 ADDR PORT N   the same over IPv6
+ *   work sendmsg4 ADDR PORT N   N sendmsg with msg_name set
+ *   work sendmmsg4 ADDR PORT N  one sendmmsg of N messages to ADDR:PORT
+ *   work connected4 ADDR PORT N binds a receiver at ADDR:PORT, connects
+ *                     to it, then N sendto and N sendmsg with no address
+ *   work unixdgram PATH N   binds a datagram socket at PATH ('@name':
+ *                     abstract), then N sendto to it from another one
+ *   work uring PORT   one io_uring_enter submitting IORING_OP_OPENAT of
+ *                     /etc/hostname and IORING_OP_CONNECT to
+ *                     127.0.0.1:PORT, then reaps both completions;
+ *                     exits 20+ when io_uring_setup fails
  *
  * No signal handlers, no stdio: nothing in here adds a call to the counted
  * ones (getppid, openat, close, read, write, execve, clone, clone3, wait4)
  * that the tests do not expect. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/io_uring.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +153,146 @@ static void pipes(long n)
 	reap(1);
 }
 
+static socklen_t inet_dest(int v6, const char *addr, const char *port,
+			   struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (v6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(atoi(port));
+		if (inet_pton(AF_INET6, addr, &s6->sin6_addr) != 1)
+			_exit(10);
+		return sizeof(*s6);
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(atoi(port));
+	if (inet_pton(AF_INET, addr, &s4->sin_addr) != 1)
+		_exit(10);
+	return sizeof(*s4);
+}
+
+/* mode 0: sendto, 1: sendmsg, 2: one sendmmsg, 3: connect, then no address */
+static int udp(int v6, int mode, const char *addr, const char *port, long n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = inet_dest(v6, addr, port, &ss);
+	int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+	char b = 'x';
+	struct iovec iov = { &b, 1 };
+	struct msghdr m = { .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov,
+			    .msg_iovlen = 1 };
+
+	if (s < 0)
+		return 11;
+	if (mode == 2) {
+		struct mmsghdr v[64];
+		if (n > 64)
+			return 12;
+		for (long i = 0; i < n; i++)
+			v[i] = (struct mmsghdr){ .msg_hdr = m };
+		return sendmmsg(s, v, n, 0) == n ? 0 : 13;
+	}
+	if (mode == 3) {
+		/* a receiver there, so no ICMP error fails a later send */
+		int r = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+		if (r < 0 || bind(r, (struct sockaddr *)&ss, len))
+			return 14;
+		if (connect(s, (struct sockaddr *)&ss, len))
+			return 14;
+		m.msg_name = NULL;
+		m.msg_namelen = 0;
+	}
+	for (long i = 0; i < n; i++) {
+		if (mode != 1 && sendto(s, &b, 1, 0, mode == 3 ? NULL : (struct sockaddr *)&ss,
+					mode == 3 ? 0 : len) != 1)
+			return 15;
+		if (mode != 0 && sendmsg(s, &m, 0) != 1)
+			return 16;
+	}
+	return 0;
+}
+
+static int unixdgram(const char *path, long n)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	size_t plen = strlen(path);
+	socklen_t len;
+
+	if (plen >= sizeof(sun.sun_path))
+		return 17;
+	memcpy(sun.sun_path, path, plen);
+	len = offsetof(struct sockaddr_un, sun_path) + plen;
+	if (path[0] == '@')
+		sun.sun_path[0] = 0; /* abstract: exactly plen bytes */
+	else
+		len++;
+	int r = socket(AF_UNIX, SOCK_DGRAM, 0), s = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (r < 0 || s < 0 || bind(r, (struct sockaddr *)&sun, len))
+		return 18;
+	for (long i = 0; i < n; i++)
+		if (sendto(s, "x", 1, 0, (struct sockaddr *)&sun, len) != 1)
+			return 19;
+	return 0;
+}
+
+static int uring(const char *port)
+{
+	struct io_uring_params p;
+	struct sockaddr_storage ss;
+	socklen_t slen = inet_dest(0, "127.0.0.1", port, &ss);
+
+	memset(&p, 0, sizeof(p));
+	int fd = syscall(SYS_io_uring_setup, 4, &p);
+	if (fd < 0)
+		return 20;
+	size_t sqsz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	size_t cqsz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	int single = p.features & IORING_FEAT_SINGLE_MMAP;
+	if (single && cqsz > sqsz)
+		sqsz = cqsz;
+	char *sq = mmap(0, sqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+			IORING_OFF_SQ_RING);
+	char *cq = single ? sq
+			  : mmap(0, cqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+				 fd, IORING_OFF_CQ_RING);
+	struct io_uring_sqe *sqes = mmap(0, p.sq_entries * sizeof(struct io_uring_sqe),
+					 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+					 fd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+		return 21;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	if (s < 0)
+		return 22;
+	unsigned *tail = (unsigned *)(sq + p.sq_off.tail);
+	unsigned *mask = (unsigned *)(sq + p.sq_off.ring_mask);
+	unsigned *array = (unsigned *)(sq + p.sq_off.array);
+	unsigned t = *tail;
+
+	memset(sqes, 0, 2 * sizeof(struct io_uring_sqe));
+	sqes[0].opcode = IORING_OP_OPENAT;
+	sqes[0].fd = AT_FDCWD;
+	sqes[0].addr = (unsigned long)"/etc/hostname";
+	sqes[0].open_flags = O_RDONLY;
+	sqes[0].user_data = 1;
+	sqes[1].opcode = IORING_OP_CONNECT;
+	sqes[1].fd = s;
+	sqes[1].addr = (unsigned long)&ss;
+	sqes[1].off = slen;
+	sqes[1].user_data = 2;
+	array[t & *mask] = 0;
+	array[(t + 1) & *mask] = 1;
+	__atomic_store_n(tail, t + 2, __ATOMIC_RELEASE);
+	if (syscall(SYS_io_uring_enter, fd, 2, 2, IORING_ENTER_GETEVENTS, NULL, 0) != 2)
+		return 23;
+	unsigned *chead = (unsigned *)(cq + p.cq_off.head);
+	unsigned *ctail = (unsigned *)(cq + p.cq_off.tail);
+	if (__atomic_load_n(ctail, __ATOMIC_ACQUIRE) - *chead != 2)
+		return 24;
+	return 0;
+}
+
 /* Runs `part` in a child of its own. */
 #define PART(cond, call)                                                       \
 	do {                                                                   \
@@ -165,6 +323,20 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	if (argc == 5 && !strcmp(argv[1], "udp4"))
+		return udp(0, 0, argv[2], argv[3], atol(argv[4]));
+	if (argc == 5 && !strcmp(argv[1], "udp6"))
+		return udp(1, 0, argv[2], argv[3], atol(argv[4]));
+	if (argc == 5 && !strcmp(argv[1], "sendmsg4"))
+		return udp(0, 1, argv[2], argv[3], atol(argv[4]));
+	if (argc == 5 && !strcmp(argv[1], "sendmmsg4"))
+		return udp(0, 2, argv[2], argv[3], atol(argv[4]));
+	if (argc == 5 && !strcmp(argv[1], "connected4"))
+		return udp(0, 3, argv[2], argv[3], atol(argv[4]));
+	if (argc == 4 && !strcmp(argv[1], "unixdgram"))
+		return unixdgram(argv[2], atol(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "uring"))
+		return uring(argv[2]);
 	if (argc != 10 || strcmp(argv[1], "plan"))
 		return 2;
 	long a[8];
