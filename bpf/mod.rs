@@ -218,7 +218,7 @@ mod tests {
         ];
         assert_eq!(
             (ABI_VERSION, sizes),
-            (2, [16, 152, 520, 40, 256, 48, 136, 40, 192, 536])
+            (3, [16, 152, 520, 40, 256, 48, 140, 40, 192, 536])
         );
     }
 
@@ -234,7 +234,7 @@ mod tests {
         assert_eq!(size_of::<ct_exec_val>(), 3 * 8 + 4 * 4);
         assert_eq!(size_of::<ct_file_key>(), 256);
         assert_eq!(size_of::<ct_file_val>(), 4 * 8 + 4 * 4);
-        assert_eq!(size_of::<ct_net_key>(), 4 * 2 + 16 + 108 + 4);
+        assert_eq!(size_of::<ct_net_key>(), 4 * 2 + 16 + 108 + 4 + 4);
         assert_eq!(size_of::<ct_event_val>(), 4 * 8 + 2 * 4);
         assert_eq!(size_of::<ct_priv_key>(), 2 * 4 + 3 * 8 + 32 + 128);
     }

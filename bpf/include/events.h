@@ -15,7 +15,7 @@
 /* A different number for tests of upgrades across ABI versions only
  * (build.rs passes CTRAUDIT_ABI through); releases bump the default. */
 #ifndef CT_ABI_OVERRIDE
-#define CT_ABI_OVERRIDE 2
+#define CT_ABI_OVERRIDE 3
 #endif
 
 /* Limits and versions, as an enum so they reach Rust through BTF. */

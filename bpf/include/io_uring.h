@@ -47,14 +47,19 @@ static __noinline void uring_net(struct ct_task *ts, struct io_kiocb *req, __u16
 	struct io_async_msghdr *am = BPF_CORE_READ(req, async_data);
 	const void *addr;
 	long len;
+	bool user = false;
 
-	if (!am) {
+	if (op != CT_NET_CONNECT && !am) {
 		STAT_ADD(ts->slot, read_errors);
 		return;
 	}
 	if (op == CT_NET_CONNECT) {
-		addr = __builtin_preserve_access_index(&am->addr);
-		len = BPF_CORE_READ((struct io_connect *)req, addr_len);
+		/* the caller's sockaddr: prep copied it, but kept the pointer,
+		 * and this runs in the submitting task */
+		struct io_connect *c = (struct io_connect *)req;
+		addr = BPF_CORE_READ(c, addr);
+		len = BPF_CORE_READ(c, addr_len);
+		user = true;
 	} else {
 		addr = BPF_CORE_READ(am, msg.msg_name);
 		len = BPF_CORE_READ(am, msg.msg_namelen);
@@ -64,7 +69,7 @@ static __noinline void uring_net(struct ct_task *ts, struct io_kiocb *req, __u16
 	long fd = -1;
 	if (!(BPF_CORE_READ(req, flags) & CT_REQ_F_FIXED_FILE))
 		fd = BPF_CORE_READ(req, cqe.fd);
-	net_addr(ts, op, fd, addr, len, 0, true, CT_NET_IO_URING);
+	net_addr(ts, op, fd, addr, len, 0, !user, CT_NET_IO_URING);
 }
 
 static __always_inline void uring_submit(struct ct_task *ts, struct io_kiocb *req)
