@@ -73,6 +73,10 @@ enum Cmd {
         /// What this profile blocks stays blocked (a Docker-format profile)
         #[arg(long, value_name = "FILE")]
         base: Option<PathBuf>,
+        /// Refuse io_uring (io_uring_setup, io_uring_enter,
+        /// io_uring_register), whose operations no seccomp filter sees
+        #[arg(long)]
+        deny_io_uring: bool,
     },
     /// Finish what a missing poststop left, and remove what nothing uses.
     ///
@@ -145,8 +149,10 @@ fn main() -> ExitCode {
             targets,
             merge,
             base,
+            deny_io_uring,
         } => {
-            let result = load().and_then(|cfg| seccomp(&cfg, &targets, merge, base.as_deref()));
+            let result = load()
+                .and_then(|cfg| seccomp(&cfg, &targets, merge, base.as_deref(), deny_io_uring));
             done("seccomp", result)
         }
         Cmd::Gc { dry_run } => {
@@ -215,6 +221,7 @@ fn seccomp(
     targets: &[String],
     merge: bool,
     base: Option<&std::path::Path>,
+    deny_io_uring: bool,
 ) -> anyhow::Result<()> {
     use ctraudit::seccomp;
     use std::io::Write;
@@ -246,6 +253,9 @@ fn seccomp(
         let (p, notes) = seccomp::within(&profile, &b)?;
         note(&notes);
         profile = p;
+    }
+    if deny_io_uring {
+        profile = seccomp::deny_io_uring(&profile);
     }
     // a reader that has gone (`| head`) is an error to report, not a panic
     let mut out = std::io::stdout().lock();

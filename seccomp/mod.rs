@@ -232,6 +232,10 @@ pub fn from_summary(what: &str, s: &Summary) -> Result<(Profile, Vec<String>), S
         }
     }
 
+    if let Some(n) = io_uring_note(what, s) {
+        notes.push(n);
+    }
+
     // namespaces: only the ones the audit saw made
     for n in ["clone", "clone3", "unshare"] {
         names.remove(n);
@@ -338,6 +342,56 @@ pub fn from_summary(what: &str, s: &Summary) -> Result<(Profile, Vec<String>), S
         syscalls: rules,
     };
     Ok((profile, notes))
+}
+
+/// io_uring's own calls. What a ring does (opens, connects, sends) runs
+/// in the kernel without a syscall, so no seccomp filter sees it: a
+/// profile that allows these allows every io_uring operation.
+pub const IO_URING_SYSCALLS: &[&str] = &["io_uring_setup", "io_uring_enter", "io_uring_register"];
+
+/// The warning for a workload that used io_uring, with what it submitted.
+fn io_uring_note(what: &str, s: &Summary) -> Option<String> {
+    let calls: u64 = IO_URING_SYSCALLS
+        .iter()
+        .filter_map(|n| s.syscalls.counts.get(*n))
+        .sum();
+    if calls == 0 && s.io_uring.is_empty() {
+        return None;
+    }
+    let submitted: u64 = s.io_uring.iter().map(|o| o.count).sum();
+    let ops: Vec<String> = s
+        .io_uring
+        .iter()
+        .map(|o| format!("{} {}", o.op.trim_start_matches("IORING_OP_"), o.count))
+        .collect();
+    let ops = if ops.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", ops.join(", "))
+    };
+    Some(format!(
+        "{what}: the workload used io_uring ({submitted} submissions{ops}); io_uring operations \
+         are not filtered by seccomp, so this profile lets every one of them through: \
+         --deny-io-uring writes a profile that refuses io_uring_setup, io_uring_enter and \
+         io_uring_register"
+    ))
+}
+
+/// `profile` with io_uring refused: its calls leave every rule, and are
+/// refused with EPERM by a rule of their own when the default would let
+/// them run.
+pub fn deny_io_uring(profile: &Profile) -> Profile {
+    let mut p = profile.clone();
+    for r in &mut p.syscalls {
+        r.names.retain(|n| !IO_URING_SYSCALLS.contains(&n.as_str()));
+    }
+    p.syscalls.retain(|r| !r.names.is_empty());
+    if p.default_action.lets_run() {
+        let names = IO_URING_SYSCALLS.iter().map(|n| n.to_string()).collect();
+        p.syscalls
+            .push(Rule::new(names, Action::Errno, Some(EPERM)));
+    }
+    p
 }
 
 /// Reads a summary.json or a seccomp profile; a profile's caveats (an

@@ -158,5 +158,68 @@ fn net_io_uring_submissions_are_recorded_per_opcode_with_their_file_and_address(
         [&json!(1), &json!(0)]
     );
     assert_eq!(s["loss"]["complete"], true, "{:#}", s["loss"]);
+
+    // the profile learned from it lets the ring connect although the
+    // profile has no connect: `seccomp` says so, and offers one that
+    // refuses io_uring
+    let summary = env.summary_path("net-uring");
+    let learned = ctraudit(&["seccomp", summary.to_str().unwrap()]);
+    common::ok(&learned);
+    assert_eq!(
+        common::output::stderr(&learned),
+        format!(
+            "ctraudit seccomp: {}: the workload used io_uring (2 submissions: CONNECT 1, OPENAT 1); \
+             io_uring operations are not filtered by seccomp, so this profile lets every one of \
+             them through: --deny-io-uring writes a profile that refuses io_uring_setup, \
+             io_uring_enter and io_uring_register\n",
+            summary.display()
+        )
+    );
+    let run_under = |id: &str, profile: &[u8]| {
+        let b = host_net_bundle(&env, id, &work, &["/work", "uring", &port.to_string()]);
+        let p: Value = serde_json::from_slice(profile).unwrap();
+        b.edit(|c| c["linux"]["seccomp"] = p);
+        env.run(&b.dir, id).status.code()
+    };
+    assert_eq!(run_under("net-uring-learned", &learned.stdout), Some(0));
+    let learned_s = env.summary("net-uring-learned");
+    assert_eq!(learned_s["syscalls"]["counts"].get("connect"), None);
+    assert_eq!(
+        endpoints(&learned_s),
+        endpoints(&s),
+        "the ring still connects"
+    );
+
+    let denied = ctraudit(&["seccomp", "--deny-io-uring", summary.to_str().unwrap()]);
+    common::ok(&denied);
+    let p: Value = serde_json::from_slice(&denied.stdout).unwrap();
+    let allowed: Vec<&str> = p["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["names"].as_array().unwrap())
+        .filter_map(|n| n.as_str())
+        .filter(|n| n.starts_with("io_uring"))
+        .collect();
+    assert_eq!(
+        allowed,
+        Vec::<&str>::new(),
+        "no io_uring call is in any rule"
+    );
+    assert_eq!(p["defaultAction"], "SCMP_ACT_ERRNO");
+    // `work uring` exits 20 when io_uring_setup fails
+    assert_eq!(run_under("net-uring-denied", &denied.stdout), Some(20));
+    let denied_s = env.summary("net-uring-denied");
+    assert_eq!(denied_s["io_uring"], Value::Null, "nothing was submitted");
+    assert_eq!(denied_s["network"], json!([]));
+    assert_eq!(denied_s["syscalls"]["denied"]["io_uring_setup"], 1);
     assert_eq!(env.leftovers(), Vec::<String>::new());
+}
+
+/// `ctraudit ARGS`, its output.
+fn ctraudit(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(common::BIN)
+        .args(args)
+        .output()
+        .unwrap()
 }
