@@ -100,7 +100,7 @@ static __always_inline bool is_decoded(long nr)
  * list, each the inlined body of its decoder. */
 #define CT_DECODE(sys, decoder)                                                          \
 	case NR_##sys:                                                                   \
-		decoder(ts, nr, a0, a1, a2, a3, regs.r8, ret);                           \
+		decoder(ts, nr, a0, a1, a2, a3, regs.r8, regs.r9, ret);                  \
 		break;
 #define CT_DECODE_ALSO(sys) case NR_##sys:
 static __noinline void decode(struct ct_task *ts, struct pt_regs *uregs, __u32 nr,

@@ -15,14 +15,14 @@
 
 /*
  * A decoder's signature: the task, the syscall number (a decoder may serve
- * more than one), the first five x86_64 syscall arguments (di, si, dx, r10,
- * r8) and the return value. Always inlined: each is the body of one case
+ * more than one), the six x86_64 syscall arguments (di, si, dx, r10, r8,
+ * r9) and the return value. Always inlined: each is the body of one case
  * of decode()'s switch, where the verifier sees it.
  */
 #define DECODER(name)                                                                    \
 	static __always_inline void name(struct ct_task *ts, __u32 nr, __u64 a0,         \
 					 __u64 a1, __u64 a2, __u64 a3, __u64 a4,         \
-					 long ret)
+					 __u64 a5, long ret)
 
 /*
  * X(syscall, decoder): `decoder` records `syscall`. ALSO(syscall): the next

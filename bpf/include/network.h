@@ -238,11 +238,7 @@ DECODER(decode_sendto)
 {
 	if (!a4)
 		return;
-	/* addrlen is the sixth argument (r9), which decode() does not pass:
-	 * read it only for a call that has an address */
-	struct pt_regs *regs =
-		(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	long addrlen = (int)BPF_CORE_READ(regs, r9);
+	long addrlen = (int)a5;
 	if (addrlen <= 0)
 		return; /* the kernel uses no address of length 0 */
 	net_user(ts, CT_NET_SEND, a0, (const void *)a4, addrlen, ret);
