@@ -288,6 +288,13 @@ static __noinline void exec_record(struct ct_task *ts, struct task_struct *p,
 	if (bpf_probe_read_kernel_str(k->path, sizeof(k->path),
 				      BPF_CORE_READ(bprm, filename)) <= 0)
 		STAT_ADD(slot, read_errors);
+	/* the file that runs: "/proc/self/exe", "/dev/fd/3" and links say
+	 * what was asked for, not what it is */
+	int flags = walk_file(ts, WALK_TO_BINARY, BPF_CORE_READ(bprm, file));
+	if (flags < 0)
+		STAT_ADD(slot, read_errors);
+	else
+		k->binary_flags = flags | CT_PATH_REAL;
 	unsigned long start = BPF_CORE_READ(p, mm, arg_start);
 	unsigned long end = BPF_CORE_READ(p, mm, arg_end);
 	unsigned long len = end - start;

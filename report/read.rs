@@ -196,6 +196,7 @@ mod tests {
                 argv: chars(0),
                 argv_len: 256,
                 argv_truncated: 1,
+                ..Default::default()
             },
             ct_exec_val {
                 count: u64::MAX,
@@ -212,7 +213,13 @@ mod tests {
     fn file() -> (ct_file_key, ct_file_val) {
         let v = val();
         (
-            ct_file_key { path: chars(1) },
+            ct_file_key {
+                path: chars(1),
+                typed: chars(1),
+                target: chars(1),
+                flags: u32::MAX,
+                _pad: 0,
+            },
             ct_file_val {
                 count: v.count,
                 failed: v.failed,
@@ -221,7 +228,7 @@ mod tests {
                 kinds: u32::MAX,
                 failed_kinds: u32::MAX,
                 last_errno: v.last_errno,
-                _pad: 0,
+                ..Default::default()
             },
         )
     }

@@ -7,15 +7,15 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde_json::json;
 
 use super::{
-    Alert, CgroupInfo, Container, Endpoint, Exec, File, IoUringOp, Loss, Privileged, Processes,
-    Producer, Summary, Syscalls, Times, SCHEMA,
+    Alert, CgroupInfo, Container, Endpoint, Exec, IoUringOp, Loss, Privileged, Processes, Producer,
+    Summary, Syscalls, Times, SCHEMA,
 };
 use crate::bpf::types::{ct_file_kind as fk, ct_net_flag, ct_net_op, ct_priv_special};
 use crate::bpf::{c_bytes, c_str, syscall_name, types, Snapshot};
 use crate::meta::Meta;
 use crate::sys::clock::rfc3339_of_boot_ns;
 
-fn errno_name(e: i32) -> String {
+pub(super) fn errno_name(e: i32) -> String {
     format!("{:?}", nix::errno::Errno::from_raw(e))
 }
 
@@ -35,6 +35,15 @@ pub fn file_kinds(mask: u32) -> Vec<&'static str> {
         (fk::CT_FILE_CHOWN, "chown"),
         (fk::CT_FILE_PATH_ONLY, "path_only"),
         (fk::CT_FILE_BY_FD, "by_fd"),
+        (fk::CT_FILE_MKDIR, "mkdir"),
+        (fk::CT_FILE_MKNOD, "mknod"),
+        (fk::CT_FILE_LINK, "link"),
+        (fk::CT_FILE_LINKED, "linked"),
+        (fk::CT_FILE_SYMLINK, "symlink"),
+        (fk::CT_FILE_TRUNCATE, "truncate"),
+        (fk::CT_FILE_SETXATTR, "setxattr"),
+        (fk::CT_FILE_REMOVEXATTR, "removexattr"),
+        (fk::CT_FILE_TIMES, "times"),
         (fk::CT_FILE_IO_URING, "io_uring"),
     ]
     .into_iter()
@@ -50,6 +59,21 @@ pub fn hex_unless_utf8(bytes: &[u8]) -> Option<String> {
     std::str::from_utf8(bytes)
         .is_err()
         .then(|| bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The real path of what ran, when it is not the path it was run by.
+fn binary(k: &types::ct_exec_key) -> Option<String> {
+    use crate::bpf::types::ct_path_flag as pf;
+    if k.binary[0] == 0 {
+        return None;
+    }
+    let b = c_str(&k.binary);
+    let b = if k.binary_flags & pf::CT_PATH_CUT.0 != 0 {
+        format!("{}{b}", super::files::CUT)
+    } else {
+        b
+    };
+    (super::files::normalise(None, &c_str(&k.path)) != b).then_some(b)
 }
 
 fn argv_bytes(k: &types::ct_exec_key) -> Vec<u8> {
@@ -224,6 +248,7 @@ fn executed(snap: &Snapshot, redact: &crate::config::Redact) -> Vec<Exec> {
         let e = Exec {
             path: c_str(&k.path),
             path_hex: hex_unless_utf8(&c_bytes(&k.path)),
+            binary: binary(k),
             // the raw bytes would show the secret again
             argv_hex: (!redacted)
                 .then(|| hex_unless_utf8(&argv_bytes(k)))
@@ -304,7 +329,7 @@ pub fn build(
             exits: st.exits,
             executed: executed(snap, redact),
         },
-        files: files(snap),
+        files: super::files::files(snap),
         network: network(snap),
         io_uring: io_uring(snap),
         privileged,
@@ -370,35 +395,6 @@ fn times(meta: &Meta, snap: &Snapshot, stopped_ns: u64, finalised_by: &str) -> T
         stopped_source: stopped_source.to_owned(),
         duration_seconds: (end_ns.saturating_sub(start_ns) as f64 / 1e6).round() / 1e3,
     }
-}
-
-/// The files, sorted by path.
-fn files(snap: &Snapshot) -> Vec<File> {
-    let mut files: Vec<File> = snap
-        .files
-        .iter()
-        .map(|(k, v)| {
-            let path = c_str(&k.path);
-            File {
-                path_hex: hex_unless_utf8(&c_bytes(&k.path)),
-                relative: !path.starts_with('/') && v.kinds & fk::CT_FILE_BY_FD.0 == 0,
-                path,
-                access: owned(file_kinds(v.kinds)),
-                failed_access: owned(file_kinds(v.failed_kinds)),
-                count: v.count,
-                failed: v.failed,
-                last_error: last_error(v.failed, v.last_errno),
-                first: rfc3339_of_boot_ns(v.first_ns),
-                last: rfc3339_of_boot_ns(v.last_ns),
-            }
-        })
-        .collect();
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    files
-}
-
-fn owned(names: Vec<&str>) -> Vec<String> {
-    names.into_iter().map(str::to_owned).collect()
 }
 
 /// The endpoints, sorted by op, address and port.
@@ -552,6 +548,7 @@ fn loss(snap: &Snapshot) -> (Loss, u64) {
         + st.read_errors
         + st.map_errors
         + st.enters_missed
+        + st.paths_cut
         + snap.without_maps
         + snap.program_misses;
     let loss = Loss {
@@ -570,6 +567,7 @@ fn loss(snap: &Snapshot) -> (Loss, u64) {
         events_without_maps: snap.without_maps,
         enters_missed: st.enters_missed,
         program_misses: snap.program_misses,
+        paths_cut: st.paths_cut,
         newer: Default::default(),
     };
     (loss, counted)
@@ -645,6 +643,7 @@ fn remedy(counter: &str) -> &'static str {
         "map_errors" => "an event could not be stored: see the kernel log and `loss`",
         "events_without_maps" => "the container's maps were gone (pins removed or bpffs unmounted while it ran)",
         "enters_missed" => "syscalls seen only at their exit, counted as run",
+        "paths_cut" => "paths longer than the 255 bytes kept, of files not known otherwise: their start is in `files`, marked `cut`",
         "program_misses" => "runs of ctraudit's programs the kernel skipped (recursion_misses, host-wide)",
         _ => "see `loss` in docs/summary.md",
     }
@@ -742,6 +741,7 @@ mod tests {
                         argv: chars(b"/bin/ls\0-l\0/etc\0"),
                         argv_len: 16,
                         argv_truncated: 0,
+                        ..Default::default()
                     },
                     ct_exec_val {
                         count: 1,
@@ -759,6 +759,7 @@ mod tests {
                         argv: chars(b"sh\0-c\0"),
                         argv_len: 6,
                         argv_truncated: 0,
+                        ..Default::default()
                     },
                     ct_exec_val {
                         count: 1,
@@ -774,6 +775,7 @@ mod tests {
             files: vec![(
                 ct_file_key {
                     path: chars(b"data/x"),
+                    ..Default::default()
                 },
                 ct_file_val {
                     count: 3,
@@ -783,7 +785,7 @@ mod tests {
                     kinds: (ct_file_kind::CT_FILE_WRITE.0 | ct_file_kind::CT_FILE_CREATE.0),
                     failed_kinds: ct_file_kind::CT_FILE_DELETE.0,
                     last_errno: 2,
-                    _pad: 0,
+                    ..Default::default()
                 },
             )],
             net: vec![
@@ -1096,6 +1098,7 @@ mod tests {
                     argv: chars(argv),
                     argv_len: argv.len() as u32,
                     argv_truncated: 0,
+                    ..Default::default()
                 },
                 ct_exec_val {
                     count: 2,
@@ -1225,6 +1228,7 @@ mod tests {
             argv: chars(b"a\0\0"),
             argv_len: 3,
             argv_truncated: 0,
+            ..Default::default()
         };
         assert_eq!(split_argv(&k), ["a", ""]);
         let k = ct_exec_key {

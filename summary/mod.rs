@@ -13,6 +13,7 @@
 //! `privileged`, `loss`) are required.
 
 mod build;
+mod files;
 
 use std::collections::BTreeMap;
 
@@ -118,6 +119,10 @@ pub struct Exec {
     /// then shows them replaced by U+FFFD).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_hex: Option<String>,
+    /// The file that ran, by its real path, when `path` (as invoked:
+    /// `/proc/self/exe`, `/dev/fd/3`, a symlink) says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<String>,
     pub argv: Vec<String>,
     /// The argv bytes as the kernel kept them (NUL-separated), in hex, when
     /// an argument is not UTF-8.
@@ -143,11 +148,30 @@ pub struct Exec {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct File {
+    /// The file, absolute in the container's filesystem: the real path of
+    /// the file opened (or worked on by descriptor), or the path given
+    /// made absolute from the cwd or dirfd it was relative to. A path cut
+    /// to fit starts (real) or ends (as given) with `…`, and `cut` says so.
     pub path: String,
     /// The path's exact bytes, in hex, when they are not UTF-8.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_hex: Option<String>,
+    /// True only when a relative path could not be made absolute.
     pub relative: bool,
+    /// The paths the calls passed, where they differ from `path`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub typed: Vec<String>,
+    /// `link`: the existing path the new name was made for; `symlink`:
+    /// the link's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The path was longer than ctraudit keeps (counted in
+    /// `loss.paths_cut` when what the call worked on is not known).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cut: bool,
+    /// `mknod`: what node was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Device>,
     /// Kinds of access, in [`file_kinds`]' order (`read`, `write`, ...).
     pub access: Vec<String>,
     pub failed_access: Vec<String>,
@@ -156,6 +180,19 @@ pub struct File {
     pub last_error: Option<String>,
     pub first: String,
     pub last: String,
+}
+
+/// A node made by mknod.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Device {
+    /// `char`, `block`, `fifo`, `socket`, `regular` or `other`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Permission bits, in octal.
+    pub mode: String,
+    pub major: u32,
+    pub minor: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -307,6 +344,9 @@ pub struct Loss {
     /// ran (recursion_misses; host-wide, so any task's miss counts here).
     #[serde(default, deserialize_with = "count")]
     pub program_misses: u64,
+    /// Paths longer than ctraudit keeps whose file is not known otherwise.
+    #[serde(default, deserialize_with = "count")]
+    pub paths_cut: u64,
     /// Fields a newer ctraudit wrote that this one does not know: read
     /// back so that a counter it added still marks the audit incomplete.
     /// Never written by this version (always empty when built).
@@ -316,7 +356,7 @@ pub struct Loss {
 
 impl Loss {
     /// The counters by name, in the file's order.
-    pub fn counters(&self) -> [(&'static str, u64); 12] {
+    pub fn counters(&self) -> [(&'static str, u64); 13] {
         [
             ("execs_overflow", self.execs_overflow),
             ("files_overflow", self.files_overflow),
@@ -330,6 +370,7 @@ impl Loss {
             ("events_without_maps", self.events_without_maps),
             ("enters_missed", self.enters_missed),
             ("program_misses", self.program_misses),
+            ("paths_cut", self.paths_cut),
         ]
     }
 }

@@ -153,6 +153,7 @@ fn exec(path: &[u8], argv: &[u8]) -> (ct_exec_key, ct_exec_val) {
             argv: chars(argv),
             argv_len: argv.len() as u32,
             argv_truncated: 0,
+            ..Default::default()
         },
         ct_exec_val {
             count: 1,
@@ -168,7 +169,10 @@ fn exec(path: &[u8], argv: &[u8]) -> (ct_exec_key, ct_exec_val) {
 
 fn file(path: &[u8]) -> (ct_file_key, ct_file_val) {
     (
-        ct_file_key { path: chars(path) },
+        ct_file_key {
+            path: chars(path),
+            ..Default::default()
+        },
         ct_file_val {
             count: 1,
             failed: 0,
@@ -177,7 +181,7 @@ fn file(path: &[u8]) -> (ct_file_key, ct_file_val) {
             kinds: ct_file_kind::CT_FILE_WRITE.0 | ct_file_kind::CT_FILE_CREATE.0,
             failed_kinds: 0,
             last_errno: 0,
-            _pad: 0,
+            ..Default::default()
         },
     )
 }

@@ -48,6 +48,28 @@
 	X(chown, decode_chown)                                                           \
 	X(fchownat, decode_fchownat)                                                     \
 	X(fchown, decode_fchown)                                                         \
+	X(mkdir, decode_mkdir)                                                           \
+	X(mkdirat, decode_mkdirat)                                                       \
+	X(mknod, decode_mknod)                                                           \
+	X(mknodat, decode_mknodat)                                                       \
+	X(link, decode_link)                                                             \
+	X(linkat, decode_linkat)                                                         \
+	X(symlink, decode_symlink)                                                       \
+	X(symlinkat, decode_symlinkat)                                                   \
+	X(truncate, decode_truncate)                                                     \
+	X(ftruncate, decode_ftruncate)                                                   \
+	ALSO(lsetxattr)                                                                  \
+	X(setxattr, decode_setxattr)                                                     \
+	X(fsetxattr, decode_fsetxattr)                                                   \
+	ALSO(lremovexattr)                                                               \
+	X(removexattr, decode_removexattr)                                               \
+	X(fremovexattr, decode_fremovexattr)                                             \
+	ALSO(removexattrat)                                                              \
+	X(setxattrat, decode_xattrat)                                                    \
+	ALSO(utimes)                                                                     \
+	X(utime, decode_utime)                                                           \
+	X(futimesat, decode_futimesat)                                                   \
+	X(utimensat, decode_utimensat)                                                   \
 	X(connect, decode_connect)                                                       \
 	X(bind, decode_bind)                                                             \
 	X(listen, decode_listen)                                                         \

@@ -15,7 +15,7 @@
 /* A different number for tests of upgrades across ABI versions only
  * (build.rs passes CTRAUDIT_ABI through); releases bump the default. */
 #ifndef CT_ABI_OVERRIDE
-#define CT_ABI_OVERRIDE 3
+#define CT_ABI_OVERRIDE 4
 #endif
 
 /* Limits and versions, as an enum so they reach Rust through BTF. */
@@ -56,10 +56,40 @@ enum ct_file_kind {
 	CT_FILE_CHMOD = 1 << 6,
 	CT_FILE_CHOWN = 1 << 7,
 	CT_FILE_PATH_ONLY = 1 << 8, /* opened with O_PATH: no data access */
-	CT_FILE_BY_FD = 1 << 9, /* fchmod/fchown: the key is the file's name */
+	CT_FILE_BY_FD = 1 << 9, /* a call on a descriptor (fchmod, ftruncate, ...) */
+	CT_FILE_MKDIR = 1 << 10, /* mkdir, mkdirat */
+	CT_FILE_MKNOD = 1 << 11, /* mknod, mknodat (ct_file_val.node: what) */
+	CT_FILE_LINK = 1 << 12, /* a hard link made here (key.target: to what) */
+	CT_FILE_LINKED = 1 << 13, /* a hard link made to this file */
+	CT_FILE_SYMLINK = 1 << 14, /* a symlink made here (key.target: its text) */
+	CT_FILE_TRUNCATE = 1 << 15, /* truncate, ftruncate */
+	CT_FILE_SETXATTR = 1 << 16, /* setxattr, lsetxattr, fsetxattr */
+	CT_FILE_REMOVEXATTR = 1 << 17, /* removexattr, lremovexattr, fremovexattr */
+	CT_FILE_TIMES = 1 << 18, /* utime, utimes, futimesat, utimensat */
 	/* submitted through io_uring (io_uring.h): the kinds are what was
 	 * asked for, the result is not known at submission */
 	CT_FILE_IO_URING = 1 << 30,
+};
+
+/* How a file key's path was found (ct_file_key.flags). */
+enum ct_path_flag {
+	/* path is the real path of the file the call worked on, in the
+	 * task's root, from the kernel's dentries; typed is what was passed */
+	CT_PATH_REAL = 1 << 0,
+	/* typed is relative; path is the directory it is relative to (the
+	 * cwd or the dirfd's directory), in the task's root */
+	CT_PATH_BASE = 1 << 1,
+	/* path was longer than CT_PATH_MAX - 1: it holds the last components
+	 * that fit (counted in ct_stats.paths_cut) */
+	CT_PATH_CUT = 1 << 2,
+	/* typed (or path, for a path as given) filled its CT_PATH_MAX bytes:
+	 * what was passed is longer */
+	CT_PATH_TYPED_CUT = 1 << 3,
+	/* the walk left the task's root (a file of another mount namespace,
+	 * or of a pseudo filesystem): path starts at that filesystem's root */
+	CT_PATH_OUTSIDE = 1 << 4,
+	/* target filled its CT_PATH_MAX bytes */
+	CT_PATH_TARGET_CUT = 1 << 5,
 };
 
 /* Network operations (ct_net_key.op). */
@@ -129,6 +159,10 @@ struct ct_stats {
 	 * unreadable to the kernel too, so they have no path or address.
 	 * Counted in the syscall counts; not a loss. */
 	__u64 faults;
+	/* a path longer than CT_PATH_MAX - 1 bytes that was only partly
+	 * recorded (CT_PATH_CUT, or a path as given that filled its bytes
+	 * with no real path beside it): a loss */
+	__u64 paths_cut;
 };
 
 struct ct_exec_key {
@@ -136,6 +170,10 @@ struct ct_exec_key {
 	char argv[CT_ARGV_MAX]; /* NUL-separated, first CT_ARGV_MAX bytes */
 	__u32 argv_len;
 	__u32 argv_truncated;
+	/* the file executed: its real path in the task's root (bprm->file) */
+	char binary[CT_PATH_MAX];
+	__u32 binary_flags; /* ct_path_flag of binary */
+	__u32 _pad;
 };
 
 struct ct_exec_val {
@@ -149,7 +187,14 @@ struct ct_exec_val {
 };
 
 struct ct_file_key {
-	char path[CT_PATH_MAX]; /* as given; relative paths stay relative */
+	/* what flags say: the real path, the base of a relative path, or
+	 * the path as given */
+	char path[CT_PATH_MAX];
+	char typed[CT_PATH_MAX]; /* as given, when path is not ("" else) */
+	/* link: the existing path linked to; symlink: the link's text */
+	char target[CT_PATH_MAX];
+	__u32 flags; /* ct_path_flag */
+	__u32 _pad;
 };
 
 struct ct_file_val {
@@ -160,6 +205,8 @@ struct ct_file_val {
 	__u32 kinds; /* ct_file_kind of successful calls */
 	__u32 failed_kinds; /* ct_file_kind of failed calls */
 	__s32 last_errno;
+	__u32 node_mode; /* mknod: the mode of the last node made */
+	__u32 node_dev; /* mknod: its device number (old encoding) */
 	__u32 _pad;
 };
 
@@ -191,6 +238,22 @@ struct ct_priv_key {
 	char detail[CT_DETAIL_MAX];
 };
 
+/* A path walk in progress (path.h): the dentry and mount reached, the
+ * task's root, and the path so far, built backwards from
+ * buf[CT_PATH_MAX - 1]. buf is twice the size, so that any offset below
+ * CT_PATH_MAX plus any length below CT_PATH_MAX stays inside. */
+struct ct_walk {
+	__u64 d;
+	__u64 mnt;
+	__u64 root_d;
+	__u64 root_mnt;
+	__u32 pos;
+	__u32 flags;
+	__u32 done;
+	__u32 _pad;
+	char buf[2 * CT_PATH_MAX];
+};
+
 /* Per-task state (task local storage). Only tasks of audited containers
  * carry it, so the hot path for every other task is one NULL lookup. */
 struct ct_task {
@@ -198,6 +261,8 @@ struct ct_task {
 	__u32 gen;
 	__u32 pending; /* decoded syscall between sys_enter and sys_exit */
 	__u32 _pad;
+	/* mknod's mode (high half) and device, for file_commit() */
+	__u64 node;
 	/* scratch for map keys too big for the BPF stack; per task, so a
 	 * preempted program never shares it */
 	union {
@@ -206,6 +271,7 @@ struct ct_task {
 		struct ct_net_key net;
 		struct ct_priv_key priv;
 	} scratch;
+	struct ct_walk walk;
 };
 
 #endif /* CTRAUDIT_EVENTS_H */

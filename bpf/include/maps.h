@@ -29,6 +29,7 @@ const volatile struct {
 	enum ct_net_op net_op;
 	enum ct_priv_special priv_special;
 	enum ct_net_flag net_flag;
+	enum ct_path_flag path_flag;
 } ct_abi_types;
 
 struct {
