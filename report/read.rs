@@ -334,7 +334,16 @@ mod tests {
             .collect();
         let snap = Snapshot {
             execs: vec![exec(); limits.execs as usize],
-            files: vec![file(); limits.files as usize],
+            // distinct files: entries that name one file are merged
+            files: (0..limits.files)
+                .map(|i| {
+                    let (mut k, v) = file();
+                    for (n, b) in k.path[..4].iter_mut().enumerate() {
+                        *b = (1 + (i >> (5 * n)) % 31) as i8;
+                    }
+                    (k, v)
+                })
+                .collect(),
             net: vec![endpoint(); limits.network as usize],
             privileged: vec![privileged(); limits.privileged as usize],
             ..empty()

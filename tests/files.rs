@@ -90,7 +90,7 @@ fn files_relative_dirfd_padded_and_long_paths_are_the_real_file() {
     let long = format!("{}/ff.txt", dirs[7]);
     assert_eq!(long.len(), 419);
     // the real path of the long file: its last components that fit
-    let tail = format!("…/{}/ff.txt", vec![d50.as_str(); 4].join("/"));
+    let tail = format!("…/{}/ff.txt", [d50.as_str(); 4].join("/"));
     let mut expected = vec![
         ("/etc".to_owned(), want(&["read"], 1)),
         (

@@ -208,7 +208,6 @@ static __always_inline __u32 open_kinds(__u64 flags)
 	return kinds;
 }
 
-
 /* ---- decoders ------------------------------------------------------------ */
 
 DECODER(decode_open)
@@ -254,9 +253,9 @@ DECODER(decode_rename)
 /* renameat, renameat2: RENAME_EXCHANGE moves each to the other */
 DECODER(decode_renameat)
 {
-	__u32 both = nr == NR_renameat2 && (a4 & RENAME_EXCHANGE) ?
-			     CT_FILE_RENAME_FROM | CT_FILE_RENAME_TO :
-			     0;
+	__u32 both = nr == NR_renameat2 && (a4 & RENAME_EXCHANGE)
+			     ? CT_FILE_RENAME_FROM | CT_FILE_RENAME_TO
+			     : 0;
 
 	file_at(ts, AT(a0, CT_FILE_RENAME_FROM | both), a1, 0, ret);
 	file_at(ts, AT(a2, CT_FILE_RENAME_TO | both), a3, 0, ret);

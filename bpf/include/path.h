@@ -69,8 +69,8 @@ static long walk_step(__u64 i, void *arg)
 		return 1;
 	}
 	pos -= len;
-	if (bpf_probe_read_kernel(&w->buf[pos & (CT_PATH_MAX - 1)], len & (CT_PATH_MAX - 1),
-				  q.name))
+	if (bpf_probe_read_kernel(&w->buf[pos & (CT_PATH_MAX - 1)],
+				  len & (CT_PATH_MAX - 1), q.name))
 		return 1;
 	pos--;
 	w->buf[pos & (CT_PATH_MAX - 1)] = '/';
@@ -95,9 +95,11 @@ __noinline int walk_into(struct ct_task *ts, int to, __u64 dentry, __u64 vfsmnt)
 	struct path root;
 	struct walk_ctx c = { .ts = ts };
 
-	if (!ts || !dentry || !vfsmnt || bpf_core_read(&root, sizeof(root), &task->fs->root))
+	if (!ts || !dentry || !vfsmnt ||
+	    bpf_core_read(&root, sizeof(root), &task->fs->root))
 		return -1;
-	char *dst = to == WALK_TO_BINARY ? ts->scratch.exec.binary : ts->scratch.file.path;
+	char *dst = to == WALK_TO_BINARY ? ts->scratch.exec.binary
+					 : ts->scratch.file.path;
 	struct ct_walk *w = &ts->walk;
 	w->d = dentry;
 	w->mnt = vfsmnt;
