@@ -173,14 +173,15 @@ fn loss_full_sets_count_their_overflow_exactly() {
             &s["loss"]["kernel_data"],
             &s["loss"]["files_overflow"]
         ),
-        (&json!(false), &json!("complete"), &json!(84))
+        // the mkdir of /tmp/work takes one of the 16 entries
+        (&json!(false), &json!("complete"), &json!(85))
     );
     assert_eq!(
         alert(&s, "audit.incomplete"),
         &json!({
             "rule": "audit.incomplete",
             "severity": "medium",
-            "message": "part of the activity was not recorded in detail: files_overflow 84 (the set was full: raise limits.files in config.toml)"
+            "message": "part of the activity was not recorded in detail: files_overflow 85 (the set was full: raise limits.files in config.toml)"
         })
     );
 }

@@ -129,8 +129,11 @@ impl Plan {
         ));
         // the files, as two differences that must both be empty (a whole
         // list of a thousand paths would drown a failure's message)
-        let want: std::collections::BTreeSet<String> =
-            (0..self.files).map(|i| format!("/tmp/work/f{i}")).collect();
+        // and the directory they are in, made by mkdir
+        let want: std::collections::BTreeSet<String> = (0..self.files)
+            .map(|i| format!("/tmp/work/f{i}"))
+            .chain((self.files > 0).then(|| "/tmp/work".to_owned()))
+            .collect();
         let got: std::collections::BTreeSet<String> = super::file_paths(s).into_iter().collect();
         out.push((
             "files[] not made by the plan".into(),
@@ -145,7 +148,7 @@ impl Plan {
         out.push((
             "files[] entries".into(),
             json!(s["files"].as_array().map_or(0, Vec::len)),
-            json!(self.files),
+            json!(self.files + u64::from(self.files > 0)),
         ));
         let p = &s["processes"];
         for (what, want) in [
