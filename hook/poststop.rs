@@ -102,12 +102,21 @@ pub fn finalise(
         Some(&last) => match earlier_summary(cfg, &layout, id, meta, Some(last)) {
             Earliest::Same(e) => (last, Some(e)),
             Earliest::Missing => (last, None),
-            Earliest::Other => (runs::next(&runs), None),
+            Earliest::Another(_) | Earliest::Other => (runs::next(&runs), None),
         },
         // no run kept yet; a summary from before runs were kept may be
         // this registration's all the same
         None => match earlier_summary(cfg, &layout, id, meta, None) {
             Earliest::Same(e) => (1, Some(e)),
+            // an earlier container's, from before runs were kept: run 1,
+            // so that this one does not overwrite it
+            Earliest::Another(bytes) => match adopt(cfg, &layout, id, &bytes) {
+                Ok(()) => (2, None),
+                Err(e) => {
+                    log::problem(cfg, &format!("{by}: the run before this one: {e}"));
+                    (1, None)
+                }
+            },
             Earliest::Missing | Earliest::Other => (1, None),
         },
     };
@@ -200,8 +209,29 @@ enum Earliest {
     Same(Earlier),
     /// A run directory without a summary.
     Missing,
-    /// Another registration's summary, or none that can be read.
+    /// Another registration's summary, as it is on disk.
+    Another(Vec<u8>),
+    /// No summary that can be read.
     Other,
+}
+
+/// Keeps the summary (and profile) of the container before, written
+/// before runs were kept, as run 1. The caller holds the lock.
+fn adopt(
+    cfg: &Config,
+    layout: &crate::config::Layout,
+    id: &ContainerId,
+    summary: &[u8],
+) -> Result<()> {
+    runs::write_summary(layout, id, 1, summary)?;
+    let cap = crate::report::read::max_summary_bytes(&cfg.limits);
+    // a profile is smaller than the summary it comes from
+    if let Ok(profile) = crate::report::read::below(layout, &layout.seccomp_file(id), cap) {
+        let path = layout.run_log_dir(id, 1).join(runs::SECCOMP);
+        crate::sys::file::write_atomic(&path, &profile, crate::sys::file::Persist::Durable)
+            .with_context(|| path.display().to_string())?;
+    }
+    Ok(())
 }
 
 /// Read as `ctraudit report` reads it: never through a link below the log
@@ -240,7 +270,11 @@ fn earlier_summary(
         == Some(meta.cgroup.id)
         && str_at("/times/registered").as_deref() == Some(meta.registered_at.as_str());
     if !same {
-        return Earliest::Other;
+        return if value.get("schema").and_then(Value::as_str) == Some(crate::summary::SCHEMA) {
+            Earliest::Another(bytes)
+        } else {
+            Earliest::Other
+        };
     }
     let Some(kernel_data) = str_at("/loss/kernel_data") else {
         return Earliest::Other;

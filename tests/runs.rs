@@ -270,3 +270,44 @@ fn runs_docker_restart_keeps_every_run() {
     );
     assert_eq!(env.leftovers(), Vec::<String>::new());
 }
+
+#[test]
+fn runs_a_log_from_before_runs_were_kept_becomes_run_1() {
+    let env = Env::new("");
+    let id = "older";
+    let b = Bundle::new(&env, id, &["/bin/echo", "old"]);
+    ok(&env.run(&b.dir, id));
+    // as a release before runs wrote it: no runs/, no container.run
+    let dir = env.path("log").join(id);
+    std::fs::remove_dir_all(dir.join("runs")).unwrap();
+    let mut s = env.summary(id);
+    s["container"].as_object_mut().unwrap().remove("run");
+    let mut old = serde_json::to_vec_pretty(&s).unwrap();
+    old.push(b'\n');
+    std::fs::write(dir.join("summary.json"), &old).unwrap();
+    let old_profile = std::fs::read(dir.join("seccomp.json")).unwrap();
+
+    b.edit(|c| c["process"]["args"] = serde_json::json!(["/bin/echo", "new"]));
+    ok(&env.run(&b.dir, id));
+    assert_eq!(runs(&env, id), [1, 2]);
+    assert_eq!(
+        std::fs::read(run_dir(&env, id, 1).join("summary.json")).unwrap(),
+        old,
+        "the earlier container's summary, byte for byte"
+    );
+    assert_eq!(
+        std::fs::read(run_dir(&env, id, 1).join("seccomp.json")).unwrap(),
+        old_profile
+    );
+    let s = env.summary(id);
+    assert_eq!(s["container"]["run"], 2);
+    assert_eq!(executed(&s), [argv("/bin/echo", &["/bin/echo", "new"])]);
+    assert_eq!(
+        std::fs::read(env.summary_path(id)).unwrap(),
+        std::fs::read(run_dir(&env, id, 2).join("summary.json")).unwrap()
+    );
+    let list = ctraudit(&env, &["report", id, "--runs"]);
+    ok(&list);
+    assert_eq!(stdout(&list).lines().count(), 4, "{}", stdout(&list));
+    assert_eq!(env.leftovers(), Vec::<String>::new());
+}
