@@ -12,6 +12,7 @@ pub mod escape;
 mod find;
 pub(crate) mod read;
 mod render;
+pub(crate) mod runs;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -101,7 +102,7 @@ pub enum ReportError {
     #[error(
         "container {}: no run {run} (runs kept: {})",
         shown(id),
-        crate::hook::runs::shown(kept)
+        runs::shown(kept)
     )]
     NoRun {
         id: String,
@@ -238,7 +239,7 @@ pub fn container(cfg: &Config, target: &str) -> Result<ContainerId> {
 
 /// The runs kept of a container, oldest first (hook/runs.rs).
 pub fn runs_of(cfg: &Config, id: &ContainerId) -> Result<Vec<u64>> {
-    crate::hook::runs::list(&cfg.layout(), id).map_err(|error| ReportError::Runs { error })
+    runs::list(&cfg.layout(), id).map_err(|error| ReportError::Runs { error })
 }
 
 /// Run `n` of the container TARGET names, read as [`load`] reads the
@@ -251,7 +252,7 @@ pub fn load_run(cfg: &Config, target: &str, n: u64) -> Result<(PathBuf, String, 
 /// Run `n` of container `id`.
 pub fn run_of(cfg: &Config, id: &ContainerId, n: u64) -> Result<(PathBuf, String, Value)> {
     let layout = cfg.layout();
-    let path = layout.run_log_dir(id, n).join(crate::hook::runs::SUMMARY);
+    let path = layout.run_log_dir(id, n).join(runs::SUMMARY);
     let no_run = || -> ReportError {
         match runs_of(cfg, id) {
             Ok(kept) => ReportError::NoRun {
