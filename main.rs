@@ -39,7 +39,8 @@ enum Cmd {
     /// OCI hook entry point: reads the container state JSON on stdin.
     ///
     /// prestart/createRuntime register the container with the kernel;
-    /// poststop writes <log>/<id>/summary.json and always exits 0.
+    /// poststop writes <log>/<id>/runs/<n>/summary.json (and the latest as
+    /// <log>/<id>/summary.json) and always exits 0.
     Hook {
         /// prestart, createRuntime, poststop, or auto (from the state's status)
         stage: String,
@@ -85,7 +86,8 @@ enum Cmd {
     ///
     /// Containers whose cgroup is gone but whose poststop never ran get
     /// their summary (finalised_by "gc") and are unpinned; orphaned pins
-    /// and older ABI versions no container uses are removed. Running
+    /// and older ABI versions no container uses are removed, and the
+    /// oldest runs of a container id beyond `[retention] runs`. Running
     /// containers are never touched.
     Gc {
         /// List what would be done and change nothing

@@ -430,6 +430,54 @@ mod tests {
     }
 
     #[test]
+    fn a_run_is_read_from_its_directory_and_one_not_kept_is_named() {
+        let (dir, cfg) = roots();
+        let text = std::fs::read_to_string(dir.path().join("log/c1/summary.json")).unwrap();
+        let mut v: Value = serde_json::from_str(&text).unwrap();
+        v["times"] = json!({"registered": "R", "first_exec": null, "stopped": "S"});
+        v["ctraudit"] = json!({"finalised_by": "gc"});
+        v["loss"] = json!({"complete": false});
+        for n in [2, 3] {
+            let run = dir.path().join(format!("log/c1/runs/{n}"));
+            std::fs::create_dir_all(&run).unwrap();
+            std::fs::write(run.join("summary.json"), v.to_string()).unwrap();
+        }
+        let out = |which| {
+            let mut out = Vec::new();
+            run(&cfg, "c1", which, false, &mut out).map(|()| String::from_utf8(out).unwrap())
+        };
+        assert_eq!(
+            out(Which::Runs).unwrap(),
+            "container c1: 2 runs kept (retention.runs = 20)\n\
+             \x20 run  started                   stopped                   ended by  complete\n\
+             \x20   2  R                         S                         gc        no\n\
+             \x20   3  R                         S                         gc        no\n"
+        );
+        assert!(out(Which::Run(3)).unwrap().starts_with("container c1\n"));
+        for n in [0, 1, 4] {
+            assert_eq!(
+                out(Which::Run(n)).unwrap_err().to_string(),
+                format!("container c1: no run {n} (runs kept: 2, 3)")
+            );
+        }
+        let path = dir.path().join("log/c1/summary.json");
+        let err = run(
+            &cfg,
+            path.to_str().unwrap(),
+            Which::Runs,
+            false,
+            &mut Vec::new(),
+        );
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            format!(
+                "{}: a path, not a container: --run and --runs take a container id, a unique id prefix or a name",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
     fn a_document_is_a_summary_by_its_schema_and_sections() {
         let p = Path::new("s.json");
         let (dir, _) = roots();
