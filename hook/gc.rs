@@ -162,7 +162,7 @@ fn old_runs(cfg: &Config, layout: &Layout, dry_run: bool, report: &mut Report) {
         } else {
             None
         };
-        match runs::prune(layout, &id, keep, dry_run) {
+        match runs::prune(layout, &id, keep, usize::MAX, dry_run) {
             Ok(gone) if gone.is_empty() => {}
             Ok(gone) => {
                 let what = match gone.as_slice() {

@@ -170,8 +170,15 @@ pub fn finalise(
             ),
         }
     }
-    // the oldest runs past retention go (gc does the same for any id)
-    if let Err(e) = runs::prune(&layout, id, cfg.retention.runs, false) {
+    // the oldest runs past retention go (gc does the same for any id, and
+    // removes what a lowered retention leaves past the few removed here)
+    if let Err(e) = runs::prune(
+        &layout,
+        id,
+        cfg.retention.runs,
+        runs::PRUNED_BY_FINALISE,
+        false,
+    ) {
         log::problem(cfg, &format!("{by}: retention.runs: {e}"));
     }
 

@@ -64,15 +64,27 @@ pub fn beyond(runs: &[u64], keep: u32) -> &[u64] {
     &runs[..runs.len().saturating_sub(keep)]
 }
 
+/// The most runs a finaliser removes: one a run in the steady state; what
+/// a lowered `retention.runs` leaves beyond that is gc's, so that a hook
+/// never spends its deadline removing directories.
+pub const PRUNED_BY_FINALISE: usize = 16;
+
 /// Removes the oldest runs beyond the `keep` latest (the latest is always
-/// kept) and returns their numbers; `dry_run` only says which. A removal
-/// that fails stops there, with the error.
-pub fn prune(layout: &Layout, id: &ContainerId, keep: u32, dry_run: bool) -> io::Result<Vec<u64>> {
+/// kept), at most `most` of them, and returns their numbers; `dry_run`
+/// only says which. A removal that fails stops there, with the error.
+pub fn prune(
+    layout: &Layout,
+    id: &ContainerId,
+    keep: u32,
+    most: usize,
+    dry_run: bool,
+) -> io::Result<Vec<u64>> {
     let Some(fd) = open_runs(layout, id)? else {
         return Ok(Vec::new());
     };
     let runs = numbers(layout, id, &fd)?;
-    let old = beyond(&runs, keep).to_vec();
+    let old = beyond(&runs, keep);
+    let old = old[..old.len().min(most)].to_vec();
     if dry_run {
         return Ok(old);
     }
@@ -113,13 +125,14 @@ mod tests {
         assert_eq!(next(&runs), 11);
         assert_eq!(beyond(&runs, 2), [1]);
         assert_eq!(beyond(&runs, 20), Vec::<u64>::new());
-        assert_eq!(prune(&l, &id, 1, true).unwrap(), [1, 2]);
+        assert_eq!(prune(&l, &id, 1, usize::MAX, true).unwrap(), [1, 2]);
         assert_eq!(
             list(&l, &id).unwrap(),
             [1, 2, 10],
             "a dry run removes nothing"
         );
-        assert_eq!(prune(&l, &id, 1, false).unwrap(), [1, 2]);
+        assert_eq!(prune(&l, &id, 1, 1, false).unwrap(), [1], "at most one");
+        assert_eq!(prune(&l, &id, 1, usize::MAX, false).unwrap(), [2]);
         assert_eq!(list(&l, &id).unwrap(), [10]);
         assert!(
             std::path::Path::new("/etc").exists(),
@@ -142,7 +155,12 @@ mod tests {
             l.runs_dir(&id).display()
         );
         assert_eq!(list(&l, &id).unwrap_err().to_string(), want);
-        assert_eq!(prune(&l, &id, 1, false).unwrap_err().to_string(), want);
+        assert_eq!(
+            prune(&l, &id, 1, usize::MAX, false)
+                .unwrap_err()
+                .to_string(),
+            want
+        );
         assert!(elsewhere.join("1").exists());
         assert!(write_summary(&l, &id, 3, b"{}").is_err());
         assert!(!elsewhere.join("3").exists());
