@@ -88,6 +88,12 @@ fn runs_runc_keeps_each_run_and_gc_prunes_past_retention() {
 
     // retention lowered: gc removes the oldest run, and only it
     env.write_config("[retention]\nruns = 2\n");
+    let out = ctraudit(&env, &["gc", "--dry-run"]);
+    assert_eq!(
+        stdout(&out),
+        "would remove run 1 of container again: past retention.runs = 2\n"
+    );
+    assert_eq!(runs(&env, id), [1, 2, 3], "a dry run removes nothing");
     let out = ctraudit(&env, &["gc"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
