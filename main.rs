@@ -39,7 +39,8 @@ enum Cmd {
     /// OCI hook entry point: reads the container state JSON on stdin.
     ///
     /// prestart/createRuntime register the container with the kernel;
-    /// poststop writes <log>/<id>/summary.json and always exits 0.
+    /// poststop writes <log>/<id>/runs/<n>/summary.json (and the latest as
+    /// <log>/<id>/summary.json) and always exits 0.
     Hook {
         /// prestart, createRuntime, poststop, or auto (from the state's status)
         stage: String,
@@ -61,12 +62,15 @@ enum Cmd {
     },
     /// Print the seccomp profile a container earned (OCI/Docker format).
     ///
-    /// Each TARGET is a container id (its summary under the log root), a
-    /// summary.json or a seccomp profile. Use the output with
+    /// Each TARGET is a container id (the union of its runs kept under the
+    /// log root), a summary.json or a seccomp profile. Use the output with
     /// `docker run --security-opt seccomp=FILE`.
     Seccomp {
         #[arg(required = true, value_name = "TARGET")]
         targets: Vec<String>,
+        /// Only run N of each container TARGET (without it: every run kept)
+        #[arg(long, value_name = "N")]
+        run: Option<u64>,
         /// One profile for several targets: the union (say, several runs of one image)
         #[arg(long)]
         merge: bool,
@@ -82,7 +86,8 @@ enum Cmd {
     ///
     /// Containers whose cgroup is gone but whose poststop never ran get
     /// their summary (finalised_by "gc") and are unpinned; orphaned pins
-    /// and older ABI versions no container uses are removed. Running
+    /// and older ABI versions no container uses are removed, and the
+    /// oldest runs of a container id beyond `[retention] runs`. Running
     /// containers are never touched.
     Gc {
         /// List what would be done and change nothing
@@ -100,6 +105,14 @@ enum Cmd {
         /// Print the summary JSON instead
         #[arg(long)]
         json: bool,
+        /// Show run N of the container (every start is a run of its own;
+        /// without it, the latest)
+        #[arg(long, value_name = "N", conflicts_with = "runs")]
+        run: Option<u64>,
+        /// List the container's runs kept: number, started, stopped, who
+        /// finalised it, whether its record is complete
+        #[arg(long, conflicts_with = "json")]
+        runs: bool,
     },
 }
 
@@ -147,12 +160,14 @@ fn main() -> ExitCode {
         Cmd::Uninstall { target } => done("uninstall", ctraudit::install::cli::uninstall(target)),
         Cmd::Seccomp {
             targets,
+            run,
             merge,
             base,
             deny_io_uring,
         } => {
-            let result = load()
-                .and_then(|cfg| seccomp(&cfg, &targets, merge, base.as_deref(), deny_io_uring));
+            let result = load().and_then(|cfg| {
+                seccomp(&cfg, &targets, run, merge, base.as_deref(), deny_io_uring)
+            });
             done("seccomp", result)
         }
         Cmd::Gc { dry_run } => {
@@ -175,10 +190,21 @@ fn main() -> ExitCode {
             });
             done("gc", result)
         }
-        Cmd::Report { target, json } => {
+        Cmd::Report {
+            target,
+            json,
+            run,
+            runs,
+        } => {
+            use ctraudit::report::Which;
+            let which = match (run, runs) {
+                (Some(n), _) => Which::Run(n),
+                (None, true) => Which::Runs,
+                (None, false) => Which::Latest,
+            };
             let result = load().and_then(|cfg| {
                 let mut out = std::io::stdout().lock();
-                Ok(ctraudit::report::run(&cfg, &target, json, &mut out)?)
+                Ok(ctraudit::report::run(&cfg, &target, which, json, &mut out)?)
             });
             done("report", result)
         }
@@ -197,16 +223,59 @@ fn done(verb: &str, r: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-/// A summary or profile: a target with a `/` or ending in `.json` is a
-/// path (`ctraudit seccomp a.json`); anything else a container, found as
-/// `report` finds it (id, unique id prefix, name). Read within a bound.
-fn read_target(cfg: &Config, target: &str) -> anyhow::Result<(String, serde_json::Value)> {
-    if target.contains('/') || target.ends_with(".json") {
+/// The summaries or profile a target names: a target with a `/` or
+/// ending in `.json` is a path (`ctraudit seccomp a.json`); anything else
+/// a container, found as `report` finds it (id, unique id prefix, name):
+/// each of its runs kept, or run `run`, or (none kept: a log from before
+/// runs were kept) its summary. Read within a bound, one at a time; a
+/// note says which runs when there was a choice.
+fn read_target(
+    cfg: &Config,
+    target: &str,
+    run: Option<u64>,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Vec<(String, serde_json::Value)>> {
+    use ctraudit::report;
+    let is_path = target.contains('/') || target.ends_with(".json");
+    if is_path && run.is_none() {
         let path = std::path::Path::new(target);
-        return Ok((target.to_owned(), read_json(path)?));
+        return Ok(vec![(target.to_owned(), read_json(path)?)]);
     }
-    let (path, _, v) = ctraudit::report::load(cfg, target)?;
-    Ok((path.display().to_string(), v))
+    let id = match report::container(cfg, target) {
+        Ok(id) => id,
+        // a path, or a container by name: read as before runs were kept
+        Err(report::ReportError::RunOfPath { .. }) if run.is_none() => {
+            let (path, _, v) = report::load(cfg, target)?;
+            return Ok(vec![(path.display().to_string(), v)]);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let kept = report::runs_of(cfg, &id)?;
+    let one = |n| -> anyhow::Result<(String, serde_json::Value)> {
+        let (path, _, v) = report::run_of(cfg, &id, n)?;
+        Ok((path.display().to_string(), v))
+    };
+    if let Some(n) = run {
+        let got = one(n)?;
+        notes.push(format!(
+            "container {id}: run {n} only ({} run{} kept)",
+            kept.len(),
+            if kept.len() == 1 { "" } else { "s" }
+        ));
+        return Ok(vec![got]);
+    }
+    if kept.is_empty() {
+        let (path, _, v) = report::load(cfg, id.as_str())?;
+        return Ok(vec![(path.display().to_string(), v)]);
+    }
+    if kept.len() > 1 {
+        notes.push(format!(
+            "container {id}: the union of {} runs ({})",
+            kept.len(),
+            ctraudit::hook::runs::shown(&kept)
+        ));
+    }
+    kept.iter().map(|&n| one(n)).collect()
 }
 
 /// A JSON document the operator named by path, read within a bound.
@@ -219,6 +288,7 @@ fn read_json(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
 fn seccomp(
     cfg: &Config,
     targets: &[String],
+    run: Option<u64>,
     merge: bool,
     base: Option<&std::path::Path>,
     deny_io_uring: bool,
@@ -240,10 +310,13 @@ fn seccomp(
     };
     let mut profiles = Vec::new();
     for t in targets {
-        let (what, v) = read_target(cfg, t)?;
-        let (p, notes) = seccomp::load(&what, &v)?;
-        note(&notes);
-        profiles.push((what, p));
+        let mut which = Vec::new();
+        for (what, v) in read_target(cfg, t, run, &mut which)? {
+            let (p, notes) = seccomp::load(&what, &v)?;
+            note(&notes);
+            profiles.push((what, p));
+        }
+        note(&which);
     }
     let (mut profile, notes) = seccomp::merge(&profiles)?;
     note(&notes);

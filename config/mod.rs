@@ -79,6 +79,25 @@ pub struct Config {
     pub containerd: Containerd,
     pub exclude: Exclude,
     pub redact: Redact,
+    pub retention: Retention,
+}
+
+/// How much of a container's history its log directory keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Retention {
+    /// Runs kept per container id (`<log>/<id>/runs/<n>/`), the latest
+    /// included; the oldest beyond it are removed by finalise and gc.
+    pub runs: u32,
+}
+
+/// The most runs `retention.runs` may keep per container id.
+pub const MAX_RUNS: u32 = 100_000;
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { runs: 20 }
+    }
 }
 
 /// The real containerd shim `containerd-shim-ctraudit-v2` hands over to.
@@ -277,6 +296,7 @@ impl Default for Config {
             containerd: Containerd::default(),
             exclude: Exclude::default(),
             redact: Redact::default(),
+            retention: Retention::default(),
         }
     }
 }
@@ -444,6 +464,18 @@ impl Config {
             if v == 0 || v > max {
                 return Err(invalid(field, format!("{v} is out of range 1..={max}")));
             }
+        }
+        let runs = self.retention.runs;
+        if runs == 0 || runs > MAX_RUNS {
+            let why = if runs == 0 {
+                ": at least the latest run is kept"
+            } else {
+                ""
+            };
+            return Err(invalid(
+                "retention.runs",
+                format!("{runs} is out of range 1..={MAX_RUNS}{why}"),
+            ));
         }
         // sets so large they would pin gigabytes per container (and take
         // seconds to create at prestart, against its deadline)
@@ -807,6 +839,23 @@ mod tests {
         assert_eq!(
             parse("[limits]\nexecs = 0\n").unwrap_err().to_string(),
             "config.toml: limits.execs: 0 is out of range 1..=1048576"
+        );
+        assert_eq!(
+            parse("[retention]\nruns = 0\n").unwrap_err().to_string(),
+            "config.toml: retention.runs: 0 is out of range 1..=100000: at least the latest run is kept"
+        );
+        assert_eq!(
+            parse("[retention]\nruns = 100001\n")
+                .unwrap_err()
+                .to_string(),
+            "config.toml: retention.runs: 100001 is out of range 1..=100000"
+        );
+        assert_eq!(
+            parse("[retention]\nruns = 100000\n")
+                .unwrap()
+                .retention
+                .runs,
+            100_000
         );
         assert_eq!(
             parse("[paths]\nlog = \"logs\"\n").unwrap_err().to_string(),

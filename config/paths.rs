@@ -121,6 +121,16 @@ impl Layout {
     pub fn seccomp_file(&self, id: &ContainerId) -> PathBuf {
         self.log_dir(id).join("seccomp.json")
     }
+
+    /// Every run of the container id kept: `<log>/<id>/runs/`.
+    pub fn runs_dir(&self, id: &ContainerId) -> PathBuf {
+        self.log_dir(id).join("runs")
+    }
+
+    /// Run `n` (1, 2, ...): its summary.json and seccomp.json.
+    pub fn run_log_dir(&self, id: &ContainerId, n: u64) -> PathBuf {
+        self.runs_dir(id).join(n.to_string())
+    }
 }
 
 #[cfg(test)]
@@ -147,5 +157,6 @@ mod tests {
         assert_eq!(l.meta_file(&id), PathBuf::from("/r/containers/c1.json"));
         assert_eq!(l.lock_file(), PathBuf::from("/r/lock"));
         assert_eq!(l.summary_file(&id), PathBuf::from("/l/c1/summary.json"));
+        assert_eq!(l.run_log_dir(&id, 12), PathBuf::from("/l/c1/runs/12"));
     }
 }

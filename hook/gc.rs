@@ -14,6 +14,9 @@
 //! - An older ABI's pin directory with no container left is removed, which
 //!   detaches its programs.
 //!
+//! - Runs of a container id beyond `[retention] runs` are removed, the
+//!   oldest first (hook/runs.rs); the latest is always kept.
+//!
 //! Running containers, and those whose state cannot be told, are never
 //! touched. `--dry-run` lists, changes nothing.
 //!
@@ -30,6 +33,7 @@ use anyhow::Result;
 
 use super::cgroup::{self, Liveness};
 use super::poststop;
+use super::runs;
 use crate::bpf;
 use crate::config::Config;
 use crate::config::Layout;
@@ -57,13 +61,19 @@ impl Report {
 pub fn run(cfg: &Config, dry_run: bool) -> Result<Report> {
     let layout = cfg.layout();
     let mut report = Report::default();
-    if !layout.run_dir().exists() {
-        return Ok(report);
+    if layout.run_dir().exists() {
+        live(cfg, &layout, dry_run, &mut report)?;
     }
+    // 5. runs past retention, once every stopped container is finalised
+    old_runs(cfg, &layout, dry_run, &mut report);
+    Ok(report)
+}
 
+/// 1. to 4.: what the kernel and /run hold.
+fn live(cfg: &Config, layout: &Layout, dry_run: bool, report: &mut Report) -> Result<()> {
     // 1. containers that stopped and that no poststop finished
     for name in names(&layout.meta_dir()) {
-        match stopped_container(cfg, &layout, &name, dry_run) {
+        match stopped_container(cfg, layout, &name, dry_run) {
             Ok((lines, locked)) => {
                 report.lines.extend(lines);
                 if locked {
@@ -78,20 +88,94 @@ pub fn run(cfg: &Config, dry_run: bool) -> Result<Report> {
         }
     }
     if !bpf::bpffs_mounted(layout.bpffs()) {
-        return Ok(report);
+        return Ok(());
     }
 
     // 2. to 4., seeing meta files, pins and registrations at one moment
     let _lock = lock::acquire(&layout.lock_file(), cfg.hooks.lock_timeout_ms)?;
-    let freed = leftovers(&layout, dry_run, &mut report);
+    let freed = leftovers(layout, dry_run, report);
     if freed && cfg.detach_when_idle {
-        match bpf::unload_if_idle(&layout) {
+        match bpf::unload_if_idle(layout) {
             Ok(true) => report.lines.push(DETACHED.to_owned()),
             Ok(false) => {}
             Err(e) => report.error(format!("detach when idle: {e:#}")),
         }
     }
-    Ok(report)
+    Ok(())
+}
+
+/// Step 5: the oldest runs of each container id beyond `retention.runs`.
+/// The global lock is taken for an id that has too many (a finaliser
+/// numbers its run with it held), and its runs are listed again with it
+/// held.
+fn old_runs(cfg: &Config, layout: &Layout, dry_run: bool, report: &mut Report) {
+    let would = if dry_run { "would " } else { "" };
+    let keep = cfg.retention.runs;
+    let root = layout.log_root();
+    let entries = match std::fs::read_dir(root) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => return report.error(format!("{}: {e}", root.display())),
+    };
+    let mut ids = Vec::new();
+    for (i, entry) in entries.enumerate() {
+        if i >= crate::report::MAX_ENTRIES {
+            report.error(format!(
+                "{}: more than {} entries: the runs of the rest were not looked at",
+                root.display(),
+                crate::report::MAX_ENTRIES
+            ));
+            break;
+        }
+        let Ok(entry) = entry else { continue };
+        // a link in place of a container's directory is none of ctraudit's
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if let Some(id) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| ContainerId::parse(n).ok())
+        {
+            ids.push(id);
+        }
+    }
+    ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    for id in ids {
+        match runs::list(layout, &id) {
+            Ok(r) if runs::beyond(&r, keep).is_empty() => continue,
+            Ok(_) => {}
+            Err(e) => {
+                report.error(format!("container {id}: {e}"));
+                continue;
+            }
+        }
+        // no run root: no hook runs, nor holds the lock
+        let _lock = if layout.run_dir().exists() {
+            match lock::acquire(&layout.lock_file(), cfg.hooks.lock_timeout_ms) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    report.error(format!("container {id}: runs past retention kept: {e}"));
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        match runs::prune(layout, &id, keep, usize::MAX, dry_run) {
+            Ok(gone) if gone.is_empty() => {}
+            Ok(gone) => {
+                let what = match gone.as_slice() {
+                    [one] => format!("run {one}"),
+                    _ => format!("runs {}", runs::shown(&gone)),
+                };
+                report.lines.push(format!(
+                    "{would}remove {what} of container {id}: past retention.runs = {keep}"
+                ));
+            }
+            Err(e) => report.error(format!("container {id}: {e}")),
+        }
+    }
 }
 
 /// One entry of the meta directory: finalised when its container stopped.

@@ -11,6 +11,7 @@ pub mod gc;
 pub mod identity;
 mod poststop;
 mod prestart;
+pub mod runs;
 pub mod state;
 
 use std::sync::atomic::{AtomicU8, Ordering};

@@ -15,6 +15,7 @@ use std::borrow::Cow;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
+use super::runs;
 use super::state::HookState;
 use crate::bpf;
 use crate::config::{Config, HookConfig};
@@ -22,7 +23,6 @@ use crate::id::ContainerId;
 use crate::meta;
 use crate::meta::Meta;
 use crate::summary::{self, Summary};
-use crate::sys::file::{make_dir, write_atomic, Persist};
 use crate::sys::{clock, lock, log};
 
 pub fn run(hc: &HookConfig, state: &HookState) -> Result<()> {
@@ -88,11 +88,40 @@ pub fn finalise(
     let layout = cfg.layout().with_abi(meta.abi);
     let snapshot = collect(&layout, id, meta);
     let kernel = snapshot.registration;
-    let summary: Summary = summary::build(meta, &snapshot.data, stopped_ns, by, &cfg.redact, notes);
+    let mut summary: Summary =
+        summary::build(meta, &snapshot.data, stopped_ns, by, &cfg.redact, notes);
     let path = layout.summary_file(id);
     let mut done = Finalised::default();
-    let earlier = earlier_summary(cfg, &layout, id, meta)
-        .filter(|e| rank(&e.kernel_data) >= rank(&summary.loss.kernel_data));
+    // The run's number, under the lock: one more than the highest run kept,
+    // unless that one is this very registration's (a finaliser that died
+    // after its summary) or was left without a summary (one that died
+    // before it), which is taken again.
+    let runs = runs::list(&layout, id)
+        .with_context(|| format!("{}: summary not written; kernel state kept", path.display()))?;
+    let (run, earlier) = match runs.last() {
+        Some(&last) => match earlier_summary(cfg, &layout, id, meta, Some(last)) {
+            Earliest::Same(e) => (last, Some(e)),
+            Earliest::Missing => (last, None),
+            Earliest::Another(_) | Earliest::Other => (runs::next(&runs), None),
+        },
+        // no run kept yet; a summary from before runs were kept may be
+        // this registration's all the same
+        None => match earlier_summary(cfg, &layout, id, meta, None) {
+            Earliest::Same(e) => (1, Some(e)),
+            // an earlier container's, from before runs were kept: run 1,
+            // so that this one does not overwrite it
+            Earliest::Another(bytes) => match adopt(cfg, &layout, id, &bytes) {
+                Ok(()) => (2, None),
+                Err(e) => {
+                    log::problem(cfg, &format!("{by}: the run before this one: {e}"));
+                    (1, None)
+                }
+            },
+            Earliest::Missing | Earliest::Other => (1, None),
+        },
+    };
+    summary.container.run = Some(run);
+    let earlier = earlier.filter(|e| rank(&e.kernel_data) >= rank(&summary.loss.kernel_data));
     let written = match earlier {
         // a summary written before from a record at least as whole is
         // never replaced by one from less (a finaliser that died after
@@ -105,15 +134,16 @@ pub fn finalise(
                 e.kernel_data,
                 summary.loss.kernel_data
             ));
+            // as run `run` and as the latest, whichever it was not yet
+            if let Err(err) = runs::write_summary(&layout, id, run, &e.bytes) {
+                log::problem(cfg, &format!("{by}: run {run}: {err}"));
+            }
             crate::seccomp::read_summary(id.as_str(), &e.value).map(Cow::Owned)
         }
         None => {
-            make_dir(&layout.log_dir(id))
-                .and_then(|()| {
-                    let mut json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
-                    json.push(b'\n');
-                    write_atomic(&path, &json, Persist::Durable)
-                })
+            let mut json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
+            json.push(b'\n');
+            runs::write_summary(&layout, id, run, &json)
                 // the pins stay: nothing is lost, `ctraudit gc` can finish the job
                 .with_context(|| {
                     format!("{}: summary not written; kernel state kept", path.display())
@@ -125,12 +155,12 @@ pub fn finalise(
     // the profile the workload earned, from the summary on disk (the one
     // just written, or the one kept)
     let profile_path = layout.seccomp_file(id);
-    if done.kept.is_none() || !profile_path.exists() {
+    if done.kept.is_none() || !runs::has_profiles(&layout, id, run) {
         match written.and_then(|s| crate::seccomp::from_summary(id.as_str(), &s)) {
             Ok((profile, _)) => {
                 let json = profile.to_json();
-                if let Err(e) = write_atomic(&profile_path, json.as_bytes(), Persist::Durable) {
-                    log::problem(cfg, &format!("{by}: {}: {e}", profile_path.display()));
+                if let Err(e) = runs::write_profile(&layout, id, run, json.as_bytes()) {
+                    log::problem(cfg, &format!("{by}: {e}"));
                 }
             }
             // the summary is written; only the profile is missing, and why
@@ -139,6 +169,17 @@ pub fn finalise(
                 &format!("{by}: {}: no profile: {e}", profile_path.display()),
             ),
         }
+    }
+    // the oldest runs past retention go (gc does the same for any id, and
+    // removes what a lowered retention leaves past the few removed here)
+    if let Err(e) = runs::prune(
+        &layout,
+        id,
+        cfg.retention.runs,
+        runs::PRUNED_BY_FINALISE,
+        false,
+    ) {
+        log::problem(cfg, &format!("{by}: retention.runs: {e}"));
     }
 
     bpf::unregister(&layout, id, kernel).with_context(|| format!("container {id}: unregister"))?;
@@ -162,21 +203,73 @@ pub fn finalise(
 /// another container).
 struct Earlier {
     value: Value,
+    /// As it is on disk.
+    bytes: Vec<u8>,
     finalised_by: String,
     kernel_data: String,
 }
 
+/// What the latest run kept (or, with no run kept, the summary from before
+/// runs were kept) holds.
+enum Earliest {
+    /// This very registration's summary.
+    Same(Earlier),
+    /// A run directory without a summary.
+    Missing,
+    /// Another registration's summary, as it is on disk.
+    Another(Vec<u8>),
+    /// No summary that can be read.
+    Other,
+}
+
+/// Keeps the summary (and profile) of the container before, written
+/// before runs were kept, as run 1. The caller holds the lock.
+fn adopt(
+    cfg: &Config,
+    layout: &crate::config::Layout,
+    id: &ContainerId,
+    summary: &[u8],
+) -> Result<()> {
+    runs::write_summary(layout, id, 1, summary)?;
+    let cap = crate::report::read::max_summary_bytes(&cfg.limits);
+    // a profile is smaller than the summary it comes from
+    if let Ok(profile) = crate::report::read::below(layout, &layout.seccomp_file(id), cap) {
+        let path = layout.run_log_dir(id, 1).join(runs::SECCOMP);
+        crate::sys::file::write_atomic(&path, &profile, crate::sys::file::Persist::Durable)
+            .with_context(|| path.display().to_string())?;
+    }
+    Ok(())
+}
+
 /// Read as `ctraudit report` reads it: never through a link below the log
-/// root, only a regular file, within the cap the limits allow.
+/// root, only a regular file, within the cap the limits allow. `run`:
+/// that run's summary; None, the top-level one.
 fn earlier_summary(
     cfg: &Config,
     layout: &crate::config::Layout,
     id: &ContainerId,
     meta: &Meta,
-) -> Option<Earlier> {
-    let cap = crate::report::read::max_summary_bytes(&cfg.limits);
-    let text = crate::report::read::logged(layout, id, cap).ok()?;
-    let value: Value = serde_json::from_slice(&text).ok()?;
+    run: Option<u64>,
+) -> Earliest {
+    use crate::report::{read, ReportError};
+    let cap = read::max_summary_bytes(&cfg.limits);
+    let read = match run {
+        Some(n) => read::below(layout, &layout.run_log_dir(id, n).join(runs::SUMMARY), cap),
+        None => read::logged(layout, id, cap),
+    };
+    let bytes = match read {
+        Ok(b) => b,
+        Err(ReportError::Read { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {
+            return match run {
+                Some(_) => Earliest::Missing,
+                None => Earliest::Other,
+            }
+        }
+        Err(_) => return Earliest::Other,
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
+        return Earliest::Other;
+    };
     let str_at = |p: &str| value.pointer(p).and_then(Value::as_str).map(str::to_owned);
     let same = value
         .pointer("/container/cgroup/id")
@@ -184,11 +277,19 @@ fn earlier_summary(
         == Some(meta.cgroup.id)
         && str_at("/times/registered").as_deref() == Some(meta.registered_at.as_str());
     if !same {
-        return None;
+        return if value.get("schema").and_then(Value::as_str) == Some(crate::summary::SCHEMA) {
+            Earliest::Another(bytes)
+        } else {
+            Earliest::Other
+        };
     }
-    Some(Earlier {
+    let Some(kernel_data) = str_at("/loss/kernel_data") else {
+        return Earliest::Other;
+    };
+    Earliest::Same(Earlier {
         finalised_by: str_at("/ctraudit/finalised_by").unwrap_or_default(),
-        kernel_data: str_at("/loss/kernel_data")?,
+        kernel_data,
+        bytes,
         value,
     })
 }

@@ -12,6 +12,7 @@ pub mod escape;
 mod find;
 pub(crate) mod read;
 mod render;
+pub(crate) mod runs;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ pub use read::{max_summary_bytes, MIN_CAP};
 pub use render::render;
 
 use crate::config::Config;
+use crate::id::ContainerId;
 use crate::summary::SCHEMA;
 
 /// What went wrong, in one line that names the file or field. The io
@@ -97,6 +99,31 @@ pub enum ReportError {
     TooMany { log: PathBuf, limit: usize },
     #[error("cannot write the report: {0}")]
     Write(std::io::Error),
+    #[error(
+        "container {}: no run {run} (runs kept: {})",
+        shown(id),
+        runs::shown(kept)
+    )]
+    NoRun {
+        id: String,
+        run: u64,
+        kept: Vec<u64>,
+    },
+    #[error("{}: a path, not a container: --run and --runs take a container id, a unique id prefix or a name", shown(target))]
+    RunOfPath { target: String },
+    #[error("{}", shown(&error.to_string()))]
+    Runs { error: std::io::Error },
+}
+
+/// Which of a container's runs to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// The latest (`<log>/<id>/summary.json`), or the file named.
+    Latest,
+    /// Run N (`<log>/<id>/runs/<N>/summary.json`).
+    Run(u64),
+    /// The list of runs kept.
+    Runs,
 }
 
 pub type Result<T> = std::result::Result<T, ReportError>;
@@ -147,8 +174,24 @@ fn list(ids: &[String]) -> String {
 /// `out` as text, or as its JSON (`json`). Nothing is written unless the
 /// whole summary was read and checked, and a failed write is an error
 /// (say, stdout on a full disk or a closed pipe), never a panic.
-pub fn run(cfg: &Config, target: &str, json: bool, out: &mut impl Write) -> Result<()> {
-    let (path, text, v) = load(cfg, target)?;
+pub fn run(
+    cfg: &Config,
+    target: &str,
+    which: Which,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    let (path, text, v) = match which {
+        Which::Latest => load(cfg, target)?,
+        Which::Run(n) => load_run(cfg, target, n)?,
+        Which::Runs => {
+            let listed = list_runs(cfg, target)?;
+            return out
+                .write_all(listed.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(ReportError::Write);
+        }
+    };
     check(&path, &v)?;
     let shown = if json {
         escape::json(&text)
@@ -181,6 +224,91 @@ pub fn load(cfg: &Config, target: &str) -> Result<(PathBuf, String, Value)> {
     let text = String::from_utf8(raw).map_err(|e| not_json(e.to_string()))?;
     let v = serde_json::from_str(&text).map_err(|e| not_json(e.to_string()))?;
     Ok((path, text, v))
+}
+
+/// The container (not a path) TARGET names, found as [`load`] finds it.
+pub fn container(cfg: &Config, target: &str) -> Result<ContainerId> {
+    let layout = cfg.layout();
+    match find::find(&layout, target, max_summary_bytes(&cfg.limits))? {
+        find::Source::Logged(id) => Ok(id),
+        find::Source::Named(_) => Err(ReportError::RunOfPath {
+            target: target.into(),
+        }),
+    }
+}
+
+/// The runs kept of a container, oldest first (hook/runs.rs).
+pub fn runs_of(cfg: &Config, id: &ContainerId) -> Result<Vec<u64>> {
+    runs::list(&cfg.layout(), id).map_err(|error| ReportError::Runs { error })
+}
+
+/// Run `n` of the container TARGET names, read as [`load`] reads the
+/// latest; a run not kept is an error that lists those that are.
+pub fn load_run(cfg: &Config, target: &str, n: u64) -> Result<(PathBuf, String, Value)> {
+    let id = container(cfg, target)?;
+    run_of(cfg, &id, n)
+}
+
+/// Run `n` of container `id`.
+pub fn run_of(cfg: &Config, id: &ContainerId, n: u64) -> Result<(PathBuf, String, Value)> {
+    let layout = cfg.layout();
+    let path = layout.run_log_dir(id, n).join(runs::SUMMARY);
+    let no_run = || -> ReportError {
+        match runs_of(cfg, id) {
+            Ok(kept) => ReportError::NoRun {
+                id: id.to_string(),
+                run: n,
+                kept,
+            },
+            Err(e) => e,
+        }
+    };
+    if n == 0 {
+        return Err(no_run());
+    }
+    let raw = match read::below(&layout, &path, max_summary_bytes(&cfg.limits)) {
+        Ok(raw) => raw,
+        Err(ReportError::Read { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(no_run())
+        }
+        Err(e) => return Err(e),
+    };
+    let not_json = |message: String| ReportError::Json {
+        path: path.clone(),
+        message,
+    };
+    let text = String::from_utf8(raw).map_err(|e| not_json(e.to_string()))?;
+    let v = serde_json::from_str(&text).map_err(|e| not_json(e.to_string()))?;
+    Ok((path, text, v))
+}
+
+/// `report TARGET --runs`: one line per run kept, read one at a time.
+fn list_runs(cfg: &Config, target: &str) -> Result<String> {
+    let id = container(cfg, target)?;
+    let kept = runs_of(cfg, &id)?;
+    let mut o = format!(
+        "container {}: {} run{} kept (retention.runs = {})\n",
+        shown(id.as_str()),
+        kept.len(),
+        if kept.len() == 1 { "" } else { "s" },
+        cfg.retention.runs
+    );
+    if kept.is_empty() {
+        return Ok(o);
+    }
+    o.push_str("  run  started                   stopped                   ended by  complete\n");
+    for n in kept {
+        let row = run_of(cfg, &id, n).and_then(|(path, _, v)| {
+            check(&path, &v)?;
+            Ok(render::run_row(n, &v))
+        });
+        match row {
+            Ok(row) => o.push_str(&row),
+            Err(e) => o.push_str(&format!("{n:>5}  unreadable: {e}")),
+        }
+        o.push('\n');
+    }
+    Ok(o)
 }
 
 /// Refuses what is not a summary: the schema, then each section's type,
@@ -287,6 +415,7 @@ mod tests {
             let err = run(
                 &cfg,
                 "c1",
+                Which::Latest,
                 json,
                 &mut Refuses(std::io::ErrorKind::BrokenPipe),
             );
@@ -296,8 +425,56 @@ mod tests {
             );
         }
         let mut out = Vec::new();
-        run(&cfg, "c1", true, &mut out).unwrap();
+        run(&cfg, "c1", Which::Latest, true, &mut out).unwrap();
         assert!(out.starts_with(b"{\"schema\":"));
+    }
+
+    #[test]
+    fn a_run_is_read_from_its_directory_and_one_not_kept_is_named() {
+        let (dir, cfg) = roots();
+        let text = std::fs::read_to_string(dir.path().join("log/c1/summary.json")).unwrap();
+        let mut v: Value = serde_json::from_str(&text).unwrap();
+        v["times"] = json!({"registered": "R", "first_exec": null, "stopped": "S"});
+        v["ctraudit"] = json!({"finalised_by": "gc"});
+        v["loss"] = json!({"complete": false});
+        for n in [2, 3] {
+            let run = dir.path().join(format!("log/c1/runs/{n}"));
+            std::fs::create_dir_all(&run).unwrap();
+            std::fs::write(run.join("summary.json"), v.to_string()).unwrap();
+        }
+        let out = |which| {
+            let mut out = Vec::new();
+            run(&cfg, "c1", which, false, &mut out).map(|()| String::from_utf8(out).unwrap())
+        };
+        assert_eq!(
+            out(Which::Runs).unwrap(),
+            "container c1: 2 runs kept (retention.runs = 20)\n\
+             \x20 run  started                   stopped                   ended by  complete\n\
+             \x20   2  R                         S                         gc        no\n\
+             \x20   3  R                         S                         gc        no\n"
+        );
+        assert!(out(Which::Run(3)).unwrap().starts_with("container c1\n"));
+        for n in [0, 1, 4] {
+            assert_eq!(
+                out(Which::Run(n)).unwrap_err().to_string(),
+                format!("container c1: no run {n} (runs kept: 2, 3)")
+            );
+        }
+        let path = dir.path().join("log/c1/summary.json");
+        let err = run(
+            &cfg,
+            path.to_str().unwrap(),
+            Which::Runs,
+            false,
+            &mut Vec::new(),
+        );
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            format!(
+                "{}: a path, not a container: --run and --runs take a container id, a unique id prefix or a name",
+                path.display()
+            )
+        );
     }
 
     #[test]

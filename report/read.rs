@@ -66,8 +66,13 @@ pub fn named(path: &Path, cap: u64) -> Result<Vec<u8>> {
 /// opened one component at a time from the log root, none of them through
 /// a link, so a link planted below the log root never leads out of it.
 pub fn logged(layout: &Layout, id: &ContainerId, cap: u64) -> Result<Vec<u8>> {
+    below(layout, &layout.summary_file(id), cap)
+}
+
+/// A file below the log root (a run's summary, `<log>/<id>/runs/<n>/`),
+/// read as [`logged`] reads the latest.
+pub fn below(layout: &Layout, path: &Path, cap: u64) -> Result<Vec<u8>> {
     let log = layout.log_root();
-    let path = layout.summary_file(id);
     let mut dir = File::open(log).map_err(|error| ReportError::Read {
         path: log.to_owned(),
         error,
@@ -105,7 +110,7 @@ pub fn logged(layout: &Layout, id: &ContainerId, cap: u64) -> Result<Vec<u8>> {
             }
         };
     }
-    bounded(dir, &path, cap)
+    bounded(dir, path, cap)
 }
 
 fn is_link(path: &Path) -> bool {

@@ -23,12 +23,36 @@ fn json(v: &Value) -> String {
     escape::json(&v.to_string()).into_owned()
 }
 
+/// One row of `report --runs`: the run's number, when it started (its
+/// first exec, else its registration) and stopped, who finalised it, and
+/// whether its record is complete.
+pub fn run_row(n: u64, v: &Value) -> String {
+    let t = &v["times"];
+    let started = if t["first_exec"].is_null() {
+        &t["registered"]
+    } else {
+        &t["first_exec"]
+    };
+    let complete = match &v["loss"]["complete"] {
+        Value::Bool(true) => "yes".to_owned(),
+        Value::Bool(false) => "no".to_owned(),
+        other => s(other),
+    };
+    let row = format!(
+        "{n:>5}  {:<24}  {:<24}  {:<8}  {complete}",
+        s(started),
+        s(&t["stopped"]),
+        s(&v["ctraudit"]["finalised_by"]),
+    );
+    row.trim_end().to_owned()
+}
+
 /// Renders a `ctraudit.summary/v1` document as plain text.
 pub fn render(v: &Value) -> String {
     let mut o = String::new();
     let c = &v["container"];
     let _ = writeln!(o, "container {}", s(&c["id"]));
-    for key in ["name", "image", "hostname", "runtime"] {
+    for key in ["name", "image", "hostname", "runtime", "run"] {
         if !c[key].is_null() {
             let _ = writeln!(o, "  {key:<8} {}", s(&c[key]));
         }

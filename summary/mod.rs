@@ -66,6 +66,11 @@ pub struct Container {
     pub bundle: String,
     pub cgroup: CgroupInfo,
     pub annotations: BTreeMap<String, String>,
+    /// Which run of this container id the summary is (1, 2, ...: the
+    /// directory `<log>/<id>/runs/<run>/`), given when it is finalised;
+    /// absent in summaries from before runs were kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

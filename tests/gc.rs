@@ -220,6 +220,20 @@ fn gc_and_poststop_never_replace_a_summary_by_a_worse_one() {
         profile,
         "and the profile missing beside it is made again from it"
     );
+    // the same registration is one run, not a second
+    let runs: Vec<String> = std::fs::read_dir(env.path("log/gc-twice/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(runs, ["1"]);
+    assert_eq!(
+        std::fs::read_to_string(env.path("log/gc-twice/runs/1/summary.json")).unwrap(),
+        whole
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path("log/gc-twice/runs/1/seccomp.json")).unwrap(),
+        profile
+    );
     assert_eq!(env.leftovers(), Vec::<String>::new());
 }
 
