@@ -76,11 +76,18 @@ pub fn render(v: &Value) -> String {
     );
     for e in p["executed"].as_array().into_iter().flatten() {
         let argv: Vec<String> = e["argv"].as_array().into_iter().flatten().map(s).collect();
+        // the file that ran, when the path run by is not it
+        let binary = e
+            .get("binary")
+            .filter(|b| !b.is_null())
+            .map(|b| format!(" ({})", s(b)))
+            .unwrap_or_default();
         let _ = writeln!(
             o,
-            "  {:>4}x  {}  [{}]",
+            "  {:>4}x  {}{}  [{}]",
             s(&e["count"]),
             s(&e["path"]),
+            binary,
             argv.join(" ")
         );
     }
@@ -98,7 +105,12 @@ pub fn render(v: &Value) -> String {
         } else {
             String::new()
         };
-        let _ = writeln!(o, "  {:<32} {}{}", s(&f["path"]), acc.join(","), failed);
+        // a link or symlink made: what it points to
+        let path = match f.get("target").filter(|t| !t.is_null()) {
+            Some(t) => format!("{} -> {}", s(&f["path"]), s(t)),
+            None => s(&f["path"]),
+        };
+        let _ = writeln!(o, "  {:<32} {}{}", path, acc.join(","), failed);
     }
     let net = v["network"].as_array().cloned().unwrap_or_default();
     let _ = writeln!(o, "\nnetwork: {}", net.len());

@@ -181,7 +181,8 @@ pub fn no_loss() -> Value {
         "map_errors": 0,
         "events_without_maps": 0,
         "enters_missed": 0,
-        "program_misses": 0
+        "program_misses": 0,
+        "paths_cut": 0
     })
 }
 
