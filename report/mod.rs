@@ -217,6 +217,11 @@ pub fn load(cfg: &Config, target: &str) -> Result<(PathBuf, String, Value)> {
         }
         find::Source::Logged(id) => (layout.summary_file(&id), read::logged(&layout, &id, cap)?),
     };
+    parsed(path, raw)
+}
+
+/// A summary's bytes as text and JSON; an error names `path`.
+fn parsed(path: PathBuf, raw: Vec<u8>) -> Result<(PathBuf, String, Value)> {
     let not_json = |message: String| ReportError::Json {
         path: path.clone(),
         message,
@@ -273,13 +278,7 @@ pub fn run_of(cfg: &Config, id: &ContainerId, n: u64) -> Result<(PathBuf, String
         }
         Err(e) => return Err(e),
     };
-    let not_json = |message: String| ReportError::Json {
-        path: path.clone(),
-        message,
-    };
-    let text = String::from_utf8(raw).map_err(|e| not_json(e.to_string()))?;
-    let v = serde_json::from_str(&text).map_err(|e| not_json(e.to_string()))?;
-    Ok((path, text, v))
+    parsed(path, raw)
 }
 
 /// `report TARGET --runs`: one line per run kept, read one at a time.
