@@ -217,4 +217,22 @@ mod tests {
         let golden: Value = serde_json::from_str(include_str!("../summary/golden.json")).unwrap();
         assert_eq!(render(&golden), include_str!("golden.txt"));
     }
+
+    #[test]
+    fn an_exec_shows_the_binary_that_ran_and_a_link_what_it_points_to() {
+        let v = serde_json::json!({
+            "processes": {"executed": [
+                {"path": "/proc/self/exe", "binary": "/bin/busybox", "argv": ["cat"], "count": 1}
+            ]},
+            "files": [
+                {"path": "/tmp/innocent", "target": "/etc/\u{1b}[2J", "access": ["link"], "failed": 0}
+            ]
+        });
+        let r = render(&v);
+        assert!(r.contains("     1x  /proc/self/exe (/bin/busybox)  [cat]\n"), "{r}");
+        assert!(
+            r.contains("  /tmp/innocent -> /etc/\\x1b[2J    link\n"),
+            "{r}"
+        );
+    }
 }
