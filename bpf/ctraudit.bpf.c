@@ -39,6 +39,7 @@
 #include "files.h"
 #include "network.h"
 #include "privileged.h"
+#include "processes.h"
 #include "io_uring.h"
 #include "decoded.h"
 

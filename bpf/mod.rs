@@ -218,7 +218,7 @@ mod tests {
         ];
         assert_eq!(
             (ABI_VERSION, sizes),
-            (3, [16, 152, 520, 40, 256, 48, 140, 40, 192, 536])
+            (4, [16, 152, 528, 40, 256, 48, 140, 40, 192, 544])
         );
     }
 
@@ -230,7 +230,7 @@ mod tests {
         use types::*;
         assert_eq!(size_of::<ct_container>(), 4 * 4);
         assert_eq!(size_of::<ct_stats>(), 19 * 8);
-        assert_eq!(size_of::<ct_exec_key>(), 256 + 256 + 4 + 4);
+        assert_eq!(size_of::<ct_exec_key>(), 256 + 256 + 4 * 4);
         assert_eq!(size_of::<ct_exec_val>(), 3 * 8 + 4 * 4);
         assert_eq!(size_of::<ct_file_key>(), 256);
         assert_eq!(size_of::<ct_file_val>(), 4 * 8 + 4 * 4);

@@ -65,15 +65,32 @@ fn lookup(map: &MapHandle, what: &'static str, key: &[u8]) -> Result<Option<Vec<
     })
 }
 
-fn entries<K: Pod, V: Pod>(map: &MapHandle, what: &'static str) -> Result<Vec<(K, V)>> {
+fn entries<K: Pod, V: Pod>(
+    map: &MapHandle,
+    what: &'static str,
+    older_abi: bool,
+) -> Result<Vec<(K, V)>> {
     let mut out = Vec::new();
-    for key in map.keys() {
+    for mut key in map.keys() {
         // an entry may vanish between keys() and lookup(): skip it
-        if let Some(value) = lookup(map, what, &key)? {
+        if let Some(mut value) = lookup(map, what, &key)? {
+            if older_abi {
+                grow(&mut key, std::mem::size_of::<K>());
+                grow(&mut value, std::mem::size_of::<V>());
+            }
             out.push((from_bytes(what, &key)?, from_bytes(what, &value)?));
         }
     }
     Ok(out)
+}
+
+/// A record of an older ABI whose type has since grown at its end only
+/// (ABI 4 appended `err` to ct_exec_key): the new fields read as 0, which
+/// is what the old programs meant (an exec that succeeded).
+fn grow(record: &mut Vec<u8>, size: usize) {
+    if record.len() < size {
+        record.resize(size, 0);
+    }
 }
 
 /// Size of `ct_stats` under ABI 1, whose counters are the first ones of
@@ -87,7 +104,8 @@ fn set<K: Pod, V: Pod>(
     id: &ContainerId,
     name: &'static str,
 ) -> Result<Vec<(K, V)>> {
-    entries(&open(layout.container_map(id, name))?, name)
+    let older_abi = layout.abi() < super::ABI_VERSION;
+    entries(&open(layout.container_map(id, name))?, name, older_abi)
 }
 
 fn stats(layout: &Layout, id: &ContainerId) -> Result<types::ct_stats> {

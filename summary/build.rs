@@ -212,14 +212,19 @@ fn named_counts(per_nr: &[u64], unnamed: &mut Vec<u32>) -> BTreeMap<String, u64>
         .collect()
 }
 
-/// The exec entries, secrets redacted. The kernel keeps one entry per
-/// (path, argv); those whose argv differ only in a secret are merged here
-/// (counts added, the earliest first and its process, the latest last), so
-/// that no secret shows, not even as the number of distinct ones.
-fn executed(snap: &Snapshot, redact: &crate::config::Redact) -> Vec<Exec> {
+/// What redacted exec entries are merged by: path, its hex, argv,
+/// truncation, errno.
+type MergeKey = (String, Option<String>, Vec<String>, bool, i32);
+
+/// The exec entries that succeeded (`failed` false) or failed, secrets
+/// redacted. The kernel keeps one entry per (path, argv, errno); those
+/// whose argv differ only in a secret are merged here (counts added, the
+/// earliest first and its process, the latest last), so that no secret
+/// shows, not even as the number of distinct ones.
+fn executed(snap: &Snapshot, redact: &crate::config::Redact, failed: bool) -> Vec<Exec> {
     let mut executed = Vec::with_capacity(snap.execs.len());
-    let mut merged: BTreeMap<(String, Option<String>, Vec<String>, bool), Exec> = BTreeMap::new();
-    for (k, v) in &snap.execs {
+    let mut merged: BTreeMap<MergeKey, Exec> = BTreeMap::new();
+    for (k, v) in snap.execs.iter().filter(|(k, _)| (k.err != 0) == failed) {
         let (argv, redacted) = crate::config::redact::args(redact, &split_argv(k));
         let e = Exec {
             path: c_str(&k.path),
@@ -235,6 +240,7 @@ fn executed(snap: &Snapshot, redact: &crate::config::Redact) -> Vec<Exec> {
             uid: v.uid,
             pid: v.pid,
             ppid: v.ppid,
+            error: (k.err != 0).then(|| errno_name(k.err)),
             first: rfc3339_of_boot_ns(v.first_ns),
             last: rfc3339_of_boot_ns(v.last_ns),
             first_ns: v.first_ns,
@@ -249,6 +255,7 @@ fn executed(snap: &Snapshot, redact: &crate::config::Redact) -> Vec<Exec> {
             e.path_hex.clone(),
             e.argv.clone(),
             e.argv_truncated,
+            k.err,
         );
         match merged.entry(key) {
             std::collections::btree_map::Entry::Vacant(slot) => {
@@ -302,7 +309,8 @@ pub fn build(
             forks: st.forks,
             threads: st.threads,
             exits: st.exits,
-            executed: executed(snap, redact),
+            executed: executed(snap, redact, false),
+            failed_execs: executed(snap, redact, true),
         },
         files: files(snap),
         network: network(snap),
@@ -742,6 +750,8 @@ mod tests {
                         argv: chars(b"/bin/ls\0-l\0/etc\0"),
                         argv_len: 16,
                         argv_truncated: 0,
+                        err: 0,
+                        _pad: 0,
                     },
                     ct_exec_val {
                         count: 1,
@@ -759,6 +769,8 @@ mod tests {
                         argv: chars(b"sh\0-c\0"),
                         argv_len: 6,
                         argv_truncated: 0,
+                        err: 0,
+                        _pad: 0,
                     },
                     ct_exec_val {
                         count: 1,
@@ -1096,6 +1108,8 @@ mod tests {
                     argv: chars(argv),
                     argv_len: argv.len() as u32,
                     argv_truncated: 0,
+                    err: 0,
+                    _pad: 0,
                 },
                 ct_exec_val {
                     count: 2,
@@ -1225,6 +1239,8 @@ mod tests {
             argv: chars(b"a\0\0"),
             argv_len: 3,
             argv_truncated: 0,
+            err: 0,
+            _pad: 0,
         };
         assert_eq!(split_argv(&k), ["a", ""]);
         let k = ct_exec_key {
@@ -1256,6 +1272,9 @@ mod tests {
         for e in &mut s.processes.executed {
             (e.first, e.last) = ("a".into(), "b".into());
         }
+        for e in &mut s.processes.failed_execs {
+            (e.first, e.last) = ("a".into(), "b".into());
+        }
         for e in &mut s.files {
             (e.first, e.last) = ("a".into(), "b".into());
         }
@@ -1279,6 +1298,25 @@ mod tests {
         snap.files[0].0.path = chars(b"/tmp/\xff\x1b[2J");
         snap.execs[0].0.argv = chars(b"mysql\0--password=hunter2\0");
         snap.execs[0].0.argv_len = 25;
+        snap.execs.push((
+            ct_exec_key {
+                path: chars(b"/bin/nope"),
+                argv: chars(b"nope\0-x\0"),
+                argv_len: 8,
+                argv_truncated: 0,
+                err: libc::ENOENT,
+                _pad: 0,
+            },
+            ct_exec_val {
+                count: 2,
+                first_ns: 3_500_000_000,
+                last_ns: 3_600_000_000,
+                uid: 0,
+                pid: 7,
+                ppid: 6,
+                _pad: 0,
+            },
+        ));
         let redact = crate::config::Config::default().redact;
         let s = build(
             &meta(),

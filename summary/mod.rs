@@ -108,6 +108,9 @@ pub struct Processes {
     pub threads: u64,
     pub exits: u64,
     pub executed: Vec<Exec>,
+    /// execve/execveat calls that failed, one entry per (path, argv,
+    /// error), in order of first attempt: `error` is set.
+    pub failed_execs: Vec<Exec>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -132,6 +135,10 @@ pub struct Exec {
     pub uid: u32,
     pub pid: u32,
     pub ppid: u32,
+    /// A failed exec's errno name (`ENOENT`); absent for execs that
+    /// succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     pub first: String,
     pub last: String,
     /// `first` as the kernel's CLOCK_BOOTTIME, to sort and merge by; not

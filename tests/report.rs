@@ -153,6 +153,8 @@ fn exec(path: &[u8], argv: &[u8]) -> (ct_exec_key, ct_exec_val) {
             argv: chars(argv),
             argv_len: argv.len() as u32,
             argv_truncated: 0,
+            err: 0,
+            _pad: 0,
         },
         ct_exec_val {
             count: 1,

@@ -15,7 +15,7 @@
 /* A different number for tests of upgrades across ABI versions only
  * (build.rs passes CTRAUDIT_ABI through); releases bump the default. */
 #ifndef CT_ABI_OVERRIDE
-#define CT_ABI_OVERRIDE 3
+#define CT_ABI_OVERRIDE 4
 #endif
 
 /* Limits and versions, as an enum so they reach Rust through BTF. */
@@ -131,11 +131,18 @@ struct ct_stats {
 	__u64 faults;
 };
 
+/* An exec, or a failed execve/execveat (err != 0): one set for both. */
 struct ct_exec_key {
-	char path[CT_PATH_MAX]; /* as passed to execve (bprm->filename) */
-	char argv[CT_ARGV_MAX]; /* NUL-separated, first CT_ARGV_MAX bytes */
+	/* as passed to execve: bprm->filename for an exec, the caller's path
+	 * argument for a failed one */
+	char path[CT_PATH_MAX];
+	/* NUL-separated, first CT_ARGV_MAX bytes; of a failed exec, read
+	 * from the caller's argv, each argument starting in the first half */
+	char argv[CT_ARGV_MAX];
 	__u32 argv_len;
 	__u32 argv_truncated;
+	__s32 err; /* errno of a failed exec; 0 for one that succeeded */
+	__u32 _pad;
 };
 
 struct ct_exec_val {

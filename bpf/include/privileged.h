@@ -227,15 +227,15 @@ DECODER(decode_clone)
 	priv_commit(ts, ret);
 }
 
-DECODER(decode_execveat)
+/* A failed execveat (processes.h decodes execve and execveat): a
+ * successful one is recorded by the exec tracepoint (exec_priv()), where
+ * the registers still describe the call. */
+static __always_inline void priv_execveat_failed(struct ct_task *ts, __u64 path,
+						 __u64 flags, long ret)
 {
-	/* a successful execveat is recorded by the exec tracepoint,
-	 * where the registers still describe the call */
-	if (ret >= 0)
-		return;
-	struct ct_priv_key *p = priv_begin(ts, nr);
-	p->args[0] = a4; /* flags */
-	priv_str(ts, p->detail, sizeof(p->detail), (const void *)a1, ret);
+	struct ct_priv_key *p = priv_begin(ts, NR_execveat);
+	p->args[0] = flags;
+	priv_str(ts, p->detail, sizeof(p->detail), (const void *)path, ret);
 	priv_commit(ts, ret);
 }
 

@@ -1,0 +1,99 @@
+//! Process lifecycle, with real runc and real BPF (root): failed execs,
+//! execveat, tasks that move out of the container's cgroup, and how the
+//! container ended. Names start with `proc_` so they can be selected.
+//!
+//! The workloads are tests/common/proc.c, built static and run as the
+//! container's /proc_t; every check is an equality.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::work::no_loss;
+use common::{argv, executed, ok, Bundle, Env};
+use serde_json::{json, Value};
+
+/// `proc.c`, built static into `<dir>/proc_t`.
+fn build(env: &Env) -> PathBuf {
+    let dir = env.dir.path();
+    let src = dir.join("proc.c");
+    std::fs::write(&src, include_str!("common/proc.c")).unwrap();
+    let bin = dir.join("proc_t");
+    let out = Command::new("gcc")
+        .args(["-O2", "-static", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .expect("gcc is installed (.ci/setup)");
+    ok(&out);
+    bin
+}
+
+/// A bundle running `args` with proc_t at /proc_t.
+fn bundle(env: &Env, name: &str, bin: &Path, args: &[&str]) -> Bundle {
+    let b = Bundle::new(env, name, args);
+    std::fs::copy(bin, b.dir.join("rootfs/proc_t")).unwrap();
+    b
+}
+
+/// `processes.failed_execs` as (path, argv, error, count).
+fn failed_execs(s: &Value) -> Vec<(String, Vec<String>, String, u64)> {
+    common::typed(s)
+        .processes
+        .failed_execs
+        .into_iter()
+        .map(|e| (e.path, e.argv, e.error.unwrap_or_default(), e.count))
+        .collect()
+}
+
+fn failed(
+    path: &str,
+    args: &[&str],
+    error: &str,
+    count: u64,
+) -> (String, Vec<String>, String, u64) {
+    let (path, args) = argv(path, args);
+    (path, args, error.to_owned(), count)
+}
+
+fn count(s: &Value, name: &str) -> Value {
+    s["syscalls"]["counts"]
+        .get(name)
+        .cloned()
+        .unwrap_or(json!(0))
+}
+
+#[test]
+fn proc_failed_execs_are_listed_with_path_argv_and_error() {
+    let env = Env::new("");
+    let bin = build(&env);
+    let b = bundle(&env, "failexec", &bin, &["/proc_t", "failexec"]);
+    ok(&env.run(&b.dir, "failexec"));
+    let s = env.summary("failexec");
+    assert_eq!(
+        executed(&s),
+        vec![argv("/proc_t", &["/proc_t", "failexec"])]
+    );
+    assert_eq!(
+        failed_execs(&s),
+        vec![
+            failed("/nonexistent", &["/nonexistent", "a", "b"], "ENOENT", 2),
+            failed("/etc/passwd", &["/etc/passwd"], "EACCES", 1),
+        ]
+    );
+    let t = common::typed(&s);
+    let init = &t.processes.executed[0];
+    for f in &t.processes.failed_execs {
+        assert_eq!(
+            (f.pid, f.ppid, f.uid, f.argv_truncated),
+            (init.pid, init.ppid, 0, false),
+            "{f:?}"
+        );
+    }
+    assert_eq!(
+        (count(&s, "execve"), &s["processes"]["execs"]),
+        (json!(4), &json!(1))
+    );
+    assert_eq!(s["loss"], no_loss());
+}
