@@ -207,7 +207,16 @@ int ct_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	long nr = ctx->args[1];
 	bool compat = compat_syscall(t);
-	ts->pending = !compat && is_decoded(nr) ? nr : CT_ENTERED;
+	if (compat || !is_decoded(nr)) {
+		ts->pending = CT_ENTERED;
+	} else {
+		ts->pending = nr;
+		/* the one argument sched_process_exec cannot read any more:
+		 * a compare on decoded calls, a read on execveat only */
+		if (nr == NR_execveat)
+			ts->exec_flags =
+				BPF_CORE_READ((struct pt_regs *)ctx->args[0], r8);
+	}
 	count_syscall(ts->slot, nr, compat, false);
 	return 0;
 }
@@ -325,6 +334,7 @@ static __noinline void exec_priv(struct ct_task *ts, struct linux_binprm *bprm, 
 
 	if (nr == NR_execveat) {
 		p = priv_begin(ts, NR_execveat);
+		p->args[0] = ts->exec_flags;
 		bpf_probe_read_kernel_str(p->detail, sizeof(p->detail),
 					  BPF_CORE_READ(bprm, filename));
 		priv_commit(ts, 0);
@@ -369,6 +379,7 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		}
 		forget(p);
 	}
+	__u32 pending = ts->pending;
 	ts->slot = c->slot;
 	ts->gen = c->gen;
 	ts->pending = CT_ENTERED; /* the exec's own sys_exit is still to come */
@@ -385,9 +396,17 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		st->first_exec_ns = now;
 	st->last_event_ns = now;
 
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(p);
-	long nr = BPF_CORE_READ(regs, orig_ax);
+	/* Which exec this was: by now the ELF loader has set orig_ax to
+	 * execve's number for every exec of a 64-bit binary
+	 * (set_personality_64bit()), so only the number sys_enter saw tells
+	 * execveat apart. A task entering the audit had no storage at its
+	 * sys_enter: its registers are all there is. */
+	long nr = pending;
 	bool compat = compat_syscall(p);
+	if (entering || (nr != NR_execve && nr != NR_execveat)) {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(p);
+		nr = BPF_CORE_READ(regs, orig_ax);
+	}
 	/* the exec that brings a task into the audit was not seen at
 	 * sys_enter (the task was not audited yet): count it here */
 	if (entering)

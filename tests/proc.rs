@@ -57,6 +57,15 @@ fn failed(
     (path, args, error.to_owned(), count)
 }
 
+/// `privileged` as (kind, args, count, failed, last_error).
+fn privileged(s: &Value) -> Vec<(String, Value, u64, u64, Option<String>)> {
+    common::typed(s)
+        .privileged
+        .into_iter()
+        .map(|p| (p.kind, p.args, p.count, p.failed, p.last_error))
+        .collect()
+}
+
 fn count(s: &Value, name: &str) -> Value {
     s["syscalls"]["counts"]
         .get(name)
@@ -94,6 +103,58 @@ fn proc_failed_execs_are_listed_with_path_argv_and_error() {
     assert_eq!(
         (count(&s, "execve"), &s["processes"]["execs"]),
         (json!(4), &json!(1))
+    );
+    assert_eq!(s["loss"], no_loss());
+}
+
+#[test]
+fn proc_execveat_and_fexecve_are_privileged_events() {
+    let env = Env::new("");
+    let bin = build(&env);
+    let b = bundle(&env, "execveat", &bin, &["/proc_t", "execveat"]);
+    ok(&env.run(&b.dir, "execveat"));
+    let s = env.summary("execveat");
+    assert_eq!(
+        executed(&s),
+        vec![
+            argv("/proc_t", &["/proc_t", "execveat"]),
+            argv("/dev/fd/3/true", &["true"]),
+            argv("/dev/fd/3", &["true"]),
+        ]
+    );
+    assert_eq!(
+        privileged(&s),
+        vec![
+            (
+                "execveat".to_owned(),
+                json!({"path": "/dev/fd/3/true", "flags": "0x0"}),
+                1,
+                0,
+                None
+            ),
+            (
+                "execveat".to_owned(),
+                json!({"path": "/dev/fd/3", "flags": "0x1000"}),
+                1,
+                0,
+                None
+            ),
+            (
+                "execveat".to_owned(),
+                json!({"path": "nope", "flags": "0x0"}),
+                1,
+                1,
+                Some("ENOENT".to_owned())
+            ),
+        ]
+    );
+    assert_eq!(
+        failed_execs(&s),
+        vec![failed("nope", &["nope"], "ENOENT", 1)]
+    );
+    assert_eq!(
+        (count(&s, "execve"), count(&s, "execveat")),
+        (json!(1), json!(3))
     );
     assert_eq!(s["loss"], no_loss());
 }

@@ -204,7 +204,10 @@ struct ct_task {
 	__u32 slot;
 	__u32 gen;
 	__u32 pending; /* decoded syscall between sys_enter and sys_exit */
-	__u32 _pad;
+	/* execveat's flags, saved at its sys_enter: a successful exec is
+	 * recorded at sched_process_exec, after the ELF loader has cleared
+	 * the saved registers (and set orig_ax to execve's number) */
+	__u32 exec_flags;
 	/* scratch for map keys too big for the BPF stack; per task, so a
 	 * preempted program never shares it */
 	union {
