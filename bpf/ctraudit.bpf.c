@@ -8,7 +8,8 @@
  *
  * Attribution: a task is audited when it carries task local storage. It gets
  * that storage when it execs inside a registered cgroup (or a cgroup nested
- * below one), and its children inherit it at fork. runc's own setup work in
+ * below one), and its children inherit it at fork; it keeps it wherever it
+ * moves while its container lives (ct_exec). runc's own setup work in
  * the container's cgroup happens before the workload's first exec, so it is
  * never recorded; `runc exec` sessions enter the cgroup and exec, so they are.
  * Every other task is turned away at the gate (gate(), below), most often
@@ -353,24 +354,29 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 {
 	struct ct_task *ts = storage_of(p);
 	struct ct_container *c = find_container(p);
+	/* an audited task stays its container's for life, wherever it moves
+	 * (a task with CAP_SYS_ADMIN can write itself into any cgroup): the
+	 * cgroup decides only for a task that is not audited, or one that
+	 * execs inside another container's cgroup and mount namespace (a
+	 * nested container's init) */
+	bool audited = ts && slot_live(ts);
+	bool entering = false;
 
-	if (!c) {
-		/* exec is where the cgroup decides: a task that left every
-		 * audited cgroup stops being audited */
-		if (ts)
-			bpf_task_storage_delete(&task_state, p);
-		return 0;
-	}
-	bool entering = !ts || ts->slot != c->slot || ts->gen != c->gen;
-	if (entering && c->mnt_ns &&
-	    BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum) != c->mnt_ns) {
-		/* in the cgroup but not (yet) in the container: a runtime
-		 * helper, such as runc exec's, before it joins the container */
-		if (ts)
+	if (c && (!ts || !audited || ts->slot != c->slot || ts->gen != c->gen))
+		/* in the cgroup but not (yet) in the container's mount
+		 * namespace: a runtime helper, such as runc exec's, before it
+		 * joins the container, or an audited task moved into another
+		 * container's cgroup; neither enters */
+		entering = !c->mnt_ns ||
+			   BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum) == c->mnt_ns;
+	if (!entering && !audited) {
+		if (ts) /* a task its dead container left behind */
 			bpf_task_storage_delete(&task_state, p);
 		return 0;
 	}
 	if (!ts) {
+		if (!c)
+			return 0;
 		ts = bpf_task_storage_get(&task_state, p, 0,
 					  BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (!ts) {
@@ -379,9 +385,11 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		}
 		forget(p);
 	}
+	if (entering && c) {
+		ts->slot = c->slot;
+		ts->gen = c->gen;
+	}
 	__u32 pending = ts->pending;
-	ts->slot = c->slot;
-	ts->gen = c->gen;
 	ts->pending = CT_ENTERED; /* the exec's own sys_exit is still to come */
 	if (!slot_live(ts))
 		return 0;
@@ -469,6 +477,29 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ct_exit_legacy, struct task_struct *p)
 {
 	count_exit(p, BPF_CORE_READ(p, pid) == BPF_CORE_READ(p, tgid));
+	return 0;
+}
+
+/* A task moved to another cgroup, by itself or by any other task (the
+ * tracepoint fires in the writer, once per cgroup.procs or cgroup.threads
+ * write that succeeded). The moved task stays its container's (ct_exec):
+ * the move is recorded as a privileged event of that container. */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(ct_cgroup_attach, struct cgroup *dst, const char *path,
+	     struct task_struct *task, bool threadgroup)
+{
+	struct ct_task *ts = storage_of(task);
+	struct ct_priv_key k = {};
+
+	if (!ts || !slot_live(ts))
+		return 0;
+	k.kind = CT_PRIV_CGROUP_MOVE;
+	k.args[0] = BPF_CORE_READ(dst, kn, id);
+	k.args[1] = BPF_CORE_READ(dst, root, hierarchy_id);
+	k.args[2] = threadgroup;
+	if (bpf_probe_read_kernel_str(k.detail, sizeof(k.detail), path) < 0)
+		STAT_ADD(ts->slot, read_errors);
+	priv_record(ts->slot, &k, 0);
 	return 0;
 }
 

@@ -23,6 +23,7 @@ pub const PROGRAMS: &[&str] = &[
     "ct_fork",
     "ct_exit",
     "ct_io_uring_submit",
+    "ct_cgroup_attach",
 ];
 
 /// Whether a bpffs instance is mounted at `root`.
@@ -155,6 +156,7 @@ fn pin_variant(layout: &Layout, max_containers: u32, legacy_exit: bool) -> Resul
         ("ct_fork", &p.ct_fork),
         ("ct_exit", exit),
         ("ct_io_uring_submit", &p.ct_io_uring_submit),
+        ("ct_cgroup_attach", &p.ct_cgroup_attach),
     ] {
         let mut link = prog
             .attach()

@@ -144,6 +144,8 @@ fn privileged(k: &types::ct_priv_key, v: &types::ct_event_val) -> Privileged {
     let [a0, a1, a2] = k.args;
     let kind = if k.kind == ct_priv_special::CT_PRIV_MEMFD_EXEC.0 {
         "memfd_exec".to_owned()
+    } else if k.kind == ct_priv_special::CT_PRIV_CGROUP_MOVE.0 {
+        "cgroup_move".to_owned()
     } else {
         syscall_name(k.kind).map_or_else(|| format!("syscall_{}", k.kind), str::to_owned)
     };
@@ -179,6 +181,9 @@ fn privileged(k: &types::ct_priv_key, v: &types::ct_event_val) -> Privileged {
         "open_by_handle_at" => json!({ "mount_fd": a0 as u32 as i32, "flags": format!("{a1:#x}") }),
         "clone" | "clone3" => json!({ "namespaces": format!("{a0:#x}") }),
         "memfd_exec" => json!({ "name": detail }),
+        "cgroup_move" => {
+            json!({ "path": detail, "cgroup_id": a0, "hierarchy": a1, "threadgroup": a2 != 0 })
+        }
         _ => json!({ "args": [a0, a1, a2], "detail": detail }),
     };
     Privileged {

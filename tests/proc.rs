@@ -158,3 +158,84 @@ fn proc_execveat_and_fexecve_are_privileged_events() {
     );
     assert_eq!(s["loss"], no_loss());
 }
+
+/// A cgroup2 directory outside every container's, removed on drop (it is
+/// empty by then: the container's processes have exited).
+struct Cgroup(PathBuf);
+
+impl Cgroup {
+    fn new(name: &str) -> Cgroup {
+        let dir = Path::new("/sys/fs/cgroup/unified").join(name);
+        std::fs::create_dir(&dir).unwrap();
+        Cgroup(dir)
+    }
+
+    fn id(&self) -> u64 {
+        std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&self.0).unwrap())
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[test]
+fn proc_a_task_that_moves_out_of_the_cgroup_stays_audited_and_the_move_is_privileged() {
+    let env = Env::new("");
+    let bin = build(&env);
+    let name = format!("ctraudit-test-move-{}", std::process::id());
+    let dest = Cgroup::new(&name);
+    let procs = format!("/mnt/cg/{name}/cgroup.procs");
+    let b = bundle(&env, "mover", &bin, &["/proc_t", "move", &procs]);
+    // CAP_SYS_ADMIN and the host's cgroup2 hierarchy, writable
+    b.edit(|c| {
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("CAP_SYS_ADMIN"));
+        }
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/mnt/cg",
+            "type": "bind",
+            "source": "/sys/fs/cgroup/unified",
+            "options": ["rbind", "rw"]
+        }));
+    });
+    let out = env.run(&b.dir, "mover");
+    ok(&out);
+    assert_eq!(common::output::stdout(&out), "audited\n", "cat's output");
+    let s = env.summary("mover");
+    assert_eq!(
+        executed(&s),
+        vec![
+            argv("/proc_t", &["/proc_t", "move", &procs]),
+            argv("/bin/cat", &["/bin/cat", "/etc/hostname"]),
+        ]
+    );
+    assert_eq!(
+        common::file_paths(&s),
+        vec!["/etc/hostname".to_owned(), procs.clone()]
+    );
+    assert_eq!(
+        privileged(&s),
+        vec![(
+            "cgroup_move".to_owned(),
+            json!({"path": format!("/{name}"), "cgroup_id": dest.id(), "hierarchy": 0, "threadgroup": true}),
+            1,
+            0,
+            None
+        )]
+    );
+    assert_eq!(
+        (
+            &s["processes"]["execs"],
+            &s["processes"]["exits"],
+            count(&s, "execve")
+        ),
+        (&json!(2), &json!(1), json!(2))
+    );
+    assert_eq!(s["loss"], no_loss());
+}

@@ -499,6 +499,7 @@ fn runc_many_containers_starting_at_once_share_one_load() {
     assert_eq!(
         links,
         [
+            "ct_cgroup_attach",
             "ct_exec",
             "ct_exit",
             "ct_fork",

@@ -83,6 +83,10 @@ enum ct_net_flag {
 enum ct_priv_special {
 	CT_PRIV_SPECIAL = 1000,
 	CT_PRIV_MEMFD_EXEC = 1000, /* exec of a memfd (fileless binary) */
+	/* an audited task moved to another cgroup (tp_btf/cgroup_attach_task):
+	 * args[0] the destination's cgroup id, args[1] its hierarchy (0:
+	 * cgroup2), args[2] 1 for the whole thread group; detail its path */
+	CT_PRIV_CGROUP_MOVE = 1001,
 	/* io_uring submissions, one entry per opcode (args[0]) */
 	CT_PRIV_IO_URING = 1010,
 };

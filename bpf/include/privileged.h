@@ -33,6 +33,22 @@ static __noinline void priv_commit(struct ct_task *ts, long ret)
 	event_hit(v, ret, now, ret >= 0);
 }
 
+/* A privileged event built on the stack by a program that may run in
+ * another task than the one it is about, whose scratch may be in use. */
+static __always_inline void priv_record(__u32 slot, const struct ct_priv_key *k, long ret)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct ct_event_val init = { .first_ns = now };
+
+	void *priv = inner_of(&priv_of, slot);
+	if (!priv)
+		return;
+	struct ct_event_val *v = upsert(slot, priv, k, &init, SET_PRIV);
+	if (!v)
+		return;
+	event_hit(v, ret, now, ret >= 0);
+}
+
 static __always_inline struct ct_priv_key *priv_begin(struct ct_task *ts, __u32 kind)
 {
 	struct ct_priv_key *k = &ts->scratch.priv;
