@@ -400,8 +400,12 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (!st)
 		return 0;
 	__sync_fetch_and_add(&st->execs, 1);
-	if (!st->first_exec_ns)
+	if (!st->first_exec_ns) {
+		/* the container's first exec is its init's (runc's init execs
+		 * the workload): the process whose exit ends the container */
 		st->first_exec_ns = now;
+		st->init_tgid = BPF_CORE_READ(p, tgid);
+	}
 	st->last_event_ns = now;
 
 	/* Which exec this was: by now the ELF loader has set orig_ax to
@@ -456,10 +460,20 @@ static __always_inline void count_exit(struct task_struct *p, bool process_done)
 	if (!ts || !slot_live(ts) || !process_done)
 		return;
 	struct ct_stats *st = stats_for(ts->slot);
-	if (st) {
-		__sync_fetch_and_add(&st->exits, 1);
-		st->last_event_ns = bpf_ktime_get_boot_ns();
-	}
+	if (!st)
+		return;
+	__sync_fetch_and_add(&st->exits, 1);
+	st->last_event_ns = bpf_ktime_get_boot_ns();
+	if (!st->init_tgid || BPF_CORE_READ(p, tgid) != st->init_tgid)
+		return;
+	/* the status do_exit() stores, or, should the tracepoint come
+	 * before that store, the group's: set by exit_group and by every
+	 * fatal signal */
+	int code = BPF_CORE_READ(p, exit_code);
+	if (!code)
+		code = BPF_CORE_READ(p, signal, group_exit_code);
+	st->init_exit_code = code;
+	st->init_exited = 1;
 }
 
 /* Linux 6.16 and later say whether this was the process's last thread. */
@@ -499,6 +513,31 @@ int BPF_PROG(ct_cgroup_attach, struct cgroup *dst, const char *path,
 	k.args[2] = threadgroup;
 	if (bpf_probe_read_kernel_str(k.detail, sizeof(k.detail), path) < 0)
 		STAT_ADD(ts->slot, read_errors);
+	priv_record(ts->slot, &k, 0);
+	return 0;
+}
+
+/* A task the OOM killer chose (in the context of the task that ran out of
+ * memory, which may be any task of the cgroup, or of the host). Runs only
+ * on OOM kills. */
+SEC("tp_btf/mark_victim")
+int BPF_PROG(ct_oom, struct task_struct *task, uid_t uid)
+{
+	struct ct_task *ts = storage_of(task);
+	struct ct_priv_key k = {};
+
+	if (!ts || !slot_live(ts))
+		return 0;
+	struct ct_stats *st = stats_for(ts->slot);
+	if (!st)
+		return 0;
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__sync_fetch_and_add(&st->oom_kills, 1);
+	if (st->init_tgid && tgid == st->init_tgid)
+		st->init_oom = 1;
+	k.kind = CT_PRIV_OOM_KILL;
+	k.args[0] = tgid;
+	bpf_probe_read_kernel_str(k.detail, sizeof(k.detail), task->comm);
 	priv_record(ts->slot, &k, 0);
 	return 0;
 }

@@ -218,7 +218,7 @@ mod tests {
         ];
         assert_eq!(
             (ABI_VERSION, sizes),
-            (4, [16, 152, 528, 40, 256, 48, 140, 40, 192, 544])
+            (4, [16, 176, 528, 40, 256, 48, 140, 40, 192, 544])
         );
     }
 
@@ -229,7 +229,7 @@ mod tests {
         use std::mem::size_of;
         use types::*;
         assert_eq!(size_of::<ct_container>(), 4 * 4);
-        assert_eq!(size_of::<ct_stats>(), 19 * 8);
+        assert_eq!(size_of::<ct_stats>(), 19 * 8 + 4 * 4 + 8);
         assert_eq!(size_of::<ct_exec_key>(), 256 + 256 + 4 * 4);
         assert_eq!(size_of::<ct_exec_val>(), 3 * 8 + 4 * 4);
         assert_eq!(size_of::<ct_file_key>(), 256);

@@ -7,8 +7,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde_json::json;
 
 use super::{
-    Alert, CgroupInfo, Container, Endpoint, Exec, File, IoUringOp, Loss, Privileged, Processes,
-    Producer, Summary, Syscalls, Times, SCHEMA,
+    Alert, CgroupInfo, Container, Endpoint, Exec, Exit, File, IoUringOp, Loss, Privileged,
+    Processes, Producer, Summary, Syscalls, Times, SCHEMA,
 };
 use crate::bpf::types::{ct_file_kind as fk, ct_net_flag, ct_net_op, ct_priv_special};
 use crate::bpf::{c_bytes, c_str, syscall_name, types, Snapshot};
@@ -146,6 +146,8 @@ fn privileged(k: &types::ct_priv_key, v: &types::ct_event_val) -> Privileged {
         "memfd_exec".to_owned()
     } else if k.kind == ct_priv_special::CT_PRIV_CGROUP_MOVE.0 {
         "cgroup_move".to_owned()
+    } else if k.kind == ct_priv_special::CT_PRIV_OOM_KILL.0 {
+        "oom_kill".to_owned()
     } else {
         syscall_name(k.kind).map_or_else(|| format!("syscall_{}", k.kind), str::to_owned)
     };
@@ -181,6 +183,7 @@ fn privileged(k: &types::ct_priv_key, v: &types::ct_event_val) -> Privileged {
         "open_by_handle_at" => json!({ "mount_fd": a0 as u32 as i32, "flags": format!("{a1:#x}") }),
         "clone" | "clone3" => json!({ "namespaces": format!("{a0:#x}") }),
         "memfd_exec" => json!({ "name": detail }),
+        "oom_kill" => json!({ "pid": a0, "comm": detail }),
         "cgroup_move" => {
             json!({ "path": detail, "cgroup_id": a0, "hierarchy": a1, "threadgroup": a2 != 0 })
         }
@@ -309,11 +312,13 @@ pub fn build(
             finalised_by: finalised_by.to_owned(),
         },
         times: times(meta, snap, stopped_ns, finalised_by),
+        exit: exit(meta, st, &mut notes),
         processes: Processes {
             execs: st.execs,
             forks: st.forks,
             threads: st.threads,
             exits: st.exits,
+            oom_kills: st.oom_kills,
             executed: executed(snap, redact, false),
             failed_execs: executed(snap, redact, true),
         },
@@ -326,6 +331,30 @@ pub fn build(
         loss,
         notes,
     }
+}
+
+/// How the container's init ended: the exit the kernel saw of the process
+/// whose exec was the container's first, when that is the init prestart
+/// was told of (else a note says why it is not known).
+fn exit(meta: &Meta, st: &types::ct_stats, notes: &mut Vec<String>) -> Option<Exit> {
+    if st.init_exited == 0 {
+        return None;
+    }
+    if i64::from(st.init_tgid) != i64::from(meta.pid) {
+        notes.push(format!(
+            "the container's first exec was by pid {}, not by its init (pid {}): how the container ended is not known",
+            st.init_tgid, meta.pid
+        ));
+        return None;
+    }
+    // task->exit_code: the status in bits 8..15, or the signal in 0..6
+    let code = st.init_exit_code;
+    let signal = code & 0x7f;
+    Some(Exit {
+        code: (signal == 0).then_some((code >> 8) & 0xff),
+        signal: (signal != 0).then_some(signal),
+        oom_killed: st.init_oom != 0,
+    })
 }
 
 /// Who the container is, from the meta file prestart wrote.
@@ -1238,6 +1267,59 @@ mod tests {
     }
 
     #[test]
+    fn the_exit_of_the_init_only_and_how_it_ended() {
+        let exit_of = |tgid: u32, code: i32, oom: u32| {
+            let mut snap = snapshot();
+            snap.stats.init_tgid = tgid;
+            snap.stats.init_exited = 1;
+            snap.stats.init_exit_code = code;
+            snap.stats.init_oom = oom;
+            let s = build(
+                &meta(),
+                &snap,
+                5_000_000_000,
+                "poststop",
+                &Default::default(),
+                vec![],
+            );
+            let v = serde_json::to_value(&s).unwrap();
+            (v["exit"].clone(), v["notes"].clone())
+        };
+        assert_eq!(
+            exit_of(42, 0, 0).0,
+            json!({"code": 0, "signal": null, "oom_killed": false})
+        );
+        assert_eq!(
+            exit_of(42, 9, 1).0,
+            json!({"code": null, "signal": 9, "oom_killed": true})
+        );
+        // SIGSEGV with a core dump (0x80)
+        assert_eq!(
+            exit_of(42, 11 | 0x80, 0).0,
+            json!({"code": null, "signal": 11, "oom_killed": false})
+        );
+        let (exit, notes) = exit_of(7, 0, 0);
+        assert_eq!(exit, Value::Null);
+        assert_eq!(
+            notes,
+            json!([
+                "syscall numbers missing from the syscall table: [500] (counted as syscall_<nr>)",
+                "the container's first exec was by pid 7, not by its init (pid 42): how the container ended is not known"
+            ])
+        );
+        // not seen at all: null, and nothing to say
+        let s = build(
+            &meta(),
+            &snapshot(),
+            5_000_000_000,
+            "poststop",
+            &Default::default(),
+            vec![],
+        );
+        assert_eq!(s.exit, None);
+    }
+
+    #[test]
     fn argv_keeps_a_trailing_empty_argument_and_truncation() {
         let k = ct_exec_key {
             path: chars(b"/x"),
@@ -1322,6 +1404,12 @@ mod tests {
                 _pad: 0,
             },
         ));
+        // the init (meta pid 42) exited with status 3
+        (
+            snap.stats.init_tgid,
+            snap.stats.init_exited,
+            snap.stats.init_exit_code,
+        ) = (42, 1, 3 << 8);
         let redact = crate::config::Config::default().redact;
         let s = build(
             &meta(),

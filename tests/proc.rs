@@ -57,8 +57,11 @@ fn failed(
     (path, args, error.to_owned(), count)
 }
 
-/// `privileged` as (kind, args, count, failed, last_error).
-fn privileged(s: &Value) -> Vec<(String, Value, u64, u64, Option<String>)> {
+/// A privileged entry as (kind, args, count, failed, last_error).
+type Priv = (String, Value, u64, u64, Option<String>);
+
+/// `privileged` as [`Priv`]s.
+fn privileged(s: &Value) -> Vec<Priv> {
     common::typed(s)
         .privileged
         .into_iter()
@@ -236,6 +239,83 @@ fn proc_a_task_that_moves_out_of_the_cgroup_stays_audited_and_the_move_is_privil
             count(&s, "execve")
         ),
         (&json!(2), &json!(1), json!(2))
+    );
+    assert_eq!(s["loss"], no_loss());
+}
+
+/// `exit`, `processes.oom_kills` and the `oom_kill` privileged entries.
+fn ending(s: &Value) -> (Value, Value, Vec<Priv>) {
+    let kills = privileged(s)
+        .into_iter()
+        .filter(|p| p.0 == "oom_kill")
+        .collect();
+    (
+        s["exit"].clone(),
+        s["processes"]["oom_kills"].clone(),
+        kills,
+    )
+}
+
+#[test]
+fn proc_the_exit_of_the_init_is_in_the_summary() {
+    let env = Env::new("");
+    let bin = build(&env);
+    let b = bundle(&env, "exit3", &bin, &["/proc_t", "exit", "3"]);
+    let out = env.run(&b.dir, "exit3");
+    assert_eq!(out.status.code(), Some(3), "runc run passes the status on");
+    let s = env.summary("exit3");
+    assert_eq!(
+        ending(&s),
+        (
+            json!({"code": 3, "signal": null, "oom_killed": false}),
+            json!(0),
+            vec![]
+        )
+    );
+    assert_eq!(s["loss"], no_loss());
+
+    let b = bundle(&env, "killed", &bin, &["/proc_t", "sleep"]);
+    env.run_detached(&b.dir, "killed");
+    env.wait_for_comm("killed", "proc_t");
+    env.stop("killed");
+    let s = env.summary("killed");
+    assert_eq!(
+        ending(&s),
+        (
+            json!({"code": null, "signal": 9, "oom_killed": false}),
+            json!(0),
+            vec![]
+        )
+    );
+    assert_eq!(s["loss"], no_loss());
+}
+
+#[test]
+fn proc_an_oom_kill_is_counted_listed_and_ends_the_container() {
+    let env = Env::new("");
+    let bin = build(&env);
+    let b = bundle(&env, "oom", &bin, &["/proc_t", "oom"]);
+    let limit = 32u64 << 20;
+    b.edit(|c| {
+        c["linux"]["resources"]["memory"] = json!({"limit": limit, "swap": limit});
+    });
+    let out = env.run(&b.dir, "oom");
+    assert_eq!(out.status.code(), Some(137), "killed by SIGKILL");
+    let s = env.summary("oom");
+    let pid = common::typed(&s).processes.executed[0].pid;
+    assert_eq!(
+        ending(&s),
+        (
+            json!({"code": null, "signal": 9, "oom_killed": true}),
+            json!(1),
+            vec![(
+                "oom_kill".to_owned(),
+                json!({"pid": pid, "comm": "proc_t"}),
+                1,
+                0,
+                None
+            )]
+        )
     );
     assert_eq!(s["loss"], no_loss());
 }

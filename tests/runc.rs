@@ -523,6 +523,7 @@ fn runc_many_containers_starting_at_once_share_one_load() {
             "ct_exit",
             "ct_fork",
             "ct_io_uring_submit",
+            "ct_oom",
             "ct_sys_enter",
             "ct_sys_exit"
         ]

@@ -87,6 +87,9 @@ enum ct_priv_special {
 	 * args[0] the destination's cgroup id, args[1] its hierarchy (0:
 	 * cgroup2), args[2] 1 for the whole thread group; detail its path */
 	CT_PRIV_CGROUP_MOVE = 1001,
+	/* a task of the container chosen by the OOM killer (tp_btf/mark_victim):
+	 * args[0] its tgid; detail its comm */
+	CT_PRIV_OOM_KILL = 1002,
 	/* io_uring submissions, one entry per opcode (args[0]) */
 	CT_PRIV_IO_URING = 1010,
 };
@@ -133,6 +136,15 @@ struct ct_stats {
 	 * unreadable to the kernel too, so they have no path or address.
 	 * Counted in the syscall counts; not a loss. */
 	__u64 faults;
+	/* how the container ended. init_tgid: the process whose exec was the
+	 * container's first (its init); init_exited: its last thread exited,
+	 * with init_exit_code (task->exit_code: status << 8, or the signal);
+	 * init_oom: the OOM killer chose it */
+	__u32 init_tgid;
+	__u32 init_exited;
+	__s32 init_exit_code;
+	__u32 init_oom;
+	__u64 oom_kills; /* tasks of the container the OOM killer chose */
 };
 
 /* An exec, or a failed execve/execveat (err != 0): one set for both. */
