@@ -319,3 +319,32 @@ fn proc_an_oom_kill_is_counted_listed_and_ends_the_container() {
     );
     assert_eq!(s["loss"], no_loss());
 }
+
+#[test]
+fn proc_failed_execs_that_find_the_set_full_are_counted_as_overflow() {
+    // two entries: the init's exec and the first failed path; the
+    // second attempt at that path finds its entry, /etc/passwd finds none
+    let env = Env::new("[limits]\nexecs = 2\n");
+    let bin = build(&env);
+    let b = bundle(&env, "full", &bin, &["/proc_t", "failexec"]);
+    ok(&env.run(&b.dir, "full"));
+    let s = env.summary("full");
+    assert_eq!(
+        executed(&s),
+        vec![argv("/proc_t", &["/proc_t", "failexec"])]
+    );
+    assert_eq!(
+        failed_execs(&s),
+        vec![failed(
+            "/nonexistent",
+            &["/nonexistent", "a", "b"],
+            "ENOENT",
+            2
+        )]
+    );
+    let mut loss = no_loss();
+    loss["complete"] = json!(false);
+    loss["execs_overflow"] = json!(1);
+    assert_eq!(s["loss"], loss);
+    assert_eq!(count(&s, "execve"), json!(4), "every attempt is counted");
+}
