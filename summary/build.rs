@@ -184,9 +184,13 @@ fn privileged(k: &types::ct_priv_key, v: &types::ct_event_val) -> Privileged {
         "clone" | "clone3" => json!({ "namespaces": format!("{a0:#x}") }),
         "memfd_exec" => json!({ "name": detail }),
         "oom_kill" => json!({ "pid": a0, "comm": detail }),
-        "cgroup_move" => {
+        "cgroup_move" if aux.is_empty() => {
             json!({ "path": detail, "cgroup_id": a0, "hierarchy": a1, "threadgroup": a2 != 0 })
         }
+        // clone3 with CLONE_INTO_CGROUP: `path` is the directory's name
+        "cgroup_move" => json!({
+            "path": detail, "cgroup_id": a0, "hierarchy": a1, "threadgroup": a2 != 0, "via": aux
+        }),
         _ => json!({ "args": [a0, a1, a2], "detail": detail }),
     };
     Privileged {

@@ -184,15 +184,8 @@ impl Drop for Cgroup {
     }
 }
 
-#[test]
-fn proc_a_task_that_moves_out_of_the_cgroup_stays_audited_and_the_move_is_privileged() {
-    let env = Env::new("");
-    let bin = build(&env);
-    let name = format!("ctraudit-test-move-{}", std::process::id());
-    let dest = Cgroup::new(&name);
-    let procs = format!("/mnt/cg/{name}/cgroup.procs");
-    let b = bundle(&env, "mover", &bin, &["/proc_t", "move", &procs]);
-    // CAP_SYS_ADMIN and the host's cgroup2 hierarchy, writable
+/// CAP_SYS_ADMIN and the host's cgroup2 hierarchy, writable, at /mnt/cg.
+fn may_move(b: &Bundle) {
     b.edit(|c| {
         for set in ["bounding", "effective", "permitted"] {
             c["process"]["capabilities"][set]
@@ -207,6 +200,17 @@ fn proc_a_task_that_moves_out_of_the_cgroup_stays_audited_and_the_move_is_privil
             "options": ["rbind", "rw"]
         }));
     });
+}
+
+#[test]
+fn proc_a_task_that_moves_out_of_the_cgroup_stays_audited_and_the_move_is_privileged() {
+    let env = Env::new("");
+    let bin = build(&env);
+    let name = format!("ctraudit-test-move-{}", std::process::id());
+    let dest = Cgroup::new(&name);
+    let procs = format!("/mnt/cg/{name}/cgroup.procs");
+    let b = bundle(&env, "mover", &bin, &["/proc_t", "move", &procs]);
+    may_move(&b);
     let out = env.run(&b.dir, "mover");
     ok(&out);
     assert_eq!(common::output::stdout(&out), "audited\n", "cat's output");
@@ -239,6 +243,45 @@ fn proc_a_task_that_moves_out_of_the_cgroup_stays_audited_and_the_move_is_privil
             count(&s, "execve")
         ),
         (&json!(2), &json!(1), json!(2))
+    );
+    assert_eq!(s["loss"], no_loss());
+}
+
+#[test]
+fn proc_a_child_cloned_into_another_cgroup_stays_audited_and_the_move_is_privileged() {
+    let env = Env::new("");
+    let bin = build(&env);
+    let name = format!("ctraudit-test-clone-{}", std::process::id());
+    let dest = Cgroup::new(&name);
+    let dir = format!("/mnt/cg/{name}");
+    let b = bundle(&env, "cloner", &bin, &["/proc_t", "clone3", &dir]);
+    may_move(&b);
+    ok(&env.run(&b.dir, "cloner"));
+    let s = env.summary("cloner");
+    assert_eq!(
+        executed(&s),
+        vec![
+            argv("/proc_t", &["/proc_t", "clone3", &dir]),
+            argv("/bin/true", &["true"]),
+        ]
+    );
+    assert_eq!(
+        privileged(&s),
+        vec![(
+            "cgroup_move".to_owned(),
+            json!({"path": name, "cgroup_id": dest.id(), "hierarchy": 0, "threadgroup": true, "via": "clone3"}),
+            1,
+            0,
+            None
+        )]
+    );
+    assert_eq!(
+        (
+            &s["processes"]["forks"],
+            &s["processes"]["exits"],
+            count(&s, "clone3")
+        ),
+        (&json!(1), &json!(2), json!(1))
     );
     assert_eq!(s["loss"], no_loss());
 }

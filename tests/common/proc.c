@@ -11,12 +11,15 @@
  *   move CGPROCS   writes its own pid into CGPROCS (a cgroup.procs file
  *                  outside the container's cgroup), then execs
  *                  /bin/cat /etc/hostname
+ *   clone3 DIR     clone3 with CLONE_INTO_CGROUP into the cgroup2 directory
+ *                  DIR; the child execs /bin/true
  *   exit N         exits with status N
  *   sleep          pauses until killed
  *   oom            allocates and touches memory until it is killed
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +89,35 @@ static int move(const char *procs)
 	return 11;
 }
 
+/* struct clone_args up to its cgroup field (CLONE_ARGS_SIZE_VER2) */
+struct clone_args_v2 {
+	unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal;
+	unsigned long long stack, stack_size, tls, set_tid, set_tid_size;
+	unsigned long long cgroup;
+};
+#define CLONE_INTO_CGROUP 0x200000000ULL
+
+static int clone_into(const char *dir)
+{
+	char *argv[] = { "true", NULL };
+	struct clone_args_v2 args = { 0 };
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	if (fd < 0)
+		return 12;
+	args.flags = CLONE_INTO_CGROUP;
+	args.exit_signal = SIGCHLD;
+	args.cgroup = fd;
+	long pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0) {
+		execve("/bin/true", argv, environ);
+		_exit(120);
+	}
+	if (pid < 0)
+		return 13;
+	return wait_child(pid);
+}
+
 static int oom(void)
 {
 	for (;;) {
@@ -106,6 +138,8 @@ int main(int argc, char **argv)
 		return do_execveat();
 	if (!strcmp(argv[1], "move") && argc > 2)
 		return move(argv[2]);
+	if (!strcmp(argv[1], "clone3") && argc > 2)
+		return clone_into(argv[2]);
 	if (!strcmp(argv[1], "exit") && argc > 2)
 		return atoi(argv[2]);
 	if (!strcmp(argv[1], "sleep")) {
