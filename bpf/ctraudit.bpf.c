@@ -8,7 +8,8 @@
  *
  * Attribution: a task is audited when it carries task local storage. It gets
  * that storage when it execs inside a registered cgroup (or a cgroup nested
- * below one), and its children inherit it at fork. runc's own setup work in
+ * below one), and its children inherit it at fork; it keeps it wherever it
+ * moves while its container lives (ct_exec). runc's own setup work in
  * the container's cgroup happens before the workload's first exec, so it is
  * never recorded; `runc exec` sessions enter the cgroup and exec, so they are.
  * Every other task is turned away at the gate (gate(), below), most often
@@ -39,6 +40,7 @@
 #include "files.h"
 #include "network.h"
 #include "privileged.h"
+#include "processes.h"
 #include "io_uring.h"
 #include "decoded.h"
 
@@ -206,7 +208,16 @@ int ct_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	long nr = ctx->args[1];
 	bool compat = compat_syscall(t);
-	ts->pending = !compat && is_decoded(nr) ? nr : CT_ENTERED;
+	if (compat || !is_decoded(nr)) {
+		ts->pending = CT_ENTERED;
+	} else {
+		ts->pending = nr;
+		/* the one argument sched_process_exec cannot read any more:
+		 * a compare on decoded calls, a read on execveat only */
+		if (nr == NR_execveat)
+			ts->exec_flags =
+				BPF_CORE_READ((struct pt_regs *)ctx->args[0], r8);
+	}
 	count_syscall(ts->slot, nr, compat, false);
 	return 0;
 }
@@ -331,6 +342,7 @@ static __noinline void exec_priv(struct ct_task *ts, struct linux_binprm *bprm, 
 
 	if (nr == NR_execveat) {
 		p = priv_begin(ts, NR_execveat);
+		p->args[0] = ts->exec_flags;
 		bpf_probe_read_kernel_str(p->detail, sizeof(p->detail),
 					  BPF_CORE_READ(bprm, filename));
 		priv_commit(ts, 0);
@@ -349,24 +361,29 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 {
 	struct ct_task *ts = storage_of(p);
 	struct ct_container *c = find_container(p);
+	/* an audited task stays its container's for life, wherever it moves
+	 * (a task with CAP_SYS_ADMIN can write itself into any cgroup): the
+	 * cgroup decides only for a task that is not audited, or one that
+	 * execs inside another container's cgroup and mount namespace (a
+	 * nested container's init) */
+	bool audited = ts && slot_live(ts);
+	bool entering = false;
 
-	if (!c) {
-		/* exec is where the cgroup decides: a task that left every
-		 * audited cgroup stops being audited */
-		if (ts)
-			bpf_task_storage_delete(&task_state, p);
-		return 0;
-	}
-	bool entering = !ts || ts->slot != c->slot || ts->gen != c->gen;
-	if (entering && c->mnt_ns &&
-	    BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum) != c->mnt_ns) {
-		/* in the cgroup but not (yet) in the container: a runtime
-		 * helper, such as runc exec's, before it joins the container */
-		if (ts)
+	if (c && (!ts || !audited || ts->slot != c->slot || ts->gen != c->gen))
+		/* in the cgroup but not (yet) in the container's mount
+		 * namespace: a runtime helper, such as runc exec's, before it
+		 * joins the container, or an audited task moved into another
+		 * container's cgroup; neither enters */
+		entering = !c->mnt_ns ||
+			   BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum) == c->mnt_ns;
+	if (!entering && !audited) {
+		if (ts) /* a task its dead container left behind */
 			bpf_task_storage_delete(&task_state, p);
 		return 0;
 	}
 	if (!ts) {
+		if (!c)
+			return 0;
 		ts = bpf_task_storage_get(&task_state, p, 0,
 					  BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (!ts) {
@@ -375,8 +392,11 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		}
 		forget(p);
 	}
-	ts->slot = c->slot;
-	ts->gen = c->gen;
+	if (entering && c) {
+		ts->slot = c->slot;
+		ts->gen = c->gen;
+	}
+	__u32 pending = ts->pending;
 	ts->pending = CT_ENTERED; /* the exec's own sys_exit is still to come */
 	if (!slot_live(ts))
 		return 0;
@@ -387,13 +407,25 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (!st)
 		return 0;
 	__sync_fetch_and_add(&st->execs, 1);
-	if (!st->first_exec_ns)
+	if (!st->first_exec_ns) {
+		/* the container's first exec is its init's (runc's init execs
+		 * the workload): the process whose exit ends the container */
 		st->first_exec_ns = now;
+		st->init_tgid = BPF_CORE_READ(p, tgid);
+	}
 	st->last_event_ns = now;
 
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(p);
-	long nr = BPF_CORE_READ(regs, orig_ax);
+	/* Which exec this was: by now the ELF loader has set orig_ax to
+	 * execve's number for every exec of a 64-bit binary
+	 * (set_personality_64bit()), so only the number sys_enter saw tells
+	 * execveat apart. A task entering the audit had no storage at its
+	 * sys_enter: its registers are all there is. */
+	long nr = pending;
 	bool compat = compat_syscall(p);
+	if (entering || (nr != NR_execve && nr != NR_execveat)) {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(p);
+		nr = BPF_CORE_READ(regs, orig_ax);
+	}
 	/* the exec that brings a task into the audit was not seen at
 	 * sys_enter (the task was not audited yet): count it here */
 	if (entering)
@@ -435,10 +467,20 @@ static __always_inline void count_exit(struct task_struct *p, bool process_done)
 	if (!ts || !slot_live(ts) || !process_done)
 		return;
 	struct ct_stats *st = stats_for(ts->slot);
-	if (st) {
-		__sync_fetch_and_add(&st->exits, 1);
-		st->last_event_ns = bpf_ktime_get_boot_ns();
-	}
+	if (!st)
+		return;
+	__sync_fetch_and_add(&st->exits, 1);
+	st->last_event_ns = bpf_ktime_get_boot_ns();
+	if (!st->init_tgid || BPF_CORE_READ(p, tgid) != st->init_tgid)
+		return;
+	/* the status do_exit() stores, or, should the tracepoint come
+	 * before that store, the group's: set by exit_group and by every
+	 * fatal signal */
+	int code = BPF_CORE_READ(p, exit_code);
+	if (!code)
+		code = BPF_CORE_READ(p, signal, group_exit_code);
+	st->init_exit_code = code;
+	st->init_exited = 1;
 }
 
 /* Linux 6.16 and later say whether this was the process's last thread. */
@@ -456,6 +498,54 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ct_exit_legacy, struct task_struct *p)
 {
 	count_exit(p, BPF_CORE_READ(p, pid) == BPF_CORE_READ(p, tgid));
+	return 0;
+}
+
+/* A task moved to another cgroup, by itself or by any other task (the
+ * tracepoint fires in the writer, once per cgroup.procs or cgroup.threads
+ * write that succeeded). The moved task stays its container's (ct_exec):
+ * the move is recorded as a privileged event of that container. */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(ct_cgroup_attach, struct cgroup *dst, const char *path,
+	     struct task_struct *task, bool threadgroup)
+{
+	struct ct_task *ts = storage_of(task);
+	struct ct_priv_key k = {};
+
+	if (!ts || !slot_live(ts))
+		return 0;
+	k.kind = CT_PRIV_CGROUP_MOVE;
+	k.args[0] = BPF_CORE_READ(dst, kn, id);
+	k.args[1] = BPF_CORE_READ(dst, root, hierarchy_id);
+	k.args[2] = threadgroup;
+	if (bpf_probe_read_kernel_str(k.detail, sizeof(k.detail), path) < 0)
+		STAT_ADD(ts->slot, read_errors);
+	priv_record(ts->slot, &k, 0);
+	return 0;
+}
+
+/* A task the OOM killer chose (in the context of the task that ran out of
+ * memory, which may be any task of the cgroup, or of the host). Runs only
+ * on OOM kills. */
+SEC("tp_btf/mark_victim")
+int BPF_PROG(ct_oom, struct task_struct *task, uid_t uid)
+{
+	struct ct_task *ts = storage_of(task);
+	struct ct_priv_key k = {};
+
+	if (!ts || !slot_live(ts))
+		return 0;
+	struct ct_stats *st = stats_for(ts->slot);
+	if (!st)
+		return 0;
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__sync_fetch_and_add(&st->oom_kills, 1);
+	if (st->init_tgid && tgid == st->init_tgid)
+		st->init_oom = 1;
+	k.kind = CT_PRIV_OOM_KILL;
+	k.args[0] = tgid;
+	bpf_probe_read_kernel_str(k.detail, sizeof(k.detail), task->comm);
+	priv_record(ts->slot, &k, 0);
 	return 0;
 }
 

@@ -23,6 +23,8 @@ pub const PROGRAMS: &[&str] = &[
     "ct_fork",
     "ct_exit",
     "ct_io_uring_submit",
+    "ct_cgroup_attach",
+    "ct_oom",
 ];
 
 /// Whether a bpffs instance is mounted at `root`.
@@ -155,6 +157,8 @@ fn pin_variant(layout: &Layout, max_containers: u32, legacy_exit: bool) -> Resul
         ("ct_fork", &p.ct_fork),
         ("ct_exit", exit),
         ("ct_io_uring_submit", &p.ct_io_uring_submit),
+        ("ct_cgroup_attach", &p.ct_cgroup_attach),
+        ("ct_oom", &p.ct_oom),
     ] {
         let mut link = prog
             .attach()

@@ -218,7 +218,7 @@ mod tests {
         ];
         assert_eq!(
             (ABI_VERSION, sizes),
-            (4, [16, 160, 784, 40, 776, 56, 140, 40, 192, 1368])
+            (4, [16, 184, 784, 40, 776, 56, 140, 40, 192, 1368])
         );
     }
 
@@ -229,7 +229,7 @@ mod tests {
         use std::mem::size_of;
         use types::*;
         assert_eq!(size_of::<ct_container>(), 4 * 4);
-        assert_eq!(size_of::<ct_stats>(), 20 * 8);
+        assert_eq!(size_of::<ct_stats>(), 20 * 8 + 4 * 4 + 8);
         assert_eq!(size_of::<ct_exec_key>(), 256 + 256 + 4 + 4 + 256 + 4 + 4);
         assert_eq!(size_of::<ct_exec_val>(), 3 * 8 + 4 * 4);
         assert_eq!(size_of::<ct_file_key>(), 3 * 256 + 4 + 4);

@@ -65,21 +65,33 @@ fn lookup(map: &MapHandle, what: &'static str, key: &[u8]) -> Result<Option<Vec<
     })
 }
 
-fn entries<K: Pod, V: Pod>(map: &MapHandle, what: &'static str) -> Result<Vec<(K, V)>> {
+fn entries<K: Pod, V: Pod>(
+    map: &MapHandle,
+    what: &'static str,
+    older_abi: bool,
+) -> Result<Vec<(K, V)>> {
     let mut out = Vec::new();
-    for key in map.keys() {
+    for mut key in map.keys() {
         // an entry may vanish between keys() and lookup(): skip it
-        if let Some(value) = lookup(map, what, &key)? {
+        if let Some(mut value) = lookup(map, what, &key)? {
+            if older_abi {
+                grow(&mut key, std::mem::size_of::<K>());
+                grow(&mut value, std::mem::size_of::<V>());
+            }
             out.push((from_bytes(what, &key)?, from_bytes(what, &value)?));
         }
     }
     Ok(out)
 }
 
-/// Size of `ct_stats` under ABI 1, whose counters are the first ones of
-/// today's layout (later ABIs only appended): a container that ran under
-/// ABI 1 programs is still read exactly after an upgrade.
-const STATS_V1_SIZE: usize = 128;
+/// A record of an older ABI whose type has since grown at its end only
+/// (ABI 4 appended `err` to ct_exec_key, the exit fields to ct_stats): the new fields read as 0, which
+/// is what the old programs meant (an exec that succeeded).
+fn grow(record: &mut Vec<u8>, size: usize) {
+    if record.len() < size {
+        record.resize(size, 0);
+    }
+}
 
 /// Every entry of one of the container's bounded sets (pin name `name`).
 fn set<K: Pod, V: Pod>(
@@ -87,7 +99,8 @@ fn set<K: Pod, V: Pod>(
     id: &ContainerId,
     name: &'static str,
 ) -> Result<Vec<(K, V)>> {
-    entries(&open(layout.container_map(id, name))?, name)
+    let older_abi = layout.abi() < super::ABI_VERSION;
+    entries(&open(layout.container_map(id, name))?, name, older_abi)
 }
 
 fn stats(layout: &Layout, id: &ContainerId) -> Result<types::ct_stats> {
@@ -95,8 +108,11 @@ fn stats(layout: &Layout, id: &ContainerId) -> Result<types::ct_stats> {
     let Some(mut v) = lookup(&map, "stats", &0u32.to_ne_bytes())? else {
         return Ok(types::ct_stats::default());
     };
-    if layout.abi() == 1 && v.len() == STATS_V1_SIZE {
-        v.resize(std::mem::size_of::<types::ct_stats>(), 0);
+    // later ABIs only appended counters (ABI 1: 128 bytes, 2 and 3:
+    // 152): a container that ran under older programs is still read
+    // exactly after an upgrade, its newer counters 0
+    if layout.abi() < super::ABI_VERSION {
+        grow(&mut v, std::mem::size_of::<types::ct_stats>());
     }
     from_bytes("stats", &v)
 }

@@ -20,8 +20,8 @@ pub const MIN_CAP: u64 = 64 << 20;
 // JSON writes as `\u0001` (six bytes each): `tests::` measures each (5.3,
 // 2.2, 1.0 and 1.5 KiB) and holds these half as much again above. An exec
 // is its path (256 bytes) and 256 bytes of argv, the worst being 255 empty
-// arguments of a line each.
-const EXEC_BYTES: u64 = 8 << 10;
+// arguments of a line each, and for a failed exec its errno name.
+const EXEC_BYTES: u64 = 9 << 10;
 const FILE_BYTES: u64 = 4 << 10;
 const NETWORK_BYTES: u64 = 2 << 10;
 /// A privileged entry and the alert it raises.
@@ -201,6 +201,8 @@ mod tests {
                 argv: chars(0),
                 argv_len: 256,
                 argv_truncated: 1,
+                // a failed exec: its entry has an errno name more
+                err: libc::ENOTRECOVERABLE,
                 ..Default::default()
             },
             ct_exec_val {
@@ -373,7 +375,7 @@ mod tests {
             privileged: 1 << 20,
             kernel_memory_mib: 2048,
         };
-        assert_eq!(max_summary_bytes(&max), (16 << 20) + (1 << 20) * (18 << 10));
+        assert_eq!(max_summary_bytes(&max), (16 << 20) + (1 << 20) * (19 << 10));
     }
 
     #[test]

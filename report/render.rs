@@ -66,15 +66,36 @@ pub fn render(v: &Value) -> String {
         s(&t["stopped"]),
         s(&t["duration_seconds"])
     );
+    let x = &v["exit"];
+    if x.is_object() {
+        let how = if x["signal"].is_null() {
+            format!("code {}", s(&x["code"]))
+        } else {
+            format!("signal {}", s(&x["signal"]))
+        };
+        let oom = if x["oom_killed"] == Value::Bool(true) {
+            ", OOM-killed"
+        } else {
+            ""
+        };
+        let _ = writeln!(o, "  exit     {how}{oom}");
+    } else if !x.is_null() {
+        let _ = writeln!(o, "  exit     {}", s(x));
+    }
     let p = &v["processes"];
+    let oom = match &p["oom_kills"] {
+        Value::Null => String::new(),
+        n if n.as_u64() == Some(0) => String::new(),
+        n => format!(", {} OOM kills", s(n)),
+    };
     let _ = writeln!(
         o,
-        "\nprocesses: {} execs, {} forks, {} exits",
+        "\nprocesses: {} execs, {} forks, {} exits{oom}",
         s(&p["execs"]),
         s(&p["forks"]),
         s(&p["exits"])
     );
-    for e in p["executed"].as_array().into_iter().flatten() {
+    let exec_line = |o: &mut String, e: &Value| {
         let argv: Vec<String> = e["argv"].as_array().into_iter().flatten().map(s).collect();
         // the file that ran, when the path run by is not it
         let binary = e
@@ -82,7 +103,7 @@ pub fn render(v: &Value) -> String {
             .filter(|b| !b.is_null())
             .map(|b| format!(" ({})", s(b)))
             .unwrap_or_default();
-        let _ = writeln!(
+        let _ = write!(
             o,
             "  {:>4}x  {}{}  [{}]",
             s(&e["count"]),
@@ -90,6 +111,18 @@ pub fn render(v: &Value) -> String {
             binary,
             argv.join(" ")
         );
+    };
+    for e in p["executed"].as_array().into_iter().flatten() {
+        exec_line(&mut o, e);
+        o.push('\n');
+    }
+    let failed = p["failed_execs"].as_array().cloned().unwrap_or_default();
+    if !failed.is_empty() {
+        let _ = writeln!(o, "  failed execs: {}", failed.len());
+        for e in &failed {
+            exec_line(&mut o, e);
+            let _ = writeln!(o, "  {}", s(&e["error"]));
+        }
     }
     let files = v["files"].as_array().cloned().unwrap_or_default();
     let _ = writeln!(o, "\nfiles: {}", files.len());
@@ -213,6 +246,24 @@ mod tests {
     /// for a field it has. A field renamed in the model, and golden.json
     /// written again, shows up here.
     #[test]
+    fn how_the_container_ended_is_shown_and_a_wrong_type_escaped() {
+        let mut v: Value = serde_json::from_str(include_str!("../summary/golden.json")).unwrap();
+        v["exit"] = serde_json::json!({"code": null, "signal": 9, "oom_killed": true});
+        v["processes"]["oom_kills"] = 2.into();
+        let text = render(&v);
+        assert!(
+            text.contains("\n  exit     signal 9, OOM-killed\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nprocesses: 2 execs, 1 forks, 2 exits, 2 OOM kills\n"),
+            "{text}"
+        );
+        v["exit"] = "\u{1b}[2J".into();
+        assert!(render(&v).contains("\n  exit     \\x1b[2J\n"));
+    }
+
+    #[test]
     fn the_report_of_what_the_typed_model_writes_shows_every_field() {
         let golden: Value = serde_json::from_str(include_str!("../summary/golden.json")).unwrap();
         assert_eq!(render(&golden), include_str!("golden.txt"));
@@ -229,7 +280,10 @@ mod tests {
             ]
         });
         let r = render(&v);
-        assert!(r.contains("     1x  /proc/self/exe (/bin/busybox)  [cat]\n"), "{r}");
+        assert!(
+            r.contains("     1x  /proc/self/exe (/bin/busybox)  [cat]\n"),
+            "{r}"
+        );
         assert!(
             r.contains("  /tmp/innocent -> /etc/\\x1b[2J    link\n"),
             "{r}"

@@ -7,8 +7,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde_json::json;
 
 use super::{
-    Alert, CgroupInfo, Container, Endpoint, Exec, IoUringOp, Loss, Privileged, Processes, Producer,
-    Summary, Syscalls, Times, SCHEMA,
+    Alert, CgroupInfo, Container, Endpoint, Exec, Exit, IoUringOp, Loss, Privileged, Processes,
+    Producer, Summary, Syscalls, Times, SCHEMA,
 };
 use crate::bpf::types::{ct_file_kind as fk, ct_net_flag, ct_net_op, ct_priv_special};
 use crate::bpf::{c_bytes, c_str, syscall_name, types, Snapshot};
@@ -168,6 +168,10 @@ fn privileged(k: &types::ct_priv_key, v: &types::ct_event_val) -> Privileged {
     let [a0, a1, a2] = k.args;
     let kind = if k.kind == ct_priv_special::CT_PRIV_MEMFD_EXEC.0 {
         "memfd_exec".to_owned()
+    } else if k.kind == ct_priv_special::CT_PRIV_CGROUP_MOVE.0 {
+        "cgroup_move".to_owned()
+    } else if k.kind == ct_priv_special::CT_PRIV_OOM_KILL.0 {
+        "oom_kill".to_owned()
     } else {
         syscall_name(k.kind).map_or_else(|| format!("syscall_{}", k.kind), str::to_owned)
     };
@@ -203,6 +207,14 @@ fn privileged(k: &types::ct_priv_key, v: &types::ct_event_val) -> Privileged {
         "open_by_handle_at" => json!({ "mount_fd": a0 as u32 as i32, "flags": format!("{a1:#x}") }),
         "clone" | "clone3" => json!({ "namespaces": format!("{a0:#x}") }),
         "memfd_exec" => json!({ "name": detail }),
+        "oom_kill" => json!({ "pid": a0, "comm": detail }),
+        "cgroup_move" if aux.is_empty() => {
+            json!({ "path": detail, "cgroup_id": a0, "hierarchy": a1, "threadgroup": a2 != 0 })
+        }
+        // clone3 with CLONE_INTO_CGROUP: `path` is the directory's name
+        "cgroup_move" => json!({
+            "path": detail, "cgroup_id": a0, "hierarchy": a1, "threadgroup": a2 != 0, "via": aux
+        }),
         _ => json!({ "args": [a0, a1, a2], "detail": detail }),
     };
     Privileged {
@@ -236,14 +248,19 @@ fn named_counts(per_nr: &[u64], unnamed: &mut Vec<u32>) -> BTreeMap<String, u64>
         .collect()
 }
 
-/// The exec entries, secrets redacted. The kernel keeps one entry per
-/// (path, argv); those whose argv differ only in a secret are merged here
-/// (counts added, the earliest first and its process, the latest last), so
-/// that no secret shows, not even as the number of distinct ones.
-fn executed(snap: &Snapshot, redact: &crate::config::Redact) -> Vec<Exec> {
+/// What redacted exec entries are merged by: path, its hex, argv,
+/// truncation, errno.
+type MergeKey = (String, Option<String>, Vec<String>, bool, i32);
+
+/// The exec entries that succeeded (`failed` false) or failed, secrets
+/// redacted. The kernel keeps one entry per (path, argv, errno); those
+/// whose argv differ only in a secret are merged here (counts added, the
+/// earliest first and its process, the latest last), so that no secret
+/// shows, not even as the number of distinct ones.
+fn executed(snap: &Snapshot, redact: &crate::config::Redact, failed: bool) -> Vec<Exec> {
     let mut executed = Vec::with_capacity(snap.execs.len());
-    let mut merged: BTreeMap<(String, Option<String>, Vec<String>, bool), Exec> = BTreeMap::new();
-    for (k, v) in &snap.execs {
+    let mut merged: BTreeMap<MergeKey, Exec> = BTreeMap::new();
+    for (k, v) in snap.execs.iter().filter(|(k, _)| (k.err != 0) == failed) {
         let (argv, redacted) = crate::config::redact::args(redact, &split_argv(k));
         let e = Exec {
             path: c_str(&k.path),
@@ -260,6 +277,7 @@ fn executed(snap: &Snapshot, redact: &crate::config::Redact) -> Vec<Exec> {
             uid: v.uid,
             pid: v.pid,
             ppid: v.ppid,
+            error: (k.err != 0).then(|| errno_name(k.err)),
             first: rfc3339_of_boot_ns(v.first_ns),
             last: rfc3339_of_boot_ns(v.last_ns),
             first_ns: v.first_ns,
@@ -274,6 +292,7 @@ fn executed(snap: &Snapshot, redact: &crate::config::Redact) -> Vec<Exec> {
             e.path_hex.clone(),
             e.argv.clone(),
             e.argv_truncated,
+            k.err,
         );
         match merged.entry(key) {
             std::collections::btree_map::Entry::Vacant(slot) => {
@@ -322,12 +341,15 @@ pub fn build(
             finalised_by: finalised_by.to_owned(),
         },
         times: times(meta, snap, stopped_ns, finalised_by),
+        exit: exit(meta, st, &mut notes),
         processes: Processes {
             execs: st.execs,
             forks: st.forks,
             threads: st.threads,
             exits: st.exits,
-            executed: executed(snap, redact),
+            oom_kills: st.oom_kills,
+            executed: executed(snap, redact, false),
+            failed_execs: executed(snap, redact, true),
         },
         files: super::files::files(snap),
         network: network(snap),
@@ -338,6 +360,30 @@ pub fn build(
         loss,
         notes,
     }
+}
+
+/// How the container's init ended: the exit the kernel saw of the process
+/// whose exec was the container's first, when that is the init prestart
+/// was told of (else a note says why it is not known).
+fn exit(meta: &Meta, st: &types::ct_stats, notes: &mut Vec<String>) -> Option<Exit> {
+    if st.init_exited == 0 {
+        return None;
+    }
+    if i64::from(st.init_tgid) != i64::from(meta.pid) {
+        notes.push(format!(
+            "the container's first exec was by pid {}, not by its init (pid {}): how the container ended is not known",
+            st.init_tgid, meta.pid
+        ));
+        return None;
+    }
+    // task->exit_code: the status in bits 8..15, or the signal in 0..6
+    let code = st.init_exit_code;
+    let signal = code & 0x7f;
+    Some(Exit {
+        code: (signal == 0).then_some((code >> 8) & 0xff),
+        signal: (signal != 0).then_some(signal),
+        oom_killed: st.init_oom != 0,
+    })
 }
 
 /// Who the container is, from the meta file prestart wrote.
@@ -1224,6 +1270,59 @@ mod tests {
     }
 
     #[test]
+    fn the_exit_of_the_init_only_and_how_it_ended() {
+        let exit_of = |tgid: u32, code: i32, oom: u32| {
+            let mut snap = snapshot();
+            snap.stats.init_tgid = tgid;
+            snap.stats.init_exited = 1;
+            snap.stats.init_exit_code = code;
+            snap.stats.init_oom = oom;
+            let s = build(
+                &meta(),
+                &snap,
+                5_000_000_000,
+                "poststop",
+                &Default::default(),
+                vec![],
+            );
+            let v = serde_json::to_value(&s).unwrap();
+            (v["exit"].clone(), v["notes"].clone())
+        };
+        assert_eq!(
+            exit_of(42, 0, 0).0,
+            json!({"code": 0, "signal": null, "oom_killed": false})
+        );
+        assert_eq!(
+            exit_of(42, 9, 1).0,
+            json!({"code": null, "signal": 9, "oom_killed": true})
+        );
+        // SIGSEGV with a core dump (0x80)
+        assert_eq!(
+            exit_of(42, 11 | 0x80, 0).0,
+            json!({"code": null, "signal": 11, "oom_killed": false})
+        );
+        let (exit, notes) = exit_of(7, 0, 0);
+        assert_eq!(exit, Value::Null);
+        assert_eq!(
+            notes,
+            json!([
+                "syscall numbers missing from the syscall table: [500] (counted as syscall_<nr>)",
+                "the container's first exec was by pid 7, not by its init (pid 42): how the container ended is not known"
+            ])
+        );
+        // not seen at all: null, and nothing to say
+        let s = build(
+            &meta(),
+            &snapshot(),
+            5_000_000_000,
+            "poststop",
+            &Default::default(),
+            vec![],
+        );
+        assert_eq!(s.exit, None);
+    }
+
+    #[test]
     fn argv_keeps_a_trailing_empty_argument_and_truncation() {
         let k = ct_exec_key {
             path: chars(b"/x"),
@@ -1262,6 +1361,9 @@ mod tests {
         for e in &mut s.processes.executed {
             (e.first, e.last) = ("a".into(), "b".into());
         }
+        for e in &mut s.processes.failed_execs {
+            (e.first, e.last) = ("a".into(), "b".into());
+        }
         for e in &mut s.files {
             (e.first, e.last) = ("a".into(), "b".into());
         }
@@ -1285,6 +1387,31 @@ mod tests {
         snap.files[0].0.path = chars(b"/tmp/\xff\x1b[2J");
         snap.execs[0].0.argv = chars(b"mysql\0--password=hunter2\0");
         snap.execs[0].0.argv_len = 25;
+        snap.execs.push((
+            ct_exec_key {
+                path: chars(b"/bin/nope"),
+                argv: chars(b"nope\0-x\0"),
+                argv_len: 8,
+                argv_truncated: 0,
+                err: libc::ENOENT,
+                ..Default::default()
+            },
+            ct_exec_val {
+                count: 2,
+                first_ns: 3_500_000_000,
+                last_ns: 3_600_000_000,
+                uid: 0,
+                pid: 7,
+                ppid: 6,
+                _pad: 0,
+            },
+        ));
+        // the init (meta pid 42) exited with status 3
+        (
+            snap.stats.init_tgid,
+            snap.stats.init_exited,
+            snap.stats.init_exit_code,
+        ) = (42, 1, 3 << 8);
         let redact = crate::config::Config::default().redact;
         let s = build(
             &meta(),

@@ -34,6 +34,10 @@ pub struct Summary {
     pub ctraudit: Producer,
     #[serde(default)]
     pub times: Times,
+    /// How the container's init ended, when that was seen (docs/summary.md,
+    /// "exit"); `null` otherwise.
+    #[serde(default)]
+    pub exit: Option<Exit>,
     #[serde(default)]
     pub processes: Processes,
     #[serde(default)]
@@ -106,6 +110,18 @@ pub struct Times {
     pub duration_seconds: f64,
 }
 
+/// The end of the container's init process.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Exit {
+    /// Its exit status, when it exited (`null` when a signal killed it).
+    pub code: Option<i32>,
+    /// The signal that killed it, or `null`.
+    pub signal: Option<i32>,
+    /// The OOM killer chose it.
+    pub oom_killed: bool,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Processes {
@@ -113,7 +129,13 @@ pub struct Processes {
     pub forks: u64,
     pub threads: u64,
     pub exits: u64,
+    /// Tasks of the container the OOM killer chose (each also an
+    /// `oom_kill` entry in `privileged`).
+    pub oom_kills: u64,
     pub executed: Vec<Exec>,
+    /// execve/execveat calls that failed, one entry per (path, argv,
+    /// error), in order of first attempt: `error` is set.
+    pub failed_execs: Vec<Exec>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -142,6 +164,10 @@ pub struct Exec {
     pub uid: u32,
     pub pid: u32,
     pub ppid: u32,
+    /// A failed exec's errno name (`ENOENT`); absent for execs that
+    /// succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     pub first: String,
     pub last: String,
     /// `first` as the kernel's CLOCK_BOOTTIME, to sort and merge by; not

@@ -215,6 +215,15 @@ fn runc_exec_session_and_nested_cgroup_are_attributed_to_the_container() {
         "until [ -e /tmp/go ]; do :; done; exec /bin/cat /etc/passwd >/dev/null",
     ]);
     let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_owned();
+    // moved once it is audited (after its exec of sh), so that the move
+    // is always the container's privileged event
+    common::wait::wait_until(
+        format_args!("{pid} never exec'd sh"),
+        Duration::from_secs(5),
+        Duration::from_millis(10),
+        || std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default() == "sh\n",
+    );
+    let nested_id = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&nested).unwrap());
     std::fs::write(nested.join("cgroup.procs"), &pid).unwrap();
     std::fs::write(bundle.dir.join("rootfs/tmp/go"), "").unwrap();
     // the exec'd process is reparented to the container's init, which
@@ -250,8 +259,18 @@ fn runc_exec_session_and_nested_cgroup_are_attributed_to_the_container() {
     );
     assert_eq!(strs(&file(&s, "/etc/hostname")["access"]), ["read"]);
     assert_eq!(strs(&file(&s, "/etc/passwd")["access"]), ["read"]);
-    // runc exec's setns and the rest of its setup happen before its exec
-    assert_eq!(s["privileged"], Value::Array(vec![]));
+    // runc exec's setns and the rest of its setup happen before its exec;
+    // the move into the nested cgroup is the one privileged event
+    let pr = s["privileged"].as_array().unwrap();
+    assert_eq!(pr.len(), 1, "{pr:?}");
+    assert_eq!(
+        (&pr[0]["kind"], &pr[0]["args"], &pr[0]["count"]),
+        (
+            &Value::from("cgroup_move"),
+            &serde_json::json!({"path": "/execd/nested", "cgroup_id": nested_id, "hierarchy": 0, "threadgroup": true}),
+            &Value::from(1)
+        )
+    );
     assert_eq!(env.leftovers(), Vec::<String>::new());
 }
 
@@ -499,10 +518,12 @@ fn runc_many_containers_starting_at_once_share_one_load() {
     assert_eq!(
         links,
         [
+            "ct_cgroup_attach",
             "ct_exec",
             "ct_exit",
             "ct_fork",
             "ct_io_uring_submit",
+            "ct_oom",
             "ct_sys_enter",
             "ct_sys_exit"
         ]

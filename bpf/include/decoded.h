@@ -27,7 +27,7 @@
 /*
  * X(syscall, decoder): `decoder` records `syscall`. ALSO(syscall): the next
  * X's decoder records `syscall` too (one case label more in decode()).
- * The decoders are in files.h, network.h and privileged.h.
+ * The decoders are in files.h, network.h, privileged.h and processes.h.
  */
 #define CT_DECODED(X, ALSO)                                                              \
 	X(open, decode_open)                                                             \
@@ -104,6 +104,7 @@
 	X(open_by_handle_at, decode_open_by_handle_at)                                   \
 	ALSO(clone3)                                                                     \
 	X(clone, decode_clone)                                                           \
-	X(execveat, decode_execveat)
+	ALSO(execve)                                                                     \
+	X(execveat, decode_exec)
 
 #endif /* CTRAUDIT_DECODED_H */

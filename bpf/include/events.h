@@ -113,6 +113,13 @@ enum ct_net_flag {
 enum ct_priv_special {
 	CT_PRIV_SPECIAL = 1000,
 	CT_PRIV_MEMFD_EXEC = 1000, /* exec of a memfd (fileless binary) */
+	/* an audited task moved to another cgroup (tp_btf/cgroup_attach_task):
+	 * args[0] the destination's cgroup id, args[1] its hierarchy (0:
+	 * cgroup2), args[2] 1 for the whole thread group; detail its path */
+	CT_PRIV_CGROUP_MOVE = 1001,
+	/* a task of the container chosen by the OOM killer (tp_btf/mark_victim):
+	 * args[0] its tgid; detail its comm */
+	CT_PRIV_OOM_KILL = 1002,
 	/* io_uring submissions, one entry per opcode (args[0]) */
 	CT_PRIV_IO_URING = 1010,
 };
@@ -163,17 +170,32 @@ struct ct_stats {
 	 * recorded (CT_PATH_CUT, or a path as given that filled its bytes
 	 * with no real path beside it): a loss */
 	__u64 paths_cut;
+	/* how the container ended. init_tgid: the process whose exec was the
+	 * container's first (its init); init_exited: its last thread exited,
+	 * with init_exit_code (task->exit_code: status << 8, or the signal);
+	 * init_oom: the OOM killer chose it */
+	__u32 init_tgid;
+	__u32 init_exited;
+	__s32 init_exit_code;
+	__u32 init_oom;
+	__u64 oom_kills; /* tasks of the container the OOM killer chose */
 };
 
+/* An exec, or a failed execve/execveat (err != 0): one set for both. */
 struct ct_exec_key {
-	char path[CT_PATH_MAX]; /* as passed to execve (bprm->filename) */
-	char argv[CT_ARGV_MAX]; /* NUL-separated, first CT_ARGV_MAX bytes */
+	/* as passed to execve: bprm->filename for an exec, the caller's path
+	 * argument for a failed one */
+	char path[CT_PATH_MAX];
+	/* NUL-separated, first CT_ARGV_MAX bytes; of a failed exec, read
+	 * from the caller's argv, each argument starting in the first half */
+	char argv[CT_ARGV_MAX];
 	__u32 argv_len;
 	__u32 argv_truncated;
-	/* the file executed: its real path in the task's root (bprm->file) */
+	/* the file executed: its real path in the task's root (bprm->file);
+	 * "" for a failed exec */
 	char binary[CT_PATH_MAX];
 	__u32 binary_flags; /* ct_path_flag of binary */
-	__u32 _pad;
+	__s32 err; /* errno of a failed exec; 0 for one that succeeded */
 };
 
 struct ct_exec_val {
@@ -260,7 +282,10 @@ struct ct_task {
 	__u32 slot;
 	__u32 gen;
 	__u32 pending; /* decoded syscall between sys_enter and sys_exit */
-	__u32 _pad;
+	/* execveat's flags, saved at its sys_enter: a successful exec is
+	 * recorded at sched_process_exec, after the ELF loader has cleared
+	 * the saved registers (and set orig_ax to execve's number) */
+	__u32 exec_flags;
 	/* mknod's mode (high half) and device, for file_commit() */
 	__u64 node;
 	/* scratch for map keys too big for the BPF stack; per task, so a

@@ -12,11 +12,16 @@
 #include "events.h"
 #include "maps.h"
 #include "slots.h"
+#include "files.h" /* file_of_fd() */
 #include "decoded.h"
 #include "syscalls_x86_64.h"
 
 #define CLONE_NEW_MASK 0x7e020080 /* CLONE_NEW{NS,CGROUP,UTS,IPC,USER,PID,NET,TIME} */
 #define CAP_V1 0x19980330
+#define CLONE_INTO_CGROUP 0x200000000ULL
+/* struct clone_args up to its cgroup fd (CLONE_ARGS_SIZE_VER2) */
+#define CLONE_ARGS_CGROUP_OFF 80
+#define CLONE_ARGS_SIZE_VER2 88
 
 static __noinline void priv_commit(struct ct_task *ts, long ret)
 {
@@ -28,6 +33,22 @@ static __noinline void priv_commit(struct ct_task *ts, long ret)
 	if (!priv)
 		return;
 	struct ct_event_val *v = upsert(slot, priv, &ts->scratch.priv, &init, SET_PRIV);
+	if (!v)
+		return;
+	event_hit(v, ret, now, ret >= 0);
+}
+
+/* A privileged event built on the stack by a program that may run in
+ * another task than the one it is about, whose scratch may be in use. */
+static __always_inline void priv_record(__u32 slot, const struct ct_priv_key *k, long ret)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct ct_event_val init = { .first_ns = now };
+
+	void *priv = inner_of(&priv_of, slot);
+	if (!priv)
+		return;
+	struct ct_event_val *v = upsert(slot, priv, k, &init, SET_PRIV);
 	if (!v)
 		return;
 	event_hit(v, ret, now, ret >= 0);
@@ -211,31 +232,67 @@ DECODER(decode_open_by_handle_at)
 	priv_commit(ts, ret);
 }
 
+/* clone3 with CLONE_INTO_CGROUP: the child starts in the cgroup of the
+ * directory fd clone_args.cgroup, which moves it as a write to its
+ * cgroup.procs would, without cgroup_attach_task. A cgroup_move event, by
+ * the directory's name (the fd has no path here) and id. */
+static __noinline void clone_into_cgroup(struct ct_task *ts, __u64 uargs, __u64 size,
+					 long ret)
+{
+	struct ct_priv_key *p = priv_begin(ts, CT_PRIV_CGROUP_MOVE);
+	__u64 fd = 0;
+
+	p->args[2] = 1; /* a new process: its whole thread group */
+	__builtin_memcpy(p->aux, "clone3", 7);
+	if (size < CLONE_ARGS_SIZE_VER2) {
+		/* no cgroup field: the kernel refused the call (EINVAL) */
+	} else if (bpf_probe_read_user(&fd, sizeof(fd),
+				       (const void *)(uargs + CLONE_ARGS_CGROUP_OFF))) {
+		unreadable(ts->slot, ret);
+	} else {
+		struct file *f = file_of_fd(fd);
+		if (f) {
+			p->args[0] = BPF_CORE_READ(f, f_inode, i_ino);
+			const unsigned char *name =
+				BPF_CORE_READ(f, f_path.dentry, d_name.name);
+			bpf_probe_read_kernel_str(p->detail, sizeof(p->detail), name);
+		} else if (ret >= 0) {
+			STAT_ADD(ts->slot, read_errors);
+		}
+	}
+	priv_commit(ts, ret);
+}
+
 /* clone, clone3 */
 DECODER(decode_clone)
 {
-	/* only namespace-creating clones are privileged events; the
-	 * child returns 0 here too, the parent's call is the event */
+	/* only namespace-creating clones, and clones into another cgroup,
+	 * are privileged events; the child returns 0 here too, the
+	 * parent's call is the event */
 	__u64 flags = a0;
 	if (nr == NR_clone3 &&
 	    bpf_probe_read_user(&flags, sizeof(flags), (const void *)a0))
 		return;
-	if (!(flags & CLONE_NEW_MASK) || ret == 0)
+	if (ret == 0)
+		return;
+	if (nr == NR_clone3 && (flags & CLONE_INTO_CGROUP))
+		clone_into_cgroup(ts, a0, a1, ret);
+	if (!(flags & CLONE_NEW_MASK))
 		return;
 	struct ct_priv_key *p = priv_begin(ts, nr);
 	p->args[0] = flags & CLONE_NEW_MASK;
 	priv_commit(ts, ret);
 }
 
-DECODER(decode_execveat)
+/* A failed execveat (processes.h decodes execve and execveat): a
+ * successful one is recorded by the exec tracepoint (exec_priv()), where
+ * the registers still describe the call. */
+static __always_inline void priv_execveat_failed(struct ct_task *ts, __u64 path,
+						 __u64 flags, long ret)
 {
-	/* a successful execveat is recorded by the exec tracepoint,
-	 * where the registers still describe the call */
-	if (ret >= 0)
-		return;
-	struct ct_priv_key *p = priv_begin(ts, nr);
-	p->args[0] = a4; /* flags */
-	priv_str(ts, p->detail, sizeof(p->detail), (const void *)a1, ret);
+	struct ct_priv_key *p = priv_begin(ts, NR_execveat);
+	p->args[0] = flags;
+	priv_str(ts, p->detail, sizeof(p->detail), (const void *)path, ret);
 	priv_commit(ts, ret);
 }
 
