@@ -218,7 +218,7 @@ mod tests {
         ];
         assert_eq!(
             (ABI_VERSION, sizes),
-            (4, [16, 184, 784, 40, 776, 56, 140, 40, 192, 1368])
+            (4, [16, 184, 784, 40, 264, 568, 140, 40, 192, 1424])
         );
     }
 
@@ -232,8 +232,8 @@ mod tests {
         assert_eq!(size_of::<ct_stats>(), 20 * 8 + 4 * 4 + 8);
         assert_eq!(size_of::<ct_exec_key>(), 256 + 256 + 4 + 4 + 256 + 4 + 4);
         assert_eq!(size_of::<ct_exec_val>(), 3 * 8 + 4 * 4);
-        assert_eq!(size_of::<ct_file_key>(), 3 * 256 + 4 + 4);
-        assert_eq!(size_of::<ct_file_val>(), 4 * 8 + 6 * 4);
+        assert_eq!(size_of::<ct_file_key>(), 256 + 4 + 4);
+        assert_eq!(size_of::<ct_file_val>(), 4 * 8 + 6 * 4 + 2 * 256);
         assert_eq!(size_of::<ct_net_key>(), 4 * 2 + 16 + 108 + 4 + 4);
         assert_eq!(size_of::<ct_event_val>(), 4 * 8 + 2 * 4);
         assert_eq!(size_of::<ct_priv_key>(), 2 * 4 + 3 * 8 + 32 + 128);

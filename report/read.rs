@@ -222,8 +222,6 @@ mod tests {
         (
             ct_file_key {
                 path: chars(1),
-                typed: chars(1),
-                target: chars(1),
                 flags: u32::MAX,
                 _pad: 0,
             },
@@ -235,7 +233,11 @@ mod tests {
                 kinds: u32::MAX,
                 failed_kinds: u32::MAX,
                 last_errno: v.last_errno,
-                ..Default::default()
+                node_mode: u32::MAX,
+                node_dev: u32::MAX,
+                flags: u32::MAX,
+                typed: chars(1),
+                target: chars(1),
             },
         )
     }

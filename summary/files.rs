@@ -59,63 +59,56 @@ pub fn normalise(base: Option<&str>, path: &str) -> String {
 
 /// One kernel entry's path as the summary shows it: the path, what was
 /// typed when that differs, whether it was cut.
-fn resolved(k: &crate::bpf::types::ct_file_key) -> (String, Option<String>, bool) {
+fn resolved(
+    k: &crate::bpf::types::ct_file_key,
+    v: &crate::bpf::types::ct_file_val,
+) -> (String, Option<String>, bool) {
     let flags = k.flags;
     let path = c_str(&k.path);
-    let typed = c_str(&k.typed);
-    let typed_cut = flags & pf::CT_PATH_TYPED_CUT.0 != 0;
-    let typed_shown = || {
+    let typed = c_str(&v.typed);
+    let typed_cut = v.flags & pf::CT_PATH_TYPED_CUT.0 != 0;
+    let typed_shown = (!typed.is_empty()).then(|| {
         if typed_cut {
             format!("{typed}{CUT}")
         } else {
             typed.clone()
         }
-    };
+    });
+    let cut = flags & pf::CT_PATH_CUT.0 != 0;
+    let given_cut = flags & pf::CT_PATH_TYPED_CUT.0 != 0;
     if flags & pf::CT_PATH_REAL.0 != 0 {
         if flags & pf::CT_PATH_OUTSIDE.0 != 0 && path == "/" && !typed.is_empty() {
             // a pseudo file (a pipe, a socket): its name is all there is
             return (normalise(None, &typed), None, typed_cut);
         }
-        let real = if flags & pf::CT_PATH_CUT.0 != 0 {
-            format!("{CUT}{path}")
-        } else {
-            path
-        };
-        let differs = !typed.is_empty() && (typed_cut || normalise(None, &typed) != real);
-        return (
-            real,
-            differs.then(typed_shown),
-            flags & pf::CT_PATH_CUT.0 != 0,
-        );
+        let real = if cut { format!("{CUT}{path}") } else { path };
+        let differs = typed_shown.is_some() && (typed_cut || normalise(None, &typed) != real);
+        return (real, typed_shown.filter(|_| differs), cut);
     }
     if flags & pf::CT_PATH_BASE.0 != 0 {
-        let cut = typed_cut || flags & pf::CT_PATH_CUT.0 != 0;
-        let base = if flags & pf::CT_PATH_CUT.0 != 0 {
-            format!("{CUT}{path}")
-        } else {
-            path
+        // the kernel joined the relative path to its directory
+        let full = normalise(None, &path);
+        let full = match (cut, typed_cut) {
+            (true, _) => format!("{CUT}{full}"),
+            (false, true) => format!("{full}{CUT}"),
+            _ => full,
         };
-        let full = normalise(Some(&base), &typed);
-        let full = if typed_cut {
-            format!("{full}{CUT}")
-        } else {
-            full
-        };
-        return (full, Some(typed_shown()), cut);
+        return (full, typed_shown, cut || typed_cut);
     }
     // as given: absolute, or relative to a directory not known
     let shown = normalise(None, &path);
-    let differs = shown != path;
-    let shown = if typed_cut {
+    let differs = shown != path || given_cut;
+    let shown = if given_cut {
         format!("{shown}{CUT}")
     } else {
         shown
     };
-    (
-        shown,
-        (differs || typed_cut).then(|| format!("{path}{}", if typed_cut { CUT } else { "" })),
-        typed_cut,
-    )
+    let as_given = if given_cut {
+        format!("{path}{CUT}")
+    } else {
+        path
+    };
+    (shown, differs.then_some(as_given), given_cut)
 }
 
 fn device(mode: u32, dev: u32) -> Device {
@@ -146,10 +139,10 @@ fn device(mode: u32, dev: u32) -> Device {
 pub fn files(snap: &Snapshot) -> Vec<File> {
     let mut by_path: BTreeMap<(String, Option<String>), Merged> = BTreeMap::new();
     for (k, v) in &snap.files {
-        let (path, typed, cut) = resolved(k);
-        let target = (k.target[0] != 0).then(|| {
-            let t = c_str(&k.target);
-            if k.flags & pf::CT_PATH_TARGET_CUT.0 != 0 {
+        let (path, typed, cut) = resolved(k, v);
+        let target = (v.target[0] != 0).then(|| {
+            let t = c_str(&v.target);
+            if v.flags & pf::CT_PATH_TARGET_CUT.0 != 0 {
                 format!("{t}{CUT}")
             } else {
                 t

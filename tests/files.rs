@@ -84,7 +84,6 @@ fn files_relative_dirfd_padded_and_long_paths_are_the_real_file() {
     let dirs: Vec<String> = (1..=8)
         .map(|n| format!("/tmp/{}", vec![d50.as_str(); n].join("/")))
         .collect();
-    let pad = format!("{}/etc/passwd", "/.".repeat(130));
     // what the kernel keeps of a path as given: its first 255 bytes
     let head = |p: &str| format!("{}…", &p[..255]);
     let long = format!("{}/ff.txt", dirs[7]);
@@ -99,11 +98,9 @@ fn files_relative_dirfd_padded_and_long_paths_are_the_real_file() {
         ),
         (
             "/etc/passwd".into(),
-            with(
-                want(&["read"], 2),
-                "typed",
-                json!(["../etc/passwd", head(&pad)]),
-            ),
+            // the first form that differs is kept (the padded one came
+            // second): the entry is the file either way
+            with(want(&["read"], 2), "typed", json!(["../etc/passwd"])),
         ),
         ("/tmp".into(), want(&["read"], 1)),
     ];
@@ -129,7 +126,7 @@ fn files_relative_dirfd_padded_and_long_paths_are_the_real_file() {
         with(
             want(&["read", "write", "create", "delete"], 3),
             "typed",
-            json!(["./relfile", "relfile"]),
+            json!(["relfile"]),
         ),
     ));
     expected.push((

@@ -76,8 +76,9 @@ enum ct_path_flag {
 	/* path is the real path of the file the call worked on, in the
 	 * task's root, from the kernel's dentries; typed is what was passed */
 	CT_PATH_REAL = 1 << 0,
-	/* typed is relative; path is the directory it is relative to (the
-	 * cwd or the dirfd's directory), in the task's root */
+	/* the path given was relative: path is it joined to the directory
+	 * it is relative to (the cwd or the dirfd's directory, a real path),
+	 * and typed is it as given */
 	CT_PATH_BASE = 1 << 1,
 	/* path was longer than CT_PATH_MAX - 1: it holds the last components
 	 * that fit (counted in ct_stats.paths_cut) */
@@ -209,13 +210,10 @@ struct ct_exec_val {
 };
 
 struct ct_file_key {
-	/* what flags say: the real path, the base of a relative path, or
-	 * the path as given */
+	/* what flags say: the real path, the path given joined to the
+	 * directory it is relative to, or the path as given */
 	char path[CT_PATH_MAX];
-	char typed[CT_PATH_MAX]; /* as given, when path is not ("" else) */
-	/* link: the existing path linked to; symlink: the link's text */
-	char target[CT_PATH_MAX];
-	__u32 flags; /* ct_path_flag */
+	__u32 flags; /* ct_path_flag of path */
 	__u32 _pad;
 };
 
@@ -227,9 +225,24 @@ struct ct_file_val {
 	__u32 kinds; /* ct_file_kind of successful calls */
 	__u32 failed_kinds; /* ct_file_kind of failed calls */
 	__s32 last_errno;
-	__u32 node_mode; /* mknod: the mode of the last node made */
+	__u32 node_mode; /* mknod: the mode of the node made */
 	__u32 node_dev; /* mknod: its device number (old encoding) */
-	__u32 _pad;
+	/* CT_PATH_TYPED_CUT, CT_PATH_TARGET_CUT: of typed and target */
+	__u32 flags;
+	/* the first path a call passed that is not key.path, byte for byte
+	 * ("" while every call passed key.path itself). Not in the key: the
+	 * key is hashed on every call, this is written once. */
+	char typed[CT_PATH_MAX];
+	/* link: the existing path linked to; symlink: the link's text (of
+	 * the first such call) */
+	char target[CT_PATH_MAX];
+};
+
+/* A file event in the making: its key, and the value a new entry starts
+ * from (count 0, typed and target filled). */
+struct ct_file_scratch {
+	struct ct_file_key key;
+	struct ct_file_val val;
 };
 
 struct ct_net_key {
@@ -267,6 +280,7 @@ struct ct_priv_key {
 struct ct_walk {
 	__u64 d;
 	__u64 mnt;
+	__u64 mnt_root; /* of mnt: read once per mount, not per step */
 	__u64 root_d;
 	__u64 root_mnt;
 	__u32 pos;
@@ -292,7 +306,7 @@ struct ct_task {
 	 * preempted program never shares it */
 	union {
 		struct ct_exec_key exec;
-		struct ct_file_key file;
+		struct ct_file_scratch file;
 		struct ct_net_key net;
 		struct ct_priv_key priv;
 	} scratch;

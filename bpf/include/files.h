@@ -35,16 +35,29 @@
 #define CT_AT_EMPTY (1u << 31)
 #define AT(dfd, kind) (((__u64)(kind) << 32) | (__u32)(dfd))
 
+/* Record ts->scratch.file (key, and val.typed, val.target, val.flags as
+ * the caller filled them). */
 static __noinline void file_commit(struct ct_task *ts, __u32 kind, long ret)
 {
+	struct ct_file_scratch *s = &ts->scratch.file;
 	__u32 slot = ts->slot;
 	__u64 now = bpf_ktime_get_boot_ns();
-	struct ct_file_val init = { .first_ns = now };
 
 	void *files = inner_of(&files_of, slot);
 	if (!files)
 		return;
-	struct ct_file_val *v = upsert(slot, files, &ts->scratch.file, &init, SET_FILES);
+	/* a new entry starts from s->val: its counts are zeroed here, its
+	 * typed and target are the caller's */
+	s->val.count = 0;
+	s->val.failed = 0;
+	s->val.first_ns = now;
+	s->val.last_ns = now;
+	s->val.kinds = 0;
+	s->val.failed_kinds = 0;
+	s->val.last_errno = 0;
+	s->val.node_mode = 0;
+	s->val.node_dev = 0;
+	struct ct_file_val *v = upsert(slot, files, &s->key, &s->val, SET_FILES);
 	if (!v)
 		return;
 	__sync_fetch_and_add(&v->count, 1);
@@ -59,6 +72,16 @@ static __noinline void file_commit(struct ct_task *ts, __u32 kind, long ret)
 			v->node_dev = ts->node;
 		}
 	}
+	/* an entry made by a call that passed the path itself learns the
+	 * first other form, or link target, a later call passes */
+	if (s->val.typed[0] && !v->typed[0]) {
+		bpf_probe_read_kernel(v->typed, sizeof(v->typed), s->val.typed);
+		__sync_fetch_and_or(&v->flags, s->val.flags & CT_PATH_TYPED_CUT);
+	}
+	if (s->val.target[0] && !v->target[0]) {
+		bpf_probe_read_kernel(v->target, sizeof(v->target), s->val.target);
+		__sync_fetch_and_or(&v->flags, s->val.flags & CT_PATH_TARGET_CUT);
+	}
 	v->last_ns = now;
 }
 
@@ -72,15 +95,48 @@ static __always_inline bool longer(const char *upath)
 	return c != 0;
 }
 
+/* Starts a file event: an empty key, no typed form, no target. */
+static __always_inline struct ct_file_scratch *file_begin(struct ct_task *ts)
+{
+	struct ct_file_scratch *s = &ts->scratch.file;
+
+	__builtin_memset(&s->key, 0, sizeof(s->key));
+	s->val.typed[0] = 0;
+	s->val.target[0] = 0;
+	s->val.flags = 0;
+	return s;
+}
+
+/* Do the first `n` bytes (a string and its NUL) of val.typed equal the
+ * key's path? 8 bytes at a time. */
+static __always_inline bool typed_is_path(struct ct_file_scratch *s, long n)
+{
+	for (int i = 0; i < CT_PATH_MAX / 8; i++) {
+		long at = i * 8;
+		if (at >= n)
+			return true;
+		__u64 a = *(__u64 *)&s->val.typed[at];
+		__u64 b = *(__u64 *)&s->key.path[at];
+		long left = n - at;
+		if (left < 8) {
+			__u64 mask = (1ULL << (left * 8)) - 1;
+			a &= mask;
+			b &= mask;
+		}
+		if (a != b)
+			return false;
+	}
+	return true;
+}
+
 /* A call on descriptor fd: the real path of its file. */
 __noinline int file_fd(struct ct_task *ts, long fd, __u32 kind, long ret)
 {
 	if (!ts)
 		return 0;
-	struct ct_file_key *k = &ts->scratch.file;
+	struct ct_file_scratch *s = file_begin(ts);
 	struct file *f = file_of_fd(fd);
 
-	__builtin_memset(k, 0, sizeof(*k));
 	if (!f) {
 		/* no such descriptor: the call failed (EBADF) and touched no
 		 * file; a call that worked on a file not found here is lost */
@@ -93,15 +149,15 @@ __noinline int file_fd(struct ct_task *ts, long fd, __u32 kind, long ret)
 		STAT_ADD(ts->slot, read_errors);
 		return 0;
 	}
-	k->flags = flags | CT_PATH_REAL;
+	s->key.flags = flags | CT_PATH_REAL;
 	file_commit(ts, kind | CT_FILE_BY_FD, ret);
 	return 0;
 }
 
 /*
  * A path argument as given, relative to the dirfd in `at`; for link and
- * symlink, `target` is the other path. A relative path keeps what was
- * typed and records the directory it starts from.
+ * symlink, `target` is the other path. A relative path is joined to the
+ * directory it starts from, and kept as typed beside it.
  */
 __noinline int file_at(struct ct_task *ts, __u64 at, __u64 upath_addr, __u64 target_addr,
 		       long ret)
@@ -110,12 +166,11 @@ __noinline int file_at(struct ct_task *ts, __u64 at, __u64 upath_addr, __u64 tar
 		return 0;
 	const char *upath = (const char *)upath_addr;
 	const char *target = (const char *)target_addr;
-	struct ct_file_key *k = &ts->scratch.file;
+	struct ct_file_scratch *s = file_begin(ts);
 	long dfd = (int)at;
 	__u32 kind = at >> 32;
 
-	__builtin_memset(k, 0, sizeof(*k));
-	long n = bpf_probe_read_user_str(k->path, sizeof(k->path), upath);
+	long n = bpf_probe_read_user_str(s->key.path, sizeof(s->key.path), upath);
 	if (n <= 0) {
 		unreadable(ts->slot, ret);
 		return 0;
@@ -126,27 +181,35 @@ __noinline int file_at(struct ct_task *ts, __u64 at, __u64 upath_addr, __u64 tar
 	}
 	kind &= ~CT_AT_EMPTY;
 	if (target) {
-		long t = bpf_probe_read_user_str(k->target, sizeof(k->target), target);
-		if (t <= 0)
+		long t = bpf_probe_read_user_str(s->val.target, sizeof(s->val.target),
+						 target);
+		if (t <= 0) {
+			s->val.target[0] = 0;
 			unreadable(ts->slot, ret);
-		else if (t == CT_PATH_MAX && longer(target))
-			k->flags |= CT_PATH_TARGET_CUT;
+		} else if (t == CT_PATH_MAX && longer(target)) {
+			s->val.flags |= CT_PATH_TARGET_CUT;
+		}
 	}
-	if (n == CT_PATH_MAX && longer(upath)) {
-		/* no real path beside it: what the call worked on is not known */
-		k->flags |= CT_PATH_TYPED_CUT;
-		STAT_ADD(ts->slot, paths_cut);
-	}
-	if (k->path[0] != '/') {
-		bpf_probe_read_kernel(k->typed, sizeof(k->typed), k->path);
-		int flags = walk_base(ts, dfd);
+	bool cut = n == CT_PATH_MAX && longer(upath);
+	if (s->key.path[0] != '/') {
+		/* relative: typed as given, the key the joined path */
+		bpf_probe_read_kernel(s->val.typed, sizeof(s->val.typed), s->key.path);
+		if (cut)
+			s->val.flags |= CT_PATH_TYPED_CUT;
+		int flags = walk_base(ts, dfd, n - 1);
 		if (flags < 0) {
 			/* no such dirfd (the call failed EBADF): as given */
-			bpf_probe_read_kernel(k->path, sizeof(k->path), k->typed);
-			__builtin_memset(k->typed, 0, sizeof(k->typed));
+			bpf_probe_read_kernel(s->key.path, sizeof(s->key.path),
+					      s->val.typed);
+			s->val.typed[0] = 0;
 		} else {
-			k->flags |= flags | CT_PATH_BASE;
+			s->key.flags = flags | CT_PATH_BASE;
 		}
+	}
+	if (cut) {
+		/* no real path beside it: what the call worked on is not known */
+		s->key.flags |= CT_PATH_TYPED_CUT;
+		STAT_ADD(ts->slot, paths_cut);
 	}
 	file_commit(ts, kind, ret);
 	return 0;
@@ -158,21 +221,21 @@ __noinline int file_open(struct ct_task *ts, __u64 at, __u64 upath_addr, long re
 	if (!ts)
 		return 0;
 	const char *upath = (const char *)upath_addr;
-	struct ct_file_key *k = &ts->scratch.file;
 
 	STAT_ADD(ts->slot, opens);
 	if (ret < 0) {
 		file_at(ts, at, upath_addr, 0, ret);
 		return 0;
 	}
-	__builtin_memset(k, 0, sizeof(*k));
-	long n = bpf_probe_read_user_str(k->typed, sizeof(k->typed), upath);
+	struct ct_file_scratch *s = file_begin(ts);
+	long n = bpf_probe_read_user_str(s->val.typed, sizeof(s->val.typed), upath);
 	if (n <= 0) {
+		s->val.typed[0] = 0;
 		unreadable(ts->slot, ret);
 		return 0;
 	}
 	if (n == CT_PATH_MAX && longer(upath))
-		k->flags |= CT_PATH_TYPED_CUT;
+		s->val.flags |= CT_PATH_TYPED_CUT;
 	int flags = walk_file(ts, WALK_TO_FILE, file_of_fd(ret));
 	if (flags < 0) {
 		/* the descriptor is gone already (another thread closed it):
@@ -180,7 +243,9 @@ __noinline int file_open(struct ct_task *ts, __u64 at, __u64 upath_addr, long re
 		file_at(ts, at, upath_addr, 0, ret);
 		return 0;
 	}
-	k->flags |= flags | CT_PATH_REAL;
+	s->key.flags = flags | CT_PATH_REAL;
+	if (typed_is_path(s, n))
+		s->val.typed[0] = 0;
 	file_commit(ts, at >> 32, ret);
 	return 0;
 }

@@ -29,11 +29,11 @@
  * files set here: file_commit() with ts->scratch.file filled. */
 static __noinline void uring_file(struct ct_task *ts, struct filename *fn, __u32 kind)
 {
-	struct ct_file_key *k = &ts->scratch.file;
+	struct ct_file_scratch *s = file_begin(ts);
 	const char *name = BPF_CORE_READ(fn, name);
 
-	__builtin_memset(k, 0, sizeof(*k));
-	if (!name || bpf_probe_read_kernel_str(k->path, sizeof(k->path), name) <= 0) {
+	if (!name ||
+	    bpf_probe_read_kernel_str(s->key.path, sizeof(s->key.path), name) <= 0) {
 		STAT_ADD(ts->slot, read_errors);
 		return;
 	}

@@ -38,7 +38,7 @@ static long walk_step(__u64 i, void *arg)
 		w->done = 1;
 		return 1;
 	}
-	if (d == BPF_CORE_READ(mnt, mnt_root)) {
+	if (w->d == w->mnt_root) {
 		/* the root of a mount: go on from where it is mounted */
 		struct mount *m = container_of(mnt, struct mount, mnt);
 		struct mount *up = BPF_CORE_READ(m, mnt_parent);
@@ -49,6 +49,7 @@ static long walk_step(__u64 i, void *arg)
 		}
 		w->d = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
 		w->mnt = (__u64)&up->mnt;
+		w->mnt_root = (__u64)BPF_CORE_READ(&up->mnt, mnt_root);
 		return 0;
 	}
 	struct dentry *parent = BPF_CORE_READ(d, d_parent);
@@ -89,7 +90,17 @@ static long walk_step(__u64 i, void *arg)
 /* Where a walk's path goes (walk_into's `to`). */
 enum { WALK_TO_FILE, WALK_TO_BINARY };
 
-__noinline int walk_into(struct ct_task *ts, int to, __u64 dentry, __u64 vfsmnt)
+/*
+ * The path of (dentry, vfsmnt) below the current task's root into the
+ * scratch key's path (`to`), followed by "/" and the path given (the file
+ * scratch's val.typed, `suffix` bytes) when suffix is not 0: returns its
+ * ct_path_flag, or -1 when it could not be read (counted by the caller).
+ * A path too long or too deep keeps its last components and says
+ * CT_PATH_CUT. Global, as are the callers in files.h: the verifier checks
+ * each once, not once per call site.
+ */
+__noinline int walk_into(struct ct_task *ts, int to, __u64 dentry, __u64 vfsmnt,
+			 __u32 suffix)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct path root;
@@ -99,16 +110,28 @@ __noinline int walk_into(struct ct_task *ts, int to, __u64 dentry, __u64 vfsmnt)
 	    bpf_core_read(&root, sizeof(root), &task->fs->root))
 		return -1;
 	char *dst = to == WALK_TO_BINARY ? ts->scratch.exec.binary
-					 : ts->scratch.file.path;
+					 : ts->scratch.file.key.path;
 	struct ct_walk *w = &ts->walk;
 	w->d = dentry;
 	w->mnt = vfsmnt;
+	w->mnt_root = (__u64)BPF_CORE_READ((struct vfsmount *)vfsmnt, mnt_root);
 	w->root_d = (__u64)root.dentry;
 	w->root_mnt = (__u64)root.mnt;
 	w->pos = CT_WALK_END;
 	w->flags = 0;
 	w->done = 0;
 	w->buf[CT_WALK_END] = 0;
+	if (suffix) {
+		/* the relative path given goes last: "/<typed>" */
+		__u32 len = suffix & (CT_PATH_MAX - 1);
+		__u32 at = CT_WALK_END - len;
+		if (len >= CT_WALK_END - 1 || at >= CT_PATH_MAX)
+			return -1;
+		if (bpf_probe_read_kernel(&w->buf[at], len, ts->scratch.file.val.typed))
+			return -1;
+		w->buf[(at - 1) & (CT_PATH_MAX - 1)] = '/';
+		w->pos = at - 1;
+	}
 	bpf_loop(CT_WALK_STEPS, walk_step, &c, 0);
 	if (!w->done)
 		w->flags |= CT_PATH_CUT; /* deeper than CT_WALK_STEPS */
@@ -150,12 +173,13 @@ static __always_inline int walk_file(struct ct_task *ts, int to, struct file *f)
 
 	if (!f || bpf_core_read(&p, sizeof(p), &f->f_path))
 		return -1;
-	return walk_into(ts, to, (__u64)p.dentry, (__u64)p.mnt);
+	return walk_into(ts, to, (__u64)p.dentry, (__u64)p.mnt, 0);
 }
 
-/* The directory a path relative to dirfd `dfd` starts from (the cwd for
- * AT_FDCWD) into the file key's path: ct_path_flag, or -1. */
-static __always_inline int walk_base(struct ct_task *ts, long dfd)
+/* The relative path in val.typed (`len` bytes) joined to the directory it
+ * starts from, dirfd `dfd` (the cwd for AT_FDCWD), into the file key's
+ * path: ct_path_flag, or -1. */
+static __always_inline int walk_base(struct ct_task *ts, long dfd, __u32 len)
 {
 	struct path p;
 
@@ -163,9 +187,12 @@ static __always_inline int walk_base(struct ct_task *ts, long dfd)
 		struct task_struct *task = bpf_get_current_task_btf();
 		if (bpf_core_read(&p, sizeof(p), &task->fs->pwd))
 			return -1;
-		return walk_into(ts, WALK_TO_FILE, (__u64)p.dentry, (__u64)p.mnt);
+	} else {
+		struct file *f = file_of_fd(dfd);
+		if (!f || bpf_core_read(&p, sizeof(p), &f->f_path))
+			return -1;
 	}
-	return walk_file(ts, WALK_TO_FILE, file_of_fd(dfd));
+	return walk_into(ts, WALK_TO_FILE, (__u64)p.dentry, (__u64)p.mnt, len);
 }
 
 #endif /* CTRAUDIT_PATH_H */
