@@ -905,6 +905,9 @@ fn section_profile(lab: &Lab, rep: &mut Report, o: &Opts) {
             ("audited container, relative open+close", "open-relative"),
             ("audited container, sendto without address", "sendto"),
             ("audited container, sendto with an address", "sendto-addr"),
+            ("audited container, mkdir+rmdir", "mkdir"),
+            ("audited container, fchmod (by descriptor)", "fchmod"),
+            ("audited container, failed execve", "exec-fail"),
         ] {
             measure(case, &|| {
                 lab.ct_loop(&keeper, mode, n / 10);

@@ -8,6 +8,11 @@
  *   sysloop sendto N             N sendto(2) on a connected UDP socket, no
  *                                address (how servers send: nothing to decode)
  *   sysloop sendto-addr N        N sendto(2) of a datagram to 127.0.0.1:9
+ *   sysloop mkdir N              N mkdir+rmdir of /tmp/sysloop-dir (two
+ *                                path calls, no file opened)
+ *   sysloop fchmod N             N fchmod(2) of an open /tmp file (a call
+ *                                by descriptor: its file's real path)
+ *   sysloop exec-fail N          N execve(2) of a path that does not exist
  *
  * Prints the mean nanoseconds per iteration on stdout.
  *
@@ -28,6 +33,7 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -62,7 +68,7 @@ int main(int argc, char **argv)
 	if (argc < 3) {
 		fprintf(stderr, "usage: sysloop "
 				"getppid|open|open-distinct|open-relative|sendto|sendto-"
-				"addr N\n");
+				"addr|mkdir|fchmod|exec-fail N\n");
 		return 2;
 	}
 	const char *mode = argv[1];
@@ -114,6 +120,25 @@ int main(int argc, char **argv)
 				sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to));
 		}
 		close(s);
+	} else if (!strcmp(mode, "mkdir")) {
+		for (long i = 0; i < n; i++) {
+			if (mkdir("/tmp/sysloop-dir", 0700) || rmdir("/tmp/sysloop-dir"))
+				return 1;
+		}
+	} else if (!strcmp(mode, "fchmod")) {
+		int fd = open("/tmp/sysloop-file", O_RDWR | O_CREAT, 0600);
+		if (fd < 0)
+			return 1;
+		t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			fchmod(fd, 0600);
+		close(fd);
+		unlink("/tmp/sysloop-file");
+	} else if (!strcmp(mode, "exec-fail")) {
+		char *args[] = { "nope", NULL };
+		char *env[] = { NULL };
+		for (long i = 0; i < n; i++)
+			execve("/nonexistent/nope", args, env);
 	} else {
 		fprintf(stderr, "sysloop: unknown mode %s\n", mode);
 		return 2;
