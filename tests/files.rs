@@ -94,13 +94,16 @@ fn files_relative_dirfd_padded_and_long_paths_are_the_real_file() {
         ("/etc".to_owned(), want(&["read"], 1)),
         (
             "/etc/hostname".into(),
-            with(want(&["read"], 1), "typed", json!(["hostname"])),
+            // also through the symlink /tmp/hn and /proc/self/root: the
+            // first form that differs is kept
+            with(want(&["read"], 3), "typed", json!(["hostname"])),
         ),
         (
             "/etc/passwd".into(),
             // the first form that differs is kept (the padded one came
             // second): the entry is the file either way
-            with(want(&["read"], 2), "typed", json!(["../etc/passwd"])),
+            // and by its name /etc/passwd, and as /dev/fd/N
+            with(want(&["read"], 4), "typed", json!(["../etc/passwd"])),
         ),
         ("/tmp".into(), want(&["read"], 1)),
     ];
@@ -115,6 +118,10 @@ fn files_relative_dirfd_padded_and_long_paths_are_the_real_file() {
             "cut",
             json!(true),
         ),
+    ));
+    expected.push((
+        "/tmp/hn".into(),
+        with(want(&["symlink"], 1), "target", json!("/etc/hostname")),
     ));
     expected.push((
         "/tmp/missing".into(),

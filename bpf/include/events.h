@@ -91,6 +91,12 @@ enum ct_path_flag {
 	CT_PATH_OUTSIDE = 1 << 4,
 	/* target filled its CT_PATH_MAX bytes */
 	CT_PATH_TARGET_CUT = 1 << 5,
+	/* path is as given to an open that worked, checked instead of walked
+	 * (files.h, plain_open): absolute, no ".", ".." or "//" component,
+	 * not below /proc, shorter than CT_PATH_MAX, its last component the
+	 * opened file's own name. What a symlinked directory on the way
+	 * would hide is not checked: docs/design.md, "Paths" */
+	CT_PATH_CHECKED = 1 << 6,
 };
 
 /* Network operations (ct_net_key.op). */
@@ -286,6 +292,12 @@ struct ct_walk {
 	__u32 pos;
 	__u32 flags;
 	__u32 done;
+	/* plain_open()'s scan of a path (files.h): its length, where its
+	 * last '/' is, whether the previous word ended in '/', the verdict */
+	__u32 scan_len;
+	__u32 scan_last;
+	__u32 scan_carry;
+	__u32 scan_bad;
 	__u32 _pad;
 	char buf[2 * CT_PATH_MAX];
 };

@@ -111,6 +111,7 @@ static __always_inline struct ct_file_scratch *file_begin(struct ct_task *ts)
  * key's path? 8 bytes at a time. */
 static __always_inline bool typed_is_path(struct ct_file_scratch *s, long n)
 {
+#pragma clang loop unroll(disable)
 	for (int i = 0; i < CT_PATH_MAX / 8; i++) {
 		long at = i * 8;
 		if (at >= n)
@@ -215,6 +216,117 @@ __noinline int file_at(struct ct_task *ts, __u64 at, __u64 upath_addr, __u64 tar
 	return 0;
 }
 
+/* Per byte of w: 0x80 where the byte is 0, else 0 (exact, no borrow). */
+static __always_inline __u64 zero_bytes(__u64 w)
+{
+	const __u64 low7 = 0x7f7f7f7f7f7f7f7fULL;
+
+	return ~(((w & low7) + low7) | w | low7);
+}
+
+#define ONES 0x0101010101010101ULL
+
+/*
+ * The open's path as typed (val.typed, n bytes with its NUL) is the file's
+ * path, without a walk, when it is plain: absolute, not below /proc (whose
+ * magic links lead anywhere), no "/." (".", "..", and dot files, which
+ * take the walk) and no "//" anywhere, and its last component is the
+ * file's own name (a symlink at the end, /dev/fd/N, /proc/self/exe all
+ * differ). 8 bytes at a time; one read of the dentry's name and two small
+ * copies. The cost of an open through a path like nginx's is this, not a
+ * walk of every component (docs/design.md, "Paths").
+ */
+static long scan_word(__u64 i, void *arg)
+{
+	struct ct_task *ts = ((struct walk_ctx *)arg)->ts;
+	struct ct_walk *w = &ts->walk;
+	__u32 at = i * 8;
+	__u32 len = w->scan_len;
+
+	if (at >= len || at >= CT_PATH_MAX - 8)
+		return 1;
+	__u64 word = *(__u64 *)&ts->scratch.file.val.typed[at];
+	__u32 left = len - at;
+	__u64 valid = left >= 8 ? ~0ULL : (1ULL << ((left & 7) * 8)) - 1;
+	__u64 slash = zero_bytes(word ^ (ONES * '/')) & valid;
+	__u64 dot = zero_bytes(word ^ (ONES * '.')) & valid;
+	/* a '/' followed by '.' or '/', within the word or across */
+	if (((slash << 8) & (slash | dot)) || (w->scan_carry && ((slash | dot) & 0x80))) {
+		w->scan_bad = 1;
+		return 1;
+	}
+	w->scan_carry = slash >> 63;
+	if (slash) {
+		/* the highest flagged byte (0x80 in it), by halves */
+		__u32 b = 0;
+		if (slash >> 32) {
+			b += 4;
+			slash >>= 32;
+		}
+		if (slash >> 16) {
+			b += 2;
+			slash >>= 16;
+		}
+		if (slash >> 8)
+			b += 1;
+		w->scan_last = at + b;
+	}
+	return 0;
+}
+
+/*
+ * The open's path as typed (val.typed, n bytes with its NUL) is the file's
+ * path, without a walk, when it is plain: absolute, not below /proc (whose
+ * magic links lead anywhere), no "/." (".", "..", and dot files, which
+ * take the walk) and no "//" anywhere, and its last component is the
+ * file's own name (a symlink at the end, /dev/fd/N, /proc/self/exe all
+ * differ). 8 bytes per bpf_loop() step, its state in task storage as the
+ * walk's is; one read of the dentry's name and two small copies. The cost
+ * of an open through a path like nginx's is this, not a walk of every
+ * component (docs/design.md, "Paths").
+ */
+static __always_inline bool plain_open(struct ct_task *ts, struct file *f, long n)
+{
+	struct ct_file_scratch *s = &ts->scratch.file;
+	struct ct_walk *w = &ts->walk;
+	struct walk_ctx c = { .ts = ts };
+
+	if (n <= 1 || n >= CT_PATH_MAX || s->val.typed[0] != '/')
+		return false;
+	/* "/proc/" as one little-endian word, masked to 6 bytes */
+	if ((*(__u64 *)s->val.typed & 0xffffffffffffULL) == 0x2f636f72702fULL)
+		return false;
+	w->scan_len = n - 1; /* without the NUL */
+	w->scan_last = 0;
+	w->scan_carry = 0;
+	w->scan_bad = 0;
+	bpf_loop(CT_PATH_MAX / 8, scan_word, &c, 0);
+	if (w->scan_bad)
+		return false;
+	__u32 last = w->scan_last;
+	__u32 comp = n - 2 - last; /* the last component's length */
+	if (last >= CT_PATH_MAX || comp == 0 || comp >= CT_PATH_MAX / 2)
+		return false;
+	struct qstr q;
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+	if (bpf_core_read(&q, sizeof(q), &d->d_name) || q.len != comp)
+		return false;
+	/* both names, aligned and zero-padded, side by side in the walk's buffer */
+	__builtin_memset(w->buf, 0, CT_PATH_MAX);
+	if (bpf_probe_read_kernel(w->buf, comp & (CT_PATH_MAX / 2 - 1),
+				  &s->val.typed[(last + 1) & (CT_PATH_MAX - 1)]) ||
+	    bpf_probe_read_kernel(w->buf + CT_PATH_MAX / 2, comp & (CT_PATH_MAX / 2 - 1),
+				  q.name))
+		return false;
+	__u64 *a = (__u64 *)w->buf, *b = (__u64 *)(w->buf + CT_PATH_MAX / 2);
+	/* 16 words a side: the verifier follows each compare once */
+	bool same = true;
+#pragma clang loop unroll(full)
+	for (int i = 0; i < CT_PATH_MAX / 16; i++)
+		same &= a[i] == b[i];
+	return same;
+}
+
 /* An open: a descriptor returned is the file, by its real path. */
 __noinline int file_open(struct ct_task *ts, __u64 at, __u64 upath_addr, long ret)
 {
@@ -236,7 +348,15 @@ __noinline int file_open(struct ct_task *ts, __u64 at, __u64 upath_addr, long re
 	}
 	if (n == CT_PATH_MAX && longer(upath))
 		s->val.flags |= CT_PATH_TYPED_CUT;
-	int flags = walk_file(ts, WALK_TO_FILE, file_of_fd(ret));
+	struct file *f = file_of_fd(ret);
+	if (f && plain_open(ts, f, n)) {
+		bpf_probe_read_kernel(s->key.path, n & (CT_PATH_MAX - 1), s->val.typed);
+		s->key.flags = CT_PATH_CHECKED;
+		s->val.typed[0] = 0;
+		file_commit(ts, at >> 32, ret);
+		return 0;
+	}
+	int flags = walk_file(ts, WALK_TO_FILE, f);
 	if (flags < 0) {
 		/* the descriptor is gone already (another thread closed it):
 		 * as given */

@@ -65,6 +65,16 @@ static int paths(void)
 	strcat(longp, "/ff.txt");
 	CHECK(strlen(longp) == 419);
 	opened(longp, O_WRONLY | O_CREAT);
+	/* a symlink at the end, a magic link of /proc, a descriptor by name */
+	CHECK(symlink("/etc/hostname", "/tmp/hn") == 0);
+	opened("/tmp/hn", O_RDONLY);
+	opened("/proc/self/root/etc/hostname", O_RDONLY);
+	int pw = open("/etc/passwd", O_RDONLY);
+	char byfd[32];
+	CHECK(pw >= 0);
+	snprintf(byfd, sizeof(byfd), "/dev/fd/%d", pw);
+	opened(byfd, O_RDONLY);
+	close(pw);
 	return 0;
 }
 
