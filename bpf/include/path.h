@@ -152,16 +152,21 @@ __noinline int walk_into(struct ct_task *ts, int to, __u64 dentry, __u64 vfsmnt,
 	return flags;
 }
 
+/* The file of descriptor fd of the current task, or NULL. The task is a
+ * trusted BTF pointer: task->files->fdt and its fields are direct loads
+ * (no helper call); only the array slot, at a variable index, is read. */
 static __always_inline struct file *file_of_fd(long fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	struct files_struct *files = task->files;
 	struct file *f = NULL;
 
-	if (fd < 0 || fd >= max)
+	if (!files)
 		return NULL;
+	struct fdtable *fdt = files->fdt;
+	if (!fdt || fd < 0 || fd >= fdt->max_fds)
+		return NULL;
+	struct file **fds = fdt->fd;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
 }
