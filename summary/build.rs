@@ -187,7 +187,11 @@ fn privileged(k: &types::ct_priv_key, v: &types::ct_event_val) -> Privileged {
             json!({ "rgid": a0 as u32 as i32, "egid": a1 as u32 as i32, "sgid": a2 as u32 as i32 })
         }
         "capset" => json!({ "effective": format!("{a0:#x}"), "permitted": format!("{a1:#x}") }),
-        "ptrace" => json!({ "request": a0, "pid": a1 }),
+        "ptrace" => json!({
+            "request": a0,
+            "pid": (a2 != 0).then_some(a2),
+            "ns_pid": a1 as u32 as i32,
+        }),
         "mount" => json!({ "target": detail, "fstype": aux, "flags": format!("{a0:#x}") }),
         "umount2" => json!({ "target": detail, "flags": format!("{a0:#x}") }),
         "chroot" => json!({ "path": detail }),

@@ -391,3 +391,58 @@ fn proc_failed_execs_that_find_the_set_full_are_counted_as_overflow() {
     assert_eq!(s["loss"], loss);
     assert_eq!(count(&s, "execve"), json!(4), "every attempt is counted");
 }
+
+#[test]
+fn proc_ptrace_names_its_target_by_host_pid_as_executed_does() {
+    let env = Env::new("");
+    let bin = build(&env);
+    let b = bundle(&env, "ptrace", &bin, &["/proc_t", "ptrace"]);
+    let out = env.run(&b.dir, "ptrace");
+    ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let ns: u32 = stdout
+        .trim()
+        .strip_prefix("child ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("proc_t ptrace printed {stdout:?}"));
+    let s = env.summary("ptrace");
+    let sleep: Vec<_> = common::typed(&s)
+        .processes
+        .executed
+        .into_iter()
+        .filter(|e| e.path == "/bin/sleep")
+        .collect();
+    assert_eq!(sleep.len(), 1, "one exec of /bin/sleep: {s}");
+    let host = sleep[0].pid;
+    // the container's pid namespace is not the host's
+    assert_ne!(host, ns);
+    let (attach, detach) = (16, 17);
+    assert_eq!(
+        privileged(&s),
+        vec![
+            (
+                "ptrace".to_owned(),
+                json!({"request": attach, "pid": host, "ns_pid": ns}),
+                1,
+                0,
+                None
+            ),
+            (
+                "ptrace".to_owned(),
+                json!({"request": detach, "pid": host, "ns_pid": ns}),
+                1,
+                0,
+                None
+            ),
+            (
+                "ptrace".to_owned(),
+                json!({"request": attach, "pid": null, "ns_pid": 999999}),
+                1,
+                1,
+                Some("ESRCH".to_owned())
+            ),
+        ]
+    );
+    assert_eq!(count(&s, "ptrace"), json!(3));
+    assert_eq!(s["loss"], no_loss());
+}

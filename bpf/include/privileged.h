@@ -9,6 +9,7 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include "events.h"
 #include "maps.h"
 #include "slots.h"
@@ -107,11 +108,63 @@ DECODER(decode_capset)
 	priv_commit(ts, ret);
 }
 
+#define XA_CHUNK_SHIFT 6
+#define XA_CHUNK_MASK 63
+/* pid_max is at most 4M (22 bits): four levels of 64 slots */
+#define XA_PID_LEVELS 4
+
+/* The host pid of pid `nr` in the calling task's pid namespace, or 0 when
+ * that namespace has no such pid: find_pid_ns() read by hand, a lookup of
+ * `nr` in the namespace's idr (an xarray whose entries are struct pid),
+ * then the pid's number in the initial namespace (numbers[0]). Everything
+ * is a probe read, so a node freed under us reads as garbage that the
+ * shift and tag checks reject, never as a fault. */
+__noinline __u32 host_pid_of(__u64 nr)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct pid *me = BPF_CORE_READ(t, thread_pid);
+	unsigned int level = BPF_CORE_READ(me, level);
+	struct pid_namespace *ns;
+
+	if (!nr || nr > (1ULL << (XA_CHUNK_SHIFT * XA_PID_LEVELS)) - 1 || level > 32)
+		return 0;
+	if (bpf_probe_read_kernel(&ns, sizeof(ns), &me->numbers[level].ns) || !ns)
+		return 0;
+	__u64 entry = (__u64)BPF_CORE_READ(ns, idr.idr_rt.xa_head);
+	__u64 index = nr - BPF_CORE_READ(ns, idr.idr_base);
+
+	for (int i = 0; i < XA_PID_LEVELS; i++) {
+		if ((entry & 3) != 2 || entry < 4096) /* not a node: a leaf */
+			break;
+		struct xa_node *node = (struct xa_node *)(entry - 2);
+		unsigned char shift = BPF_CORE_READ(node, shift);
+		if (shift > XA_CHUNK_SHIFT * (XA_PID_LEVELS - 1) ||
+		    (index >> shift) > XA_CHUNK_MASK)
+			return 0;
+		__u32 off = (index >> shift) & XA_CHUNK_MASK;
+		if (bpf_probe_read_kernel(&entry, sizeof(entry), &node->slots[off]))
+			return 0;
+		index &= (1ULL << shift) - 1;
+		if (!shift)
+			break;
+	}
+	/* an internal entry (a node at a depth we do not reach, or a reserved
+	 * slot) or an empty one: no such pid; and without a node the head
+	 * holds index 0 only */
+	if (!entry || (entry & 3) == 2 || index)
+		return 0;
+	struct pid *found = (struct pid *)entry;
+	return BPF_CORE_READ(found, numbers[0].nr);
+}
+
 DECODER(decode_ptrace)
 {
 	struct ct_priv_key *p = priv_begin(ts, nr);
 	p->args[0] = a0; /* request */
-	p->args[1] = (__u32)a1; /* pid */
+	p->args[1] = (__u32)a1; /* pid, in the caller's pid namespace */
+	/* the same process in the host's namespace, as `executed` has it
+	 * (PTRACE_TRACEME names no pid) */
+	p->args[2] = a0 ? host_pid_of((__u32)a1) : 0;
 	priv_commit(ts, ret);
 }
 

@@ -16,6 +16,11 @@
  *   exit N         exits with status N
  *   sleep          pauses until killed
  *   oom            allocates and touches memory until it is killed
+ *   ptrace         forks a child that execs /bin/sleep 30 and prints
+ *                  "child PID" (its pid in the container), attaches to it
+ *                  with PTRACE_ATTACH once it has exec'd, detaches, kills
+ *                  it; then PTRACE_ATTACH of pid 999999, which does not
+ *                  exist (ESRCH); exits 0
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -23,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -128,6 +134,39 @@ static int oom(void)
 	}
 }
 
+static int do_ptrace(void)
+{
+	int fds[2];
+	char c;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return 1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	printf("child %d\n", (int)pid);
+	fflush(stdout);
+	/* the write end closes at the child's exec: read returns 0 then */
+	close(fds[1]);
+	if (read(fds[0], &c, 1) != 0)
+		return 2;
+	if (ptrace(PTRACE_ATTACH, pid, 0, 0))
+		return 3;
+	int status;
+	if (waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status))
+		return 4;
+	if (ptrace(PTRACE_DETACH, pid, 0, 0))
+		return 5;
+	kill(pid, SIGKILL);
+	if (wait_child(pid) != 128 + SIGKILL)
+		return 6;
+	if (ptrace(PTRACE_ATTACH, 999999, 0, 0) == 0)
+		return 7;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -148,5 +187,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "oom"))
 		return oom();
+	if (!strcmp(argv[1], "ptrace"))
+		return do_ptrace();
 	return 101;
 }
