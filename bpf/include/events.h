@@ -292,10 +292,10 @@ struct ct_walk {
 	__u32 pos;
 	__u32 flags;
 	__u32 done;
-	/* plain_open()'s scan of a path (files.h): its length, where its
-	 * last '/' is, whether the previous word ended in '/', the verdict */
+	/* plain_open()'s scan of a path (files.h): its length, whether the
+	 * previous word ended in '/', the verdict */
 	__u32 scan_len;
-	__u32 scan_last;
+	__u32 _scan_pad;
 	__u32 scan_carry;
 	__u32 scan_bad;
 	__u32 _pad;

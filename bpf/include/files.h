@@ -226,16 +226,8 @@ static __always_inline __u64 zero_bytes(__u64 w)
 
 #define ONES 0x0101010101010101ULL
 
-/*
- * The open's path as typed (val.typed, n bytes with its NUL) is the file's
- * path, without a walk, when it is plain: absolute, not below /proc (whose
- * magic links lead anywhere), no "/." (".", "..", and dot files, which
- * take the walk) and no "//" anywhere, and its last component is the
- * file's own name (a symlink at the end, /dev/fd/N, /proc/self/exe all
- * differ). 8 bytes at a time; one read of the dentry's name and two small
- * copies. The cost of an open through a path like nginx's is this, not a
- * walk of every component (docs/design.md, "Paths").
- */
+/* One word of plain_open()'s scan: a '/' followed by '.' or '/', within
+ * the word or across from the last, makes the path not plain. */
 static long scan_word(__u64 i, void *arg)
 {
 	struct ct_task *ts = ((struct walk_ctx *)arg)->ts;
@@ -245,45 +237,43 @@ static long scan_word(__u64 i, void *arg)
 
 	if (at >= len || at >= CT_PATH_MAX - 8)
 		return 1;
-	__u64 word = *(__u64 *)&ts->scratch.file.val.typed[at];
+	__u64 word = *(__u64 *)&ts->scratch.file.key.path[at];
 	__u32 left = len - at;
 	__u64 valid = left >= 8 ? ~0ULL : (1ULL << ((left & 7) * 8)) - 1;
 	__u64 slash = zero_bytes(word ^ (ONES * '/')) & valid;
 	__u64 dot = zero_bytes(word ^ (ONES * '.')) & valid;
-	/* a '/' followed by '.' or '/', within the word or across */
 	if (((slash << 8) & (slash | dot)) || (w->scan_carry && ((slash | dot) & 0x80))) {
 		w->scan_bad = 1;
 		return 1;
 	}
 	w->scan_carry = slash >> 63;
-	if (slash) {
-		/* the highest flagged byte (0x80 in it), by halves */
-		__u32 b = 0;
-		if (slash >> 32) {
-			b += 4;
-			slash >>= 32;
-		}
-		if (slash >> 16) {
-			b += 2;
-			slash >>= 16;
-		}
-		if (slash >> 8)
-			b += 1;
-		w->scan_last = at + b;
-	}
 	return 0;
 }
 
+/* The struct dentry of kernels before 6.14, whose inline name was d_iname */
+struct dentry___iname {
+	unsigned char d_iname[32];
+} __attribute__((preserve_access_index));
+
+/* A name held in the dentry itself (all but long ones): this many bytes of
+ * it are compared, on every kernel (6.14 made the array 40 long) */
+#define INLINE_NAME 32
+/* What plain_open() reads of a dentry, from d_name on: the qstr, and the
+ * inline name at most 32 bytes after it */
+#define DENTRY_CHUNK 72
+
 /*
- * The open's path as typed (val.typed, n bytes with its NUL) is the file's
+ * The open's path as typed (key.path, n bytes with its NUL) is the file's
  * path, without a walk, when it is plain: absolute, not below /proc (whose
  * magic links lead anywhere), no "/." (".", "..", and dot files, which
- * take the walk) and no "//" anywhere, and its last component is the
- * file's own name (a symlink at the end, /dev/fd/N, /proc/self/exe all
- * differ). 8 bytes per bpf_loop() step, its state in task storage as the
- * walk's is; one read of the dentry's name and two small copies. The cost
- * of an open through a path like nginx's is this, not a walk of every
- * component (docs/design.md, "Paths").
+ * take the walk) and no "//" anywhere, and it ends in "/" and the file's
+ * own name (a symlink at the end, /dev/fd/N, /proc/self/exe all differ).
+ * With no "//", that '/' starts the last component, so the last component
+ * is the name. The scan is 8 bytes per bpf_loop() step, its state in task
+ * storage as the walk's is; the name is one read of the dentry (a name
+ * longer than 31 bytes takes the walk), compared a word at a time with the
+ * path's tail in place. The cost of an open through a path like nginx's
+ * is this, not a walk of every component (docs/design.md, "Paths").
  */
 static __always_inline bool plain_open(struct ct_task *ts, struct file *f, long n)
 {
@@ -291,40 +281,53 @@ static __always_inline bool plain_open(struct ct_task *ts, struct file *f, long 
 	struct ct_walk *w = &ts->walk;
 	struct walk_ctx c = { .ts = ts };
 
-	if (n <= 1 || n >= CT_PATH_MAX || s->val.typed[0] != '/')
+	if (n <= 2 || n >= CT_PATH_MAX || s->key.path[0] != '/')
 		return false;
 	/* "/proc/" as one little-endian word, masked to 6 bytes */
-	if ((*(__u64 *)s->val.typed & 0xffffffffffffULL) == 0x2f636f72702fULL)
+	if ((*(__u64 *)s->key.path & 0xffffffffffffULL) == 0x2f636f72702fULL)
 		return false;
 	w->scan_len = n - 1; /* without the NUL */
-	w->scan_last = 0;
 	w->scan_carry = 0;
 	w->scan_bad = 0;
 	bpf_loop(CT_PATH_MAX / 8, scan_word, &c, 0);
 	if (w->scan_bad)
 		return false;
-	__u32 last = w->scan_last;
-	__u32 comp = n - 2 - last; /* the last component's length */
-	if (last >= CT_PATH_MAX || comp == 0 || comp >= CT_PATH_MAX / 2)
-		return false;
-	struct qstr q;
+
 	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
-	if (bpf_core_read(&q, sizeof(q), &d->d_name) || q.len != comp)
+	__u32 name_off = bpf_core_field_offset(struct dentry, d_name);
+	__u32 inline_off =
+		bpf_core_field_exists(struct dentry, d_shortname)
+			? bpf_core_field_offset(struct dentry, d_shortname)
+			: bpf_core_field_offset(struct dentry___iname, d_iname);
+	__u32 skip = inline_off - name_off;
+	if (!d || skip > DENTRY_CHUNK - INLINE_NAME)
 		return false;
-	/* both names, aligned and zero-padded, side by side in the walk's buffer */
-	__builtin_memset(w->buf, 0, CT_PATH_MAX);
-	if (bpf_probe_read_kernel(w->buf, comp & (CT_PATH_MAX / 2 - 1),
-				  &s->val.typed[(last + 1) & (CT_PATH_MAX - 1)]) ||
-	    bpf_probe_read_kernel(w->buf + CT_PATH_MAX / 2, comp & (CT_PATH_MAX / 2 - 1),
-				  q.name))
+	/* the walk's buffer is free until a walk: the chunk goes there */
+	if (bpf_probe_read_kernel(w->buf, DENTRY_CHUNK, (char *)d + name_off))
 		return false;
-	__u64 *a = (__u64 *)w->buf, *b = (__u64 *)(w->buf + CT_PATH_MAX / 2);
-	/* 16 words a side: the verifier follows each compare once */
-	bool same = true;
+	struct qstr *q = (struct qstr *)w->buf;
+	__u32 len = q->len;
+	if ((__u64)q->name != (__u64)d + inline_off || len == 0 || len >= INLINE_NAME)
+		return false;
+	/* the tail: the last len bytes before the NUL, after a '/' */
+	__u32 tail = n - 1 - len;
+	if (tail < 1 || tail >= CT_PATH_MAX ||
+	    s->key.path[(tail - 1) & (CT_PATH_MAX - 1)] != '/')
+		return false;
+	const char *name = &w->buf[skip]; /* skip is known: a CO-RE constant */
 #pragma clang loop unroll(full)
-	for (int i = 0; i < CT_PATH_MAX / 16; i++)
-		same &= a[i] == b[i];
-	return same;
+	for (int i = 0; i < INLINE_NAME / 8; i++) {
+		__u32 at = i * 8;
+		if (at >= len)
+			break;
+		__u64 a = *(__u64 *)&s->key.path[(tail + at) & (CT_PATH_MAX - 1)];
+		__u64 b = *(__u64 *)&name[at];
+		__u32 left = len - at;
+		__u64 mask = left >= 8 ? ~0ULL : (1ULL << ((left & 7) * 8)) - 1;
+		if ((a ^ b) & mask)
+			return false;
+	}
+	return true;
 }
 
 /* An open: a descriptor returned is the file, by its real path. */
@@ -340,22 +343,24 @@ __noinline int file_open(struct ct_task *ts, __u64 at, __u64 upath_addr, long re
 		return 0;
 	}
 	struct ct_file_scratch *s = file_begin(ts);
-	long n = bpf_probe_read_user_str(s->val.typed, sizeof(s->val.typed), upath);
+	/* into the key: a plain path is its own key */
+	long n = bpf_probe_read_user_str(s->key.path, sizeof(s->key.path), upath);
 	if (n <= 0) {
-		s->val.typed[0] = 0;
 		unreadable(ts->slot, ret);
 		return 0;
 	}
-	if (n == CT_PATH_MAX && longer(upath))
-		s->val.flags |= CT_PATH_TYPED_CUT;
 	struct file *f = file_of_fd(ret);
 	if (f && plain_open(ts, f, n)) {
-		bpf_probe_read_kernel(s->key.path, n & (CT_PATH_MAX - 1), s->val.typed);
 		s->key.flags = CT_PATH_CHECKED;
-		s->val.typed[0] = 0;
 		file_commit(ts, at >> 32, ret);
 		return 0;
 	}
+	/* the walk writes the key, which must be zero past what it writes:
+	 * what was typed moves beside it */
+	bpf_probe_read_kernel(s->val.typed, sizeof(s->val.typed), s->key.path);
+	__builtin_memset(s->key.path, 0, sizeof(s->key.path));
+	if (n == CT_PATH_MAX && longer(upath))
+		s->val.flags |= CT_PATH_TYPED_CUT;
 	int flags = walk_file(ts, WALK_TO_FILE, f);
 	if (flags < 0) {
 		/* the descriptor is gone already (another thread closed it):
