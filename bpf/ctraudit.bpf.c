@@ -292,7 +292,6 @@ static __noinline void exec_record(struct ct_task *ts, struct task_struct *p,
 				   struct linux_binprm *bprm, __u64 now)
 {
 	struct ct_exec_key *k = &ts->scratch.exec;
-	struct ct_exec_val init = {};
 	__u32 slot = ts->slot;
 
 	__builtin_memset(k, 0, sizeof(*k));
@@ -317,19 +316,7 @@ static __noinline void exec_record(struct ct_task *ts, struct task_struct *p,
 		STAT_ADD(slot, read_errors);
 	else
 		k->argv_len = len;
-
-	init.first_ns = now;
-	init.uid = bpf_get_current_uid_gid();
-	init.pid = BPF_CORE_READ(p, tgid);
-	init.ppid = BPF_CORE_READ(p, real_parent, tgid);
-	void *execs = inner_of(&execs_of, slot);
-	if (!execs)
-		return;
-	struct ct_exec_val *v = upsert(slot, execs, k, &init, SET_EXECS);
-	if (!v)
-		return;
-	__sync_fetch_and_add(&v->count, 1);
-	v->last_ns = now;
+	exec_commit(ts, p, now);
 }
 
 /* execveat and exec of a memfd: the fileless-binary signals. */

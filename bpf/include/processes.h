@@ -56,11 +56,33 @@ static __always_inline void failed_exec_argv(struct ct_exec_key *k,
 	k->argv_len = off;
 }
 
+/* Count the exec in ts->scratch.exec (key filled) for task p, the one
+ * running: an entry starts with its time, uid, pid and parent. */
+static __always_inline void exec_commit(struct ct_task *ts, struct task_struct *p,
+					__u64 now)
+{
+	struct ct_exec_val init = {
+		.first_ns = now,
+		.uid = bpf_get_current_uid_gid(),
+		.pid = BPF_CORE_READ(p, tgid),
+		.ppid = BPF_CORE_READ(p, real_parent, tgid),
+	};
+	__u32 slot = ts->slot;
+
+	void *execs = inner_of(&execs_of, slot);
+	if (!execs)
+		return;
+	struct ct_exec_val *v = upsert(slot, execs, &ts->scratch.exec, &init, SET_EXECS);
+	if (!v)
+		return;
+	__sync_fetch_and_add(&v->count, 1);
+	v->last_ns = now;
+}
+
 static __noinline void exec_failed(struct ct_task *ts, const char *upath,
 				   const char *const *uargv, long ret)
 {
 	struct ct_exec_key *k = &ts->scratch.exec;
-	struct ct_exec_val init = {};
 	__u32 slot = ts->slot;
 	__u64 now = bpf_ktime_get_boot_ns();
 
@@ -71,20 +93,7 @@ static __noinline void exec_failed(struct ct_task *ts, const char *upath,
 	}
 	k->err = -ret;
 	failed_exec_argv(k, uargv);
-
-	init.first_ns = now;
-	init.uid = bpf_get_current_uid_gid();
-	init.pid = bpf_get_current_pid_tgid() >> 32;
-	struct task_struct *t = bpf_get_current_task_btf();
-	init.ppid = BPF_CORE_READ(t, real_parent, tgid);
-	void *execs = inner_of(&execs_of, slot);
-	if (!execs)
-		return;
-	struct ct_exec_val *v = upsert(slot, execs, k, &init, SET_EXECS);
-	if (!v)
-		return;
-	__sync_fetch_and_add(&v->count, 1);
-	v->last_ns = now;
+	exec_commit(ts, bpf_get_current_task_btf(), now);
 }
 
 /* ---- decoders ------------------------------------------------------------ */
