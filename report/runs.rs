@@ -24,7 +24,12 @@ pub const SECCOMP: &str = "seccomp.json";
 /// `<log>/<id>/runs/`, opened without following a link at `<id>` or at
 /// `runs`; None when either is not there.
 pub(crate) fn open_runs(layout: &Layout, id: &ContainerId) -> io::Result<Option<OwnedFd>> {
-    let root = File::open(layout.log_root()).map_err(|e| named(layout.log_root(), e))?;
+    // no log root yet (a fresh host, before its first summary): no runs
+    let root = match File::open(layout.log_root()) {
+        Ok(root) => root,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(named(layout.log_root(), e)),
+    };
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let mut at = layout.log_root().to_path_buf();
     let mut dir: OwnedFd = root.into();

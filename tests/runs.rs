@@ -317,3 +317,24 @@ fn runs_a_log_from_before_runs_were_kept_becomes_run_1() {
     assert_eq!(stdout(&list).lines().count(), 4, "{}", stdout(&list));
     assert_eq!(env.leftovers(), Vec::<String>::new());
 }
+
+/// A fresh host has no log root until the first container ends: poststop
+/// makes it, as every other directory of ctraudit's, and writes run 1.
+#[test]
+fn runs_the_first_container_on_a_host_without_a_log_root_gets_its_summary() {
+    let env = Env::new("");
+    std::fs::remove_dir(env.path("log")).unwrap();
+    let id = "first";
+    let b = Bundle::new(&env, id, &["/bin/echo", "hi"]);
+    let out = env.run(&b.dir, id);
+    assert!(out.status.success(), "runc run: {}", stderr(&out));
+    assert_eq!(runs(&env, id), [1]);
+    let s = json(&run_dir(&env, id, 1).join("summary.json"));
+    assert_eq!(executed(&s), [argv("/bin/echo", &["/bin/echo", "hi"])]);
+    assert_eq!(json(&env.path("log").join(id).join("summary.json")), s);
+    assert!(
+        !env.path("log").join("failures.jsonl").exists(),
+        "no failure: {:?}",
+        std::fs::read_to_string(env.path("log").join("failures.jsonl"))
+    );
+}
