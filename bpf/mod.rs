@@ -18,7 +18,7 @@ pub use loader::{
     attached, bpffs_mounted, ensure_bpffs, ensure_loaded, losses_since, unload_if_idle, Attached,
     PROGRAMS,
 };
-pub use read::{read_container, Snapshot};
+pub use read::{collect, read_container, Collected, Snapshot};
 pub use registry::{
     find_registration, free_registration, register, registered, registration_of_cgroup, slot_lost,
     unregister, Identity, Registration, SetSizes,

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle};
 
+use super::loader::{losses_since, Attached};
+use super::registry::{find_registration, registration_of_cgroup, slot_lost, Registration};
 use super::registry::{EXECS, FILES, NET, PRIV, STATS, SYSCALLS};
 use super::{from_bytes, types, Error, Pod, Result};
 use crate::config::Layout;
@@ -178,4 +180,53 @@ pub fn read_container(layout: &Layout, id: &ContainerId) -> Snapshot {
     snap.syscalls.resize(sys_max, 0);
     snap.denied.resize(sys_max, 0);
     snap
+}
+
+/// The kernel's record of a container, and where it sat in the tables.
+pub struct Collected {
+    pub data: Snapshot,
+    pub registration: Option<(u64, Registration)>,
+}
+
+/// Reads everything the kernel kept for the container. Whatever could not
+/// be read, or was taken away while the container ran, is named in
+/// `problems`: the summary then says it is incomplete, never that a
+/// silent container did nothing. A running container's is read the same
+/// way (crate::live), between its events. `cgroup_id` and `programs` are
+/// the meta file's.
+pub fn collect(
+    layout: &Layout,
+    id: &ContainerId,
+    cgroup_id: u64,
+    programs: &[Attached],
+) -> Collected {
+    let mut data = read_container(layout, id);
+    if data.maps_read == 0 {
+        // nothing of it is left to read (the problem is named); its entry
+        // in the kernel tables, if any, is still freed
+        let registration = registration_of_cgroup(layout, cgroup_id).ok().flatten();
+        return Collected { data, registration };
+    }
+    let registration = match find_registration(layout, id) {
+        Ok(r) => r,
+        Err(e) => {
+            data.problems.push(format!("registration not found: {e}"));
+            None
+        }
+    };
+    match registration {
+        Some((_, reg)) => match slot_lost(layout, reg) {
+            Ok(n) => data.without_maps = n,
+            Err(e) => data.problems.push(e.to_string()),
+        },
+        // the maps are there but the kernel no longer attributed anything
+        // to them (its entry in `containers` was removed)
+        None => data.problems.push(format!(
+            "container {id}: no entry in the kernel's containers table when read: its tasks were not attributed after the entry went"
+        )),
+    }
+    let (misses, detached) = losses_since(layout, programs);
+    data.program_misses = misses;
+    data.problems.extend(detached);
+    Collected { data, registration }
 }

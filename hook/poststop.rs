@@ -86,7 +86,7 @@ pub fn finalise(
     // the pins of the ABI the container was registered under, which an
     // upgrade since may have replaced for new containers
     let layout = cfg.layout().with_abi(meta.abi);
-    let snapshot = collect(&layout, id, meta);
+    let snapshot = bpf::collect(&layout, id, meta.cgroup.id, &meta.programs);
     let kernel = snapshot.registration;
     let mut summary: Summary =
         summary::build(meta, &snapshot.data, stopped_ns, by, &cfg.redact, notes);
@@ -303,50 +303,6 @@ fn rank(kernel_data: &str) -> i8 {
         "missing" => 0,
         _ => -1,
     }
-}
-
-/// The kernel's record of a container, and where it sat in the tables.
-struct Collected {
-    data: bpf::Snapshot,
-    registration: Option<(u64, bpf::Registration)>,
-}
-
-/// Reads everything the kernel kept for the container. Whatever could not
-/// be read, or was taken away while the container ran, is named in
-/// `problems`: the summary then says it is incomplete, never that a
-/// silent container did nothing.
-fn collect(layout: &crate::config::Layout, id: &ContainerId, meta: &Meta) -> Collected {
-    let mut data = bpf::read_container(layout, id);
-    if data.maps_read == 0 {
-        // nothing of it is left to read (the problem is named); its entry
-        // in the kernel tables, if any, is still freed
-        let registration = bpf::registration_of_cgroup(layout, meta.cgroup.id)
-            .ok()
-            .flatten();
-        return Collected { data, registration };
-    }
-    let registration = match bpf::find_registration(layout, id) {
-        Ok(r) => r,
-        Err(e) => {
-            data.problems.push(format!("registration not found: {e}"));
-            None
-        }
-    };
-    match registration {
-        Some((_, reg)) => match bpf::slot_lost(layout, reg) {
-            Ok(n) => data.without_maps = n,
-            Err(e) => data.problems.push(e.to_string()),
-        },
-        // the maps are there but the kernel no longer attributed anything
-        // to them (its entry in `containers` was removed)
-        None => data.problems.push(format!(
-            "container {id}: no entry in the kernel's containers table at stop: its tasks were not attributed after the entry went"
-        )),
-    }
-    let (misses, detached) = bpf::losses_since(layout, &meta.programs);
-    data.program_misses = misses;
-    data.problems.extend(detached);
-    Collected { data, registration }
 }
 
 #[cfg(test)]
