@@ -9,20 +9,6 @@ use std::process::{Command, Stdio};
 use common::output::stderr;
 use common::{argv, executed, Bundle, Env, BIN};
 
-fn sleeper(env: &Env, id: &str) {
-    let b = Bundle::new(
-        env,
-        id,
-        &[
-            "/bin/sh",
-            "-c",
-            "/bin/cat /etc/hostname >/dev/null; exec /bin/sleep 1000",
-        ],
-    );
-    env.run_detached(&b.dir, id);
-    env.wait_for_comm(id, "sleep");
-}
-
 /// A second runc root in the Env's directory; its containers are removed
 /// on drop, even when the test failed.
 struct SecondRoot(std::path::PathBuf);
@@ -70,7 +56,7 @@ impl Drop for SecondRoot {
 #[test]
 fn bad_a_second_prestart_for_a_live_id_leaves_the_first_audit_whole() {
     let env = Env::new("");
-    sleeper(&env, "twice");
+    env.sleeper("twice", "/etc/hostname");
     let meta = std::fs::read(env.path("run/containers/twice.json")).unwrap();
     // the same id under another runc root, in a cgroup of its own
     let other = SecondRoot::new(&env);
@@ -139,7 +125,7 @@ fn bad_a_second_prestart_for_a_live_id_leaves_the_first_audit_whole() {
 #[test]
 fn bad_a_symlinked_log_directory_is_never_written_through() {
     let env = Env::new("");
-    sleeper(&env, "linked");
+    env.sleeper("linked", "/etc/hostname");
     let outside = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(env.path("log")).unwrap();
     std::os::unix::fs::symlink(outside.path(), env.path("log/linked")).unwrap();

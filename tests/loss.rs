@@ -8,21 +8,6 @@ mod common;
 use common::{argv, executed, file_paths, Bundle, Env};
 use serde_json::{json, Value};
 
-/// A running container that read /etc/passwd, then waits in sleep.
-fn started(env: &Env, id: &str) {
-    let b = Bundle::new(
-        env,
-        id,
-        &[
-            "/bin/sh",
-            "-c",
-            "/bin/cat /etc/passwd >/dev/null; exec /bin/sleep 1000",
-        ],
-    );
-    env.run_detached(&b.dir, id);
-    env.wait_for_comm(id, "sleep");
-}
-
 fn alert<'a>(s: &'a Value, rule: &str) -> &'a Value {
     s["alerts"]
         .as_array()
@@ -42,7 +27,7 @@ fn registrations(env: &Env) -> usize {
 #[test]
 fn loss_bpffs_unmounted_while_the_container_ran_leaves_no_quiet_summary() {
     let env = Env::new("");
-    started(&env, "unmounted");
+    env.sleeper("unmounted", "/etc/passwd");
     nix::mount::umount2(&env.path("bpf"), nix::mount::MntFlags::MNT_DETACH).unwrap();
     env.stop("unmounted");
     let s = env.summary("unmounted");
@@ -74,7 +59,7 @@ fn loss_bpffs_unmounted_while_the_container_ran_leaves_no_quiet_summary() {
 #[test]
 fn loss_pins_removed_by_hand_are_named_and_the_slot_is_freed() {
     let env = Env::new("detach_when_idle = false\n");
-    started(&env, "unpinned");
+    env.sleeper("unpinned", "/etc/passwd");
     let dir = env.abi_dir().join("containers/unpinned");
     std::fs::remove_dir_all(&dir).unwrap();
     env.stop("unpinned");
@@ -102,7 +87,7 @@ fn loss_pins_removed_by_hand_are_named_and_the_slot_is_freed() {
 #[test]
 fn loss_one_map_unpinned_gives_a_partial_record_that_says_which() {
     let env = Env::new("");
-    started(&env, "partial");
+    env.sleeper("partial", "/etc/passwd");
     let files = env.abi_dir().join("containers/partial/files");
     std::fs::remove_file(&files).unwrap();
     env.stop("partial");
@@ -132,7 +117,7 @@ fn loss_one_map_unpinned_gives_a_partial_record_that_says_which() {
 #[test]
 fn loss_programs_detached_while_the_container_ran_are_named() {
     let env = Env::new("");
-    started(&env, "detached");
+    env.sleeper("detached", "/etc/passwd");
     let links = env.abi_dir().join("links");
     for p in ["ct_sys_enter", "ct_sys_exit"] {
         std::fs::remove_file(links.join(p)).unwrap();

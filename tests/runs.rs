@@ -5,24 +5,12 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::docker::Dockerd;
 use common::output::{stderr, stdout};
-use common::{argv, executed, ok, Bundle, Env, BIN};
+use common::{argv, executed, ok, Bundle, Env};
 use serde_json::Value;
-
-/// `ctraudit ARGS` with the Env's roots and config.
-fn ctraudit(env: &Env, args: &[&str]) -> Output {
-    let mut c = Command::new(BIN);
-    c.args(args);
-    for kv in env.hook_env() {
-        let (k, v) = kv.split_once('=').unwrap();
-        c.env(k, v);
-    }
-    c.output().unwrap()
-}
 
 fn run_dir(env: &Env, id: &str, n: u64) -> PathBuf {
     env.path("log").join(id).join("runs").join(n.to_string())
@@ -88,20 +76,20 @@ fn runs_runc_keeps_each_run_and_gc_prunes_past_retention() {
 
     // retention lowered: gc removes the oldest run, and only it
     env.write_config("[retention]\nruns = 2\n");
-    let out = ctraudit(&env, &["gc", "--dry-run"]);
+    let out = env.cli(&["gc", "--dry-run"]);
     assert_eq!(
         stdout(&out),
         "would remove run 1 of container again: past retention.runs = 2\n"
     );
     assert_eq!(runs(&env, id), [1, 2, 3], "a dry run removes nothing");
-    let out = ctraudit(&env, &["gc"]);
+    let out = env.cli(&["gc"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
         "remove run 1 of container again: past retention.runs = 2\n"
     );
     assert_eq!(runs(&env, id), [2, 3]);
-    let out = ctraudit(&env, &["gc"]);
+    let out = env.cli(&["gc"]);
     assert_eq!(stdout(&out), "nothing to do\n");
 
     let top = env.path("log").join(id);
@@ -116,33 +104,27 @@ fn runs_runc_keeps_each_run_and_gc_prunes_past_retention() {
     );
 
     // report: the latest, one run, the list
-    let latest = ctraudit(&env, &["report", id]);
+    let latest = env.cli(&["report", id]);
     ok(&latest);
     assert_eq!(
         stdout(&latest),
-        stdout(&ctraudit(
-            &env,
-            &["report", top.join("summary.json").to_str().unwrap()]
-        ))
+        stdout(&env.cli(&["report", top.join("summary.json").to_str().unwrap()]))
     );
     assert!(
         stdout(&latest).contains("  run      3\n"),
         "{}",
         stdout(&latest)
     );
-    let two = ctraudit(&env, &["report", id, "--run", "2"]);
+    let two = env.cli(&["report", id, "--run", "2"]);
     ok(&two);
     assert_eq!(
         stdout(&two),
-        stdout(&ctraudit(
-            &env,
-            &[
-                "report",
-                run_dir(&env, id, 2).join("summary.json").to_str().unwrap()
-            ]
-        ))
+        stdout(&env.cli(&[
+            "report",
+            run_dir(&env, id, 2).join("summary.json").to_str().unwrap()
+        ]))
     );
-    let list = ctraudit(&env, &["report", id, "--runs"]);
+    let list = env.cli(&["report", id, "--runs"]);
     ok(&list);
     let lines: Vec<String> = stdout(&list).lines().map(str::to_owned).collect();
     assert_eq!(
@@ -155,7 +137,7 @@ fn runs_runc_keeps_each_run_and_gc_prunes_past_retention() {
             row(3, &json(&run_dir(&env, id, 3).join("summary.json"))),
         ]
     );
-    let gone = ctraudit(&env, &["report", id, "--run", "1"]);
+    let gone = env.cli(&["report", id, "--run", "1"]);
     assert_eq!(gone.status.code(), Some(1));
     assert_eq!(
         stderr(&gone),
@@ -163,26 +145,23 @@ fn runs_runc_keeps_each_run_and_gc_prunes_past_retention() {
     );
 
     // seccomp: the union of the runs kept, or one run
-    let all = ctraudit(&env, &["seccomp", id]);
+    let all = env.cli(&["seccomp", id]);
     ok(&all);
     let r2 = run_dir(&env, id, 2).join("summary.json");
     let r3 = run_dir(&env, id, 3).join("summary.json");
-    let merged = ctraudit(
-        &env,
-        &[
-            "seccomp",
-            "--merge",
-            r2.to_str().unwrap(),
-            r3.to_str().unwrap(),
-        ],
-    );
+    let merged = env.cli(&[
+        "seccomp",
+        "--merge",
+        r2.to_str().unwrap(),
+        r3.to_str().unwrap(),
+    ]);
     ok(&merged);
     assert_eq!(stdout(&all), stdout(&merged));
     assert_eq!(
         stderr(&all),
         "ctraudit seccomp: container again: the union of 2 runs (2, 3)\n"
     );
-    let one = ctraudit(&env, &["seccomp", id, "--run", "2"]);
+    let one = env.cli(&["seccomp", id, "--run", "2"]);
     ok(&one);
     assert_eq!(
         stdout(&one).as_bytes(),
@@ -192,7 +171,7 @@ fn runs_runc_keeps_each_run_and_gc_prunes_past_retention() {
         stderr(&one),
         "ctraudit seccomp: container again: run 2 only (2 runs kept)\n"
     );
-    let gone = ctraudit(&env, &["seccomp", id, "--run", "1"]);
+    let gone = env.cli(&["seccomp", id, "--run", "1"]);
     assert_eq!(gone.status.code(), Some(1));
     assert_eq!(stdout(&gone), "");
     assert_eq!(
@@ -213,7 +192,7 @@ fn runs_runc_keeps_each_run_and_gc_prunes_past_retention() {
 #[test]
 fn runs_a_retention_of_zero_is_refused_in_one_line() {
     let env = Env::new("[retention]\nruns = 0\n");
-    let out = ctraudit(&env, &["gc"]);
+    let out = env.cli(&["gc"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
@@ -223,7 +202,7 @@ fn runs_a_retention_of_zero_is_refused_in_one_line() {
         )
     );
     env.write_config("[retention]\nruns = 100001\n");
-    let out = ctraudit(&env, &["report", "x"]);
+    let out = env.cli(&["report", "x"]);
     assert_eq!(
         stderr(&out),
         format!(
@@ -312,7 +291,7 @@ fn runs_a_log_from_before_runs_were_kept_becomes_run_1() {
         std::fs::read(env.summary_path(id)).unwrap(),
         std::fs::read(run_dir(&env, id, 2).join("summary.json")).unwrap()
     );
-    let list = ctraudit(&env, &["report", id, "--runs"]);
+    let list = env.cli(&["report", id, "--runs"]);
     ok(&list);
     assert_eq!(stdout(&list).lines().count(), 4, "{}", stdout(&list));
     assert_eq!(env.leftovers(), Vec::<String>::new());

@@ -102,6 +102,25 @@ impl Env {
         ]
     }
 
+    /// `ctraudit ARGS` with this Env's roots and config.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        let mut c = Command::new(BIN);
+        c.args(args);
+        for kv in self.hook_env() {
+            let (k, v) = kv.split_once('=').unwrap();
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+
+    /// A running container `id` that read `file`, then waits in sleep.
+    pub fn sleeper(&self, id: &str, file: &str) {
+        let script = format!("/bin/cat {file} >/dev/null; exec /bin/sleep 1000");
+        let b = Bundle::new(self, id, &["/bin/sh", "-c", &script]);
+        self.run_detached(&b.dir, id);
+        self.wait_for_comm(id, "sleep");
+    }
+
     pub fn runc(&self, args: &[&str]) -> Output {
         let root = self.path("runc");
         Command::new("runc")
