@@ -7,6 +7,7 @@ pub mod config;
 pub mod hook;
 pub mod id;
 pub mod install;
+pub mod live;
 pub mod meta;
 pub mod report;
 pub mod seccomp;

@@ -94,9 +94,21 @@ enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// List the containers audited now, one line each.
+    ///
+    /// Read from the meta files under the run root and a live read of each
+    /// container's maps: id, name, image, runtime, since when, the execs,
+    /// files, endpoints, privileged events and alerts so far, and whether
+    /// its record is complete (or which loss counter says not).
+    Ps {
+        /// A JSON array, one object per container
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a container's audit summary for a person to read.
     ///
-    /// Text from the container is escaped (`\x1b`, `\n`, `\u{202e}`,
+    /// A running container's is read live from the kernel (`state:
+    /// running`). Text from the container is escaped (`\x1b`, `\n`, `\u{202e}`,
     /// `\\`: docs/summary.md, "How report shows text").
     Report {
         /// Container id, unique id prefix or name (looked up under the log
@@ -189,6 +201,20 @@ fn main() -> ExitCode {
                 }
             });
             done("gc", result)
+        }
+        Cmd::Ps { json } => {
+            let result = load().and_then(|cfg| {
+                let mut out = std::io::stdout().lock();
+                let problems = ctraudit::report::ps::run(&cfg, json, &mut out)?;
+                for p in problems {
+                    ctraudit::sys::stderr::line(&format!(
+                        "ctraudit ps: {}",
+                        ctraudit::report::escape::text(&p)
+                    ));
+                }
+                Ok(())
+            });
+            done("ps", result)
         }
         Cmd::Report {
             target,

@@ -1,7 +1,9 @@
 //! Which summary a target names, tried in `docker`'s order (its daemon's
 //! `GetContainer`): a path; a full container id; a container name (the
 //! summary's `container.name`, with or without Docker's leading `/`); a
-//! unique id prefix.
+//! unique id prefix. A container audited now (a meta file under the run
+//! root) is found by its id, name and prefix as a stopped one is, and
+//! before it: what runs now is the latest of its id.
 
 use std::path::{Path, PathBuf};
 
@@ -23,23 +25,50 @@ pub enum Source {
     Named(PathBuf),
     /// `<log>/<id>/summary.json`.
     Logged(ContainerId),
+    /// A container audited now: its live maps.
+    Live(ContainerId),
 }
 
-pub fn find(layout: &Layout, target: &str, cap: u64) -> Result<Source> {
+/// A container audited now: its id and name (crate::live).
+pub type Running = (ContainerId, Option<String>);
+
+fn plain(name: &str) -> &str {
+    name.strip_prefix('/').unwrap_or(name)
+}
+
+pub fn find(layout: &Layout, target: &str, cap: u64, live: &[Running]) -> Result<Source> {
     if target.is_empty() {
         return Err(ReportError::Empty);
     }
     let log = layout.log_root();
+    let source = |id: ContainerId| {
+        if live.iter().any(|(l, _)| *l == id) {
+            Source::Live(id)
+        } else {
+            Source::Logged(id)
+        }
+    };
+    let live_named = |name: &str| -> Vec<ContainerId> {
+        live.iter()
+            .filter(|(_, n)| n.as_deref().map(plain) == Some(plain(name)))
+            .map(|(id, _)| id.clone())
+            .collect()
+    };
     // "/web" is a Docker name, unless it is a file; any other target with
     // a '/' is a path
     if let Some(name) = docker_name(target) {
         if std::fs::symlink_metadata(target).is_ok() {
             return Ok(Source::Named(target.into()));
         }
-        let ids = entries(log)?;
+        match live_named(name).as_slice() {
+            [id] => return Ok(Source::Live(id.clone())),
+            [] => {}
+            many => return Err(ambiguous(target, log, "name", many)),
+        }
+        let ids = entries(log, !live.is_empty())?;
         let (named, unreadable) = by_name(layout, &ids, name, cap);
         return match named.as_slice() {
-            [id] => Ok(Source::Logged(id.clone())),
+            [id] => Ok(source(id.clone())),
             [] => Err(ReportError::NoName {
                 target: target.into(),
                 name: name.into(),
@@ -53,23 +82,34 @@ pub fn find(layout: &Layout, target: &str, cap: u64) -> Result<Source> {
         return Ok(Source::Named(target.into()));
     }
     if let Ok(id) = ContainerId::parse(target) {
+        if live.iter().any(|(l, _)| *l == id) {
+            return Ok(Source::Live(id));
+        }
         if std::fs::symlink_metadata(layout.log_dir(&id)).is_ok() {
             return Ok(Source::Logged(id));
         }
     }
-    let ids = entries(log)?;
+    match live_named(target).as_slice() {
+        [id] => return Ok(Source::Live(id.clone())),
+        [] => {}
+        many => return Err(ambiguous(target, log, "name", many)),
+    }
+    let ids = entries(log, !live.is_empty())?;
     let (named, unreadable) = by_name(layout, &ids, target, cap);
     match named.as_slice() {
-        [id] => return Ok(Source::Logged(id.clone())),
+        [id] => return Ok(source(id.clone())),
         [] => {}
         _ => return Err(ambiguous(target, log, "name", &named)),
     }
-    let prefixed: Vec<ContainerId> = ids
+    let mut prefixed: Vec<ContainerId> = ids
         .into_iter()
+        .chain(live.iter().map(|(id, _)| id.clone()))
         .filter(|id| id.as_str().starts_with(target))
         .collect();
+    prefixed.sort();
+    prefixed.dedup();
     match prefixed.as_slice() {
-        [id] => Ok(Source::Logged(id.clone())),
+        [id] => Ok(source(id.clone())),
         [] => Err(ReportError::NoMatch {
             target: target.into(),
             log: log.into(),
@@ -98,13 +138,20 @@ fn ambiguous(target: &str, log: &Path, what: &'static str, ids: &[ContainerId]) 
 
 /// The containers under the log root: directories (not links to one) whose
 /// name is a valid container id, sorted.
-fn entries(log: &Path) -> Result<Vec<ContainerId>> {
+/// With containers audited now (`live`), a log root not made yet holds no
+/// container, and is no error.
+fn entries(log: &Path, live: bool) -> Result<Vec<ContainerId>> {
     let root_err = |error| ReportError::LogRoot {
         log: log.into(),
         error,
     };
+    let dir = match std::fs::read_dir(log) {
+        Ok(dir) => dir,
+        Err(e) if live && e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(root_err(e)),
+    };
     let mut ids = Vec::new();
-    for (n, entry) in std::fs::read_dir(log).map_err(root_err)?.enumerate() {
+    for (n, entry) in dir.enumerate() {
         if n == MAX_ENTRIES {
             return Err(ReportError::TooMany {
                 log: log.into(),
@@ -147,7 +194,7 @@ fn by_name(
     name: &str,
     cap: u64,
 ) -> (Vec<ContainerId>, usize) {
-    let name = name.strip_prefix('/').unwrap_or(name);
+    let name = plain(name);
     let mut found = Vec::new();
     let mut unreadable = 0;
     for id in ids {
@@ -168,7 +215,7 @@ fn by_name(
                 schema: Some(schema),
                 container: Some(HeadContainer { name: Some(n) }),
             }) if schema == SCHEMA => {
-                if n.strip_prefix('/').unwrap_or(&n) == name {
+                if plain(&n) == name {
                     found.push(id.clone());
                 }
             }
@@ -186,6 +233,7 @@ mod tests {
     struct Roots {
         _dir: tempfile::TempDir,
         layout: Layout,
+        live: Vec<Running>,
     }
 
     impl Roots {
@@ -194,7 +242,11 @@ mod tests {
             let log = dir.path().join("log");
             std::fs::create_dir(&log).unwrap();
             let layout = Layout::new(&dir.path().join("bpf"), &dir.path().join("run"), &log);
-            Roots { _dir: dir, layout }
+            Roots {
+                _dir: dir,
+                layout,
+                live: Vec::new(),
+            }
         }
 
         fn summary(&self, id: &str, name: Option<&str>) {
@@ -205,7 +257,7 @@ mod tests {
         }
 
         fn find(&self, target: &str) -> Result<Source> {
-            find(&self.layout, target, 1 << 20)
+            find(&self.layout, target, 1 << 20, &self.live)
         }
 
         fn err(&self, target: &str) -> String {
@@ -232,6 +284,45 @@ mod tests {
         assert_eq!(r.find("7").unwrap(), logged("77aa"));
         assert_eq!(r.find("web").unwrap(), logged("4f1c0b6c2d8e"));
         assert_eq!(r.find("/db").unwrap(), logged("4f1d99"));
+    }
+
+    fn live(id: &str) -> Source {
+        Source::Live(ContainerId::parse(id).unwrap())
+    }
+
+    #[test]
+    fn a_running_container_is_found_by_id_name_and_prefix_before_a_stopped_one() {
+        let mut r = Roots::new();
+        r.summary("4f1c0b6c2d8e", Some("web"));
+        r.summary("77aa", Some("old"));
+        r.live = vec![
+            (
+                ContainerId::parse("4f1c0b6c2d8e").unwrap(),
+                Some("/web".into()),
+            ),
+            (ContainerId::parse("9b2e").unwrap(), Some("api".into())),
+        ];
+        // an id that ran before and runs again: the running one
+        assert_eq!(r.find("4f1c0b6c2d8e").unwrap(), live("4f1c0b6c2d8e"));
+        assert_eq!(r.find("web").unwrap(), live("4f1c0b6c2d8e"));
+        assert_eq!(r.find("/web").unwrap(), live("4f1c0b6c2d8e"));
+        // no summary yet: by name, id and prefix all the same
+        assert_eq!(r.find("api").unwrap(), live("9b2e"));
+        assert_eq!(r.find("9b2e").unwrap(), live("9b2e"));
+        assert_eq!(r.find("9b").unwrap(), live("9b2e"));
+        assert_eq!(r.find("77").unwrap(), logged("77aa"));
+        // a prefix of a running and a stopped container is ambiguous
+        r.live.push((ContainerId::parse("77bb").unwrap(), None));
+        assert!(r
+            .err("77")
+            .contains("the id prefix of 2 containers: 77aa, 77bb"));
+        // two running containers of one name
+        r.live
+            .push((ContainerId::parse("cc").unwrap(), Some("api".into())));
+        assert!(r.err("api").contains("the name of 2 containers: 9b2e, cc"));
+        // with containers running, a log root not made yet is no error
+        std::fs::remove_dir_all(r.layout.log_root()).unwrap();
+        assert_eq!(r.find("9b").unwrap(), live("9b2e"));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 pub mod escape;
 mod find;
+pub mod ps;
 pub(crate) mod read;
 mod render;
 pub(crate) mod runs;
@@ -210,14 +211,39 @@ pub fn run(
 pub fn load(cfg: &Config, target: &str) -> Result<(PathBuf, String, Value)> {
     let layout = cfg.layout();
     let cap = max_summary_bytes(&cfg.limits);
-    let (path, raw) = match find::find(&layout, target, cap)? {
+    let (audited, _) = crate::live::audited(cfg);
+    let (path, raw) = match find::find(&layout, target, cap, &running(&audited))? {
         find::Source::Named(path) => {
             let raw = read::named(&path, cap)?;
             (path, raw)
         }
         find::Source::Logged(id) => (layout.summary_file(&id), read::logged(&layout, &id, cap)?),
+        find::Source::Live(id) => {
+            let path = layout.meta_file(&id);
+            let Some(a) = audited.iter().find(|a| a.id == id) else {
+                return Err(ReportError::Read {
+                    path,
+                    error: std::io::ErrorKind::NotFound.into(),
+                });
+            };
+            let s = crate::live::summary(cfg, a);
+            let mut json = serde_json::to_vec_pretty(&s).map_err(|e| ReportError::Json {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            json.push(b'\n');
+            (path, json)
+        }
     };
     parsed(path, raw)
+}
+
+/// The ids and names of the containers audited now, for [`find::find`].
+fn running(audited: &[crate::live::Audited]) -> Vec<find::Running> {
+    audited
+        .iter()
+        .map(|a| (a.id.clone(), a.meta.name.clone()))
+        .collect()
 }
 
 /// A summary's bytes as text and JSON; an error names `path`.
@@ -234,8 +260,14 @@ fn parsed(path: PathBuf, raw: Vec<u8>) -> Result<(PathBuf, String, Value)> {
 /// The container (not a path) TARGET names, found as [`load`] finds it.
 pub fn container(cfg: &Config, target: &str) -> Result<ContainerId> {
     let layout = cfg.layout();
-    match find::find(&layout, target, max_summary_bytes(&cfg.limits))? {
-        find::Source::Logged(id) => Ok(id),
+    let (audited, _) = crate::live::audited(cfg);
+    match find::find(
+        &layout,
+        target,
+        max_summary_bytes(&cfg.limits),
+        &running(&audited),
+    )? {
+        find::Source::Logged(id) | find::Source::Live(id) => Ok(id),
         find::Source::Named(_) => Err(ReportError::RunOfPath {
             target: target.into(),
         }),

@@ -59,13 +59,19 @@ pub fn render(v: &Value) -> String {
     }
     let _ = writeln!(o, "  cgroup   {}", s(&c["cgroup"]["path"]));
     let t = &v["times"];
-    let _ = writeln!(
-        o,
-        "  ran      {} .. {}  ({} s)",
-        s(&t["first_exec"]),
-        s(&t["stopped"]),
-        s(&t["duration_seconds"])
-    );
+    if v["state"] == Value::String(crate::summary::RUNNING.into()) {
+        // read live: nothing has stopped, `stopped` is when it was read
+        let _ = writeln!(o, "  state    running (read live at {})", s(&t["stopped"]));
+        let _ = writeln!(o, "  up since {}", s(&t["registered"]));
+    } else {
+        let _ = writeln!(
+            o,
+            "  ran      {} .. {}  ({} s)",
+            s(&t["first_exec"]),
+            s(&t["stopped"]),
+            s(&t["duration_seconds"])
+        );
+    }
     let x = &v["exit"];
     if x.is_object() {
         let how = if x["signal"].is_null() {

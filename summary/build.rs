@@ -338,6 +338,7 @@ pub fn build(
     notes.extend(meta.notes.iter().cloned());
     Summary {
         schema: SCHEMA.to_owned(),
+        state: super::STOPPED.to_owned(),
         container: container(meta),
         ctraudit: Producer {
             version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -28,6 +28,12 @@ pub const SCHEMA: &str = "ctraudit.summary/v1";
 pub struct Summary {
     #[serde(default)]
     pub schema: String,
+    /// `stopped`: finalised (by poststop or gc) after the container
+    /// stopped; `running`: read live, while it runs (`ctraudit report` of a
+    /// running container). Summaries from before this field were all
+    /// `stopped`.
+    #[serde(default = "stopped")]
+    pub state: String,
     #[serde(default)]
     pub container: Container,
     #[serde(default)]
@@ -55,6 +61,15 @@ pub struct Summary {
     #[serde(default)]
     pub notes: Vec<String>,
 }
+
+fn stopped() -> String {
+    STOPPED.to_owned()
+}
+
+/// [`Summary::state`] of a finalised summary.
+pub const STOPPED: &str = "stopped";
+/// [`Summary::state`] of one read while the container runs.
+pub const RUNNING: &str = "running";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
