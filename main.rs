@@ -94,6 +94,13 @@ enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write the audit so far of every running audited container.
+    ///
+    /// To <log>/<id>/checkpoint.json, a summary with state "running". After
+    /// a crash or a reboot, `ctraudit gc` finalises such a container from
+    /// its last checkpoint. The .deb's ctraudit-checkpoint.timer runs it
+    /// every 5 minutes.
+    Checkpoint,
     /// List the containers audited now, one line each.
     ///
     /// Read from the meta files under the run root and a live read of each
@@ -201,6 +208,23 @@ fn main() -> ExitCode {
                 }
             });
             done("gc", result)
+        }
+        Cmd::Checkpoint => {
+            let result = load().and_then(|cfg| {
+                let report = ctraudit::live::checkpoint::run(&cfg)?;
+                let mut out = std::io::stdout().lock();
+                for line in &report.lines {
+                    writeln!(out, "{}", ctraudit::report::escape::text(line)).context("stdout")?;
+                }
+                out.flush().context("stdout")?;
+                match report.errors {
+                    0 => Ok(()),
+                    n => Err(anyhow::anyhow!(
+                        "{n} container(s) failed (the lines starting \"error:\")"
+                    )),
+                }
+            });
+            done("checkpoint", result)
         }
         Cmd::Ps { json } => {
             let result = load().and_then(|cfg| {

@@ -122,6 +122,12 @@ impl Layout {
         self.log_dir(id).join("seccomp.json")
     }
 
+    /// The last checkpoint of a running container's audit (crate::live):
+    /// `<log>/<id>/checkpoint.json`, removed when it is finalised.
+    pub fn checkpoint_file(&self, id: &ContainerId) -> PathBuf {
+        self.log_dir(id).join("checkpoint.json")
+    }
+
     /// Every run of the container id kept: `<log>/<id>/runs/`.
     pub fn runs_dir(&self, id: &ContainerId) -> PathBuf {
         self.log_dir(id).join("runs")

@@ -14,6 +14,9 @@
 //! - An older ABI's pin directory with no container left is removed, which
 //!   detaches its programs.
 //!
+//! - A container with a checkpoint (crate::live) but no meta file lost its
+//!   registration to a crash or a reboot: it is finalised from the
+//!   checkpoint (`stopped_source: "checkpoint"`, `complete: false`).
 //! - Runs of a container id beyond `[retention] runs` are removed, the
 //!   oldest first (hook/runs.rs); the latest is always kept.
 //!
@@ -29,7 +32,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::cgroup::{self, Liveness};
 use super::poststop;
@@ -38,7 +41,9 @@ use crate::bpf;
 use crate::config::Config;
 use crate::config::Layout;
 use crate::id::ContainerId;
+use crate::live::checkpoint;
 use crate::meta;
+use crate::summary::Summary;
 use crate::sys::{clock, lock};
 
 const DETACHED: &str = "detach the programs: no container is audited any more";
@@ -64,7 +69,8 @@ pub fn run(cfg: &Config, dry_run: bool) -> Result<Report> {
     if layout.run_dir().exists() {
         live(cfg, &layout, dry_run, &mut report)?;
     }
-    // 5. runs past retention, once every stopped container is finalised
+    // 5. containers left with a checkpoint only, and 6. runs past
+    // retention, once every stopped container is finalised
     old_runs(cfg, &layout, dry_run, &mut report);
     Ok(report)
 }
@@ -104,7 +110,77 @@ fn live(cfg: &Config, layout: &Layout, dry_run: bool, report: &mut Report) -> Re
     Ok(())
 }
 
-/// Step 5: the oldest runs of each container id beyond `retention.runs`.
+/// Step 5: a container with a checkpoint but no meta file was never
+/// finalised and is not audited any more (a crash or a reboot took its
+/// pins and the run root): finalised from its checkpoint. A checkpoint of
+/// the registration the latest run already holds (its finaliser died before
+/// it removed it) is only removed. The caller goes through the log root.
+fn from_checkpoint(
+    cfg: &Config,
+    layout: &Layout,
+    id: &ContainerId,
+    dry_run: bool,
+    report: &mut Report,
+) -> Result<()> {
+    let path = layout.checkpoint_file(id);
+    let regular = |p: &std::path::Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file());
+    if !regular(&path) || std::fs::symlink_metadata(layout.meta_file(id)).is_ok() {
+        return Ok(());
+    }
+    let _lock = if layout.run_dir().exists() {
+        Some(lock::acquire(
+            &layout.lock_file(),
+            cfg.hooks.lock_timeout_ms,
+        )?)
+    } else {
+        None
+    };
+    // again with the lock held: a prestart of the same id may have come
+    if !regular(&path) || std::fs::symlink_metadata(layout.meta_file(id)).is_ok() {
+        return Ok(());
+    }
+    let cap = crate::report::max_summary_bytes(&cfg.limits);
+    let Some(s) = checkpoint::read(layout, id, cap)? else {
+        return Ok(());
+    };
+    let would = if dry_run { "would " } else { "" };
+    let latest = crate::sys::file::read_regular(&layout.summary_file(id), cap)
+        .ok()
+        .and_then(|(b, _)| serde_json::from_slice::<Summary>(&b).ok());
+    if latest.is_some_and(|l| l.times.registered == s.times.registered) {
+        report.lines.push(format!(
+            "{would}remove {}: the latest run of container {id} holds its registration",
+            path.display()
+        ));
+        if !dry_run {
+            std::fs::remove_file(&path).with_context(|| path.display().to_string())?;
+        }
+        return Ok(());
+    }
+    report.lines.push(format!(
+        "{would}finalise container {id} from its checkpoint of {}: it is not audited any more (no meta file)",
+        s.times.stopped
+    ));
+    if dry_run {
+        return Ok(());
+    }
+    let why = format!(
+        "the container was not audited any more when gc ran (a crash or a reboot took its pins and {})",
+        layout.run_dir().display()
+    );
+    let mut s = checkpoint::finalised(s, "gc", &why);
+    let run = runs::next(&runs::list(layout, id)?);
+    s.container.run = Some(run);
+    let mut json = serde_json::to_vec_pretty(&s)?;
+    json.push(b'\n');
+    runs::write_summary(layout, id, run, &json)?;
+    let (profile, _) = crate::seccomp::from_summary(id.as_str(), &s)?;
+    runs::write_profile(layout, id, run, profile.to_json().as_bytes())?;
+    std::fs::remove_file(&path).with_context(|| path.display().to_string())?;
+    Ok(())
+}
+
+/// Step 6: the oldest runs of each container id beyond `retention.runs`.
 /// The global lock is taken for an id that has too many (a finaliser
 /// numbers its run with it held), and its runs are listed again with it
 /// held.
@@ -142,6 +218,9 @@ fn old_runs(cfg: &Config, layout: &Layout, dry_run: bool, report: &mut Report) {
     }
     ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     for id in ids {
+        if let Err(e) = from_checkpoint(cfg, layout, &id, dry_run, report) {
+            report.error(format!("container {id}: {e:#}"));
+        }
         match runs::list(layout, &id) {
             Ok(r) if runs::beyond(&r, keep).is_empty() => continue,
             Ok(_) => {}

@@ -20,6 +20,7 @@ use super::state::HookState;
 use crate::bpf;
 use crate::config::{Config, HookConfig};
 use crate::id::ContainerId;
+use crate::live::checkpoint;
 use crate::meta;
 use crate::meta::Meta;
 use crate::summary::{self, Summary};
@@ -90,6 +91,22 @@ pub fn finalise(
     let kernel = snapshot.registration;
     let mut summary: Summary =
         summary::build(meta, &snapshot.data, stopped_ns, by, &cfg.redact, notes);
+    if snapshot.data.maps_read == 0 {
+        // nothing of the kernel's record left: the last checkpoint of this
+        // registration, if any, holds more
+        let cap = crate::report::max_summary_bytes(&cfg.limits);
+        match checkpoint::read(&layout, id, cap) {
+            Ok(Some(cp)) if cp.times.registered == meta.registered_at => {
+                let why = format!(
+                    "its maps were gone when {by} ran: {}",
+                    summary.loss.problems.join("; ")
+                );
+                summary = checkpoint::finalised(cp, by, &why);
+            }
+            Ok(_) => {}
+            Err(e) => log::problem(cfg, &format!("{by}: {e:#}")),
+        }
+    }
     let path = layout.summary_file(id);
     let mut done = Finalised::default();
     // The run's number, under the lock: one more than the highest run kept,
@@ -182,6 +199,14 @@ pub fn finalise(
         log::problem(cfg, &format!("{by}: retention.runs: {e}"));
     }
 
+    // the summary holds everything a checkpoint held, and more
+    let checkpoint = layout.checkpoint_file(id);
+    match std::fs::remove_file(&checkpoint) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            log::problem(cfg, &format!("{by}: {}: {e}", checkpoint.display()));
+        }
+        _ => {}
+    }
     bpf::unregister(&layout, id, kernel).with_context(|| format!("container {id}: unregister"))?;
     let meta_path = layout.meta_file(id);
     std::fs::remove_file(&meta_path).with_context(|| meta_path.display().to_string())?;

@@ -9,6 +9,8 @@
 //! `ctraudit ps` (report/ps.rs) lists them; `ctraudit report` of a
 //! running container prints the live summary ([`summary`]).
 
+pub mod checkpoint;
+
 use crate::bpf;
 use crate::config::Config;
 use crate::id::ContainerId;

@@ -447,6 +447,7 @@ fn times(meta: &Meta, snap: &Snapshot, stopped_ns: u64, finalised_by: &str) -> T
         stopped: rfc3339_of_boot_ns(stop_ns),
         stopped_source: stopped_source.to_owned(),
         duration_seconds: (end_ns.saturating_sub(start_ns) as f64 / 1e6).round() / 1e3,
+        checkpoint: None,
     }
 }
 

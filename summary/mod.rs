@@ -123,6 +123,11 @@ pub struct Times {
     pub stopped_source: String,
     /// From the first exec to the last process event (or the stop).
     pub duration_seconds: f64,
+    /// When the checkpoint this summary was finalised from was taken
+    /// (`stopped_source: "checkpoint"`): what the container did after it
+    /// is not in the summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
 }
 
 /// The end of the container's init process.

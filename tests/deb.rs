@@ -152,6 +152,8 @@ fn deb_builds_installs_audits_and_purges_cleanly() {
         files,
         [
             "/etc/ctraudit/config.toml",
+            "/lib/systemd/system/ctraudit-checkpoint.service",
+            "/lib/systemd/system/ctraudit-checkpoint.timer",
             "/lib/systemd/system/ctraudit-gc.service",
             "/lib/systemd/system/ctraudit-gc.timer",
             "/lib/systemd/system/sys-fs-bpf.mount",

@@ -163,3 +163,111 @@ fn live_report_finds_a_running_docker_container_by_name() {
     assert_eq!(rows[0]["execs"], 3);
     common::ok(&d.docker(&["rm", "-f", &id]));
 }
+
+fn sleeper_execs() -> Vec<(String, Vec<String>)> {
+    vec![
+        argv(
+            "/bin/sh",
+            &[
+                "/bin/sh",
+                "-c",
+                "/bin/cat /etc/hostname >/dev/null; exec /bin/sleep 1000",
+            ],
+        ),
+        argv("/bin/cat", &["/bin/cat", "/etc/hostname"]),
+        argv("/bin/sleep", &["/bin/sleep", "1000"]),
+    ]
+}
+
+fn read_json(path: &std::path::Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A checkpoint, then a crash: the run root and the registration are lost
+/// while the container runs, and no poststop finishes it. gc finalises it
+/// from the checkpoint, and says what is lost and from when.
+#[test]
+fn live_gc_finalises_a_container_whose_registration_was_lost_from_its_checkpoint() {
+    let env = Env::new("");
+    let id = "live-cp";
+    env.sleeper(id, "/etc/hostname");
+    let out = ok_out(&env, &["checkpoint"]);
+    let cp_path = env.path("log").join(id).join("checkpoint.json");
+    let cp = read_json(&cp_path);
+    assert_eq!(
+        out,
+        format!(
+            "checkpoint {id}: 3 execs, 2 files, 0 endpoints, 0 privileged events at {}\n",
+            cp["times"]["stopped"].as_str().unwrap()
+        )
+    );
+    assert_eq!(cp["state"], "running");
+    assert_eq!(executed(&cp), sleeper_execs());
+
+    // the crash: /run is gone, so no poststop knows the container
+    std::fs::remove_file(env.path("run/containers").join(format!("{id}.json"))).unwrap();
+    env.stop(id);
+    assert!(!env.summary_path(id).exists());
+
+    let out = ok_out(&env, &["gc"]);
+    let taken = cp["times"]["stopped"].as_str().unwrap();
+    assert!(
+        out.lines().any(|l| l
+            == format!(
+                "finalise container {id} from its checkpoint of {taken}: it is not audited any more (no meta file)"
+            )),
+        "{out}"
+    );
+    let s = env.summary(id);
+    assert_eq!(s["state"], "stopped");
+    assert_eq!(s["ctraudit"]["finalised_by"], "gc");
+    assert_eq!(s["times"]["checkpoint"], taken);
+    assert_eq!(s["times"]["stopped_source"], "checkpoint");
+    assert_eq!(s["container"]["run"], 1);
+    assert_eq!(s["loss"]["complete"], false);
+    assert_eq!(s["loss"]["kernel_data"], "partial");
+    let problems = s["loss"]["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].as_str().unwrap().starts_with(&format!(
+            "the kernel's record after the checkpoint of {taken} is lost: "
+        )),
+        "{problems:?}"
+    );
+    assert_eq!(executed(&s), sleeper_execs());
+    assert_eq!(paths(&s), ["/dev/null", "/etc/hostname"]);
+    assert!(env
+        .path("log")
+        .join(id)
+        .join("runs/1/seccomp.json")
+        .exists());
+    assert!(!cp_path.exists());
+    // done once
+    let again = ok_out(&env, &["gc"]);
+    assert!(!again.contains("checkpoint"), "{again}");
+    assert_eq!(env.summary(id), s);
+}
+
+/// A container stopped as usual: its summary supersedes its checkpoint,
+/// which poststop removes, and gc has nothing to finalise.
+#[test]
+fn live_poststop_removes_the_checkpoint_its_summary_supersedes() {
+    let env = Env::new("");
+    let id = "live-cp2";
+    env.sleeper(id, "/etc/hostname");
+    ok_out(&env, &["checkpoint"]);
+    let cp_path = env.path("log").join(id).join("checkpoint.json");
+    assert!(cp_path.exists());
+    env.stop(id);
+    assert!(!cp_path.exists());
+    let s = env.summary(id);
+    assert_eq!(s["ctraudit"]["finalised_by"], "poststop");
+    assert_eq!(s["loss"]["complete"], true);
+    assert_eq!(s["times"].get("checkpoint"), None);
+    assert_eq!(executed(&s), sleeper_execs());
+    let out = ok_out(&env, &["gc"]);
+    assert!(!out.contains("checkpoint"), "{out}");
+    // with nothing running, checkpoint writes nothing and says nothing
+    assert_eq!(ok_out(&env, &["checkpoint"]), "");
+}
