@@ -1127,6 +1127,32 @@ fn section_scale(lab: &Lab, rep: &mut Report, o: &Opts) {
             f1(pct(&with, 50.0)),
             signed(pct(&with, 50.0) - pct(&without, 50.0), "ms"),
         );
+        // the live side: a read of every container's maps, no agent
+        let wall = |args: &[&str]| -> f64 {
+            let runs: Vec<f64> = (0..5)
+                .map(|_| {
+                    let t0 = Instant::now();
+                    let out = lab.env.cli(args);
+                    assert!(out.status.success(), "ctraudit {args:?}: {out:?}");
+                    ms(t0.elapsed())
+                })
+                .collect();
+            median(&runs)
+        };
+        let ps = wall(&["ps"]);
+        let report = wall(&["report", &keepers[0]]);
+        rep.row(
+            &format!("ctraudit ps, {level} audited containers running, median (ms)"),
+            "-".into(),
+            f1(ps),
+            String::new(),
+        );
+        rep.row(
+            &format!("ctraudit report of a running container, {level} running, median (ms)"),
+            "-".into(),
+            f1(report),
+            String::new(),
+        );
         if level == 1 {
             rep.row(
                 "kernel memory per audited container (default sizes)",

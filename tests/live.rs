@@ -271,3 +271,78 @@ fn live_poststop_removes_the_checkpoint_its_summary_supersedes() {
     // with nothing running, checkpoint writes nothing and says nothing
     assert_eq!(ok_out(&env, &["checkpoint"]), "");
 }
+
+/// A container whose processes are gone but that no poststop finished yet
+/// (runc killed it; nobody ran delete) is listed as stopped, not running,
+/// and its report says gc will finalise it.
+#[test]
+fn live_ps_tells_a_stopped_container_that_awaits_gc_from_a_running_one() {
+    let env = Env::new("");
+    env.sleeper("live-dead", "/etc/hostname");
+    env.sleeper("live-alive", "/etc/hostname");
+    common::ok(&env.runc(&["kill", "live-dead", "KILL"]));
+    common::wait::wait_until(
+        "runc sees live-dead stopped",
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_millis(20),
+        || stdout(&env.runc(&["state", "live-dead"])).contains("\"stopped\""),
+    );
+    let rows = json_of(&env, &["ps", "--json"]);
+    let states: Vec<(&str, &str)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [("live-alive", "running"), ("live-dead", "stopped")]
+    );
+    let s = json_of(&env, &["report", "--json", "live-dead"]);
+    assert_eq!(s["state"], "stopped");
+    assert_eq!(s["ctraudit"]["finalised_by"], "live");
+    assert!(
+        s["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("`ctraudit gc` finalises it")),
+        "{}",
+        s["notes"]
+    );
+    assert_eq!(executed(&s), sleeper_execs());
+    env.stop("live-dead");
+    env.stop("live-alive");
+}
+
+/// A checkpoint that is not one (a truncated write by something else, a
+/// hand edit) is kept, and gc says which file, and fails.
+#[test]
+fn live_gc_keeps_a_checkpoint_it_cannot_read_and_names_it() {
+    let env = Env::new("");
+    let dir = env.path("log").join("live-bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("checkpoint.json"), "{\"schema\": ").unwrap();
+    let out = env.cli(&["gc"]);
+    assert!(!out.status.success());
+    let text = stdout(&out);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("error: container live-bad: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains(&format!(
+            "{}: not a checkpoint: kept",
+            dir.join("checkpoint.json").display()
+        )),
+        "{line}"
+    );
+    assert!(dir.join("checkpoint.json").exists());
+    assert!(!dir.join("summary.json").exists());
+    // a link in its place is none of ctraudit's: not read, not followed
+    std::fs::remove_file(dir.join("checkpoint.json")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("checkpoint.json")).unwrap();
+    let out = env.cli(&["gc"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!dir.join("summary.json").exists());
+}
