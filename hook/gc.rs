@@ -112,9 +112,8 @@ fn live(cfg: &Config, layout: &Layout, dry_run: bool, report: &mut Report) -> Re
 
 /// Step 5: a container with a checkpoint but no meta file was never
 /// finalised and is not audited any more (a crash or a reboot took its
-/// pins and the run root): finalised from its checkpoint. A checkpoint of
-/// the registration the latest run already holds (its finaliser died before
-/// it removed it) is only removed. The caller goes through the log root.
+/// pins and the run root): finalised from its checkpoint. The caller goes
+/// through the log root.
 fn from_checkpoint(
     cfg: &Config,
     layout: &Layout,
@@ -122,9 +121,10 @@ fn from_checkpoint(
     dry_run: bool,
     report: &mut Report,
 ) -> Result<()> {
-    let path = layout.checkpoint_file(id);
     let regular = |p: &std::path::Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file());
-    if !regular(&path) || std::fs::symlink_metadata(layout.meta_file(id)).is_ok() {
+    if !regular(&layout.checkpoint_file(id))
+        || std::fs::symlink_metadata(layout.meta_file(id)).is_ok()
+    {
         return Ok(());
     }
     let _lock = if layout.run_dir().exists() {
@@ -136,39 +136,58 @@ fn from_checkpoint(
         None
     };
     // again with the lock held: a prestart of the same id may have come
-    if !regular(&path) || std::fs::symlink_metadata(layout.meta_file(id)).is_ok() {
+    if std::fs::symlink_metadata(layout.meta_file(id)).is_ok() {
         return Ok(());
     }
+    report
+        .lines
+        .extend(checkpoint_left(cfg, layout, id, "gc", dry_run)?);
+    Ok(())
+}
+
+/// The checkpoint of container `id`, which has no meta file: the
+/// registration it was taken of is gone unfinalised. It becomes the id's
+/// next run (finalised by `by`), unless the latest run already holds that
+/// registration (its finaliser died before it removed the checkpoint):
+/// then it is only removed. The caller holds the global lock (where there
+/// is a run root). Returns what was done, in a line.
+pub(super) fn checkpoint_left(
+    cfg: &Config,
+    layout: &Layout,
+    id: &ContainerId,
+    by: &str,
+    dry_run: bool,
+) -> Result<Option<String>> {
+    let path = layout.checkpoint_file(id);
     let cap = crate::report::max_summary_bytes(&cfg.limits);
     let Some(s) = checkpoint::read(layout, id, cap)? else {
-        return Ok(());
+        return Ok(None);
     };
     let would = if dry_run { "would " } else { "" };
     let latest = crate::sys::file::read_regular(&layout.summary_file(id), cap)
         .ok()
         .and_then(|(b, _)| serde_json::from_slice::<Summary>(&b).ok());
     if latest.is_some_and(|l| l.times.registered == s.times.registered) {
-        report.lines.push(format!(
-            "{would}remove {}: the latest run of container {id} holds its registration",
-            path.display()
-        ));
         if !dry_run {
             std::fs::remove_file(&path).with_context(|| path.display().to_string())?;
         }
-        return Ok(());
+        return Ok(Some(format!(
+            "{would}remove {}: the latest run of container {id} holds its registration",
+            path.display()
+        )));
     }
-    report.lines.push(format!(
+    let line = format!(
         "{would}finalise container {id} from its checkpoint of {}: it is not audited any more (no meta file)",
         s.times.stopped
-    ));
+    );
     if dry_run {
-        return Ok(());
+        return Ok(Some(line));
     }
     let why = format!(
-        "the container was not audited any more when gc ran (a crash or a reboot took its pins and {})",
+        "the container was not audited any more when {by} ran (a crash or a reboot took its pins and {})",
         layout.run_dir().display()
     );
-    let mut s = checkpoint::finalised(s, "gc", &why);
+    let mut s = checkpoint::finalised(s, by, &why);
     let run = runs::next(&runs::list(layout, id)?);
     s.container.run = Some(run);
     let mut json = serde_json::to_vec_pretty(&s)?;
@@ -177,7 +196,7 @@ fn from_checkpoint(
     let (profile, _) = crate::seccomp::from_summary(id.as_str(), &s)?;
     runs::write_profile(layout, id, run, profile.to_json().as_bytes())?;
     std::fs::remove_file(&path).with_context(|| path.display().to_string())?;
-    Ok(())
+    Ok(Some(line))
 }
 
 /// Step 6: the oldest runs of each container id beyond `retention.runs`.

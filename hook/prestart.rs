@@ -150,6 +150,16 @@ fn earlier_with_the_same_id(cfg: &crate::config::Config, id: &ContainerId) -> Re
     let earlier = meta::load(&path)
         .with_context(|| format!("container {id}: another container's meta is there"))?;
     let Some(earlier) = earlier.map(|f| f.meta) else {
+        // no meta file, but a checkpoint: a container of this id whose
+        // registration a crash or a reboot took (docker's restart policy
+        // brings it back at boot); its audit becomes a run before this one
+        // registers, and never holds this one up
+        let layout = cfg.layout();
+        match super::gc::checkpoint_left(cfg, &layout, id, "prestart", false) {
+            Ok(Some(done)) => log::syslog(cfg, false, &done),
+            Ok(None) => {}
+            Err(e) => log::problem(cfg, &format!("container {id}: {e:#}")),
+        }
         return Ok(());
     };
     let stop = match cgroup::liveness(&earlier.cgroup.path, earlier.cgroup.id) {

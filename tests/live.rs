@@ -346,3 +346,37 @@ fn live_gc_keeps_a_checkpoint_it_cannot_read_and_names_it() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!dir.join("summary.json").exists());
 }
+
+/// After a reboot, a restart policy brings a container of the same id back
+/// before any gc: its prestart finalises the checkpoint of the lost
+/// registration as run 1, so the new run neither overwrites nor drops it.
+#[test]
+fn live_a_new_container_of_the_id_first_finalises_the_checkpoint_of_the_lost_one() {
+    let env = Env::new("");
+    let id = "live-again";
+    env.sleeper(id, "/etc/hostname");
+    ok_out(&env, &["checkpoint"]);
+    let cp = read_json(&env.path("log").join(id).join("checkpoint.json"));
+    // the reboot: /run and the pins are gone
+    std::fs::remove_file(env.path("run/containers").join(format!("{id}.json"))).unwrap();
+    env.stop(id);
+    std::fs::remove_dir_all(env.abi_dir().join("containers").join(id)).unwrap();
+
+    let b = common::Bundle::new(&env, "live-again-2", &["/bin/echo", "back"]);
+    let out = env.run(&b.dir, id);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let one = read_json(&env.path("log").join(id).join("runs/1/summary.json"));
+    assert_eq!(one["ctraudit"]["finalised_by"], "prestart");
+    assert_eq!(one["times"]["checkpoint"], cp["times"]["stopped"]);
+    assert_eq!(one["times"]["registered"], cp["times"]["registered"]);
+    assert_eq!(executed(&one), sleeper_execs());
+    let two = env.summary(id);
+    let listing: Vec<String> = std::fs::read_dir(env.path("log").join(id).join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(two["container"]["run"], 2, "runs {listing:?}: {two}");
+    assert_eq!(two["ctraudit"]["finalised_by"], "poststop");
+    assert_eq!(executed(&two), [argv("/bin/echo", &["/bin/echo", "back"])]);
+    assert!(!env.path("log").join(id).join("checkpoint.json").exists());
+}
