@@ -101,6 +101,22 @@ enum Cmd {
     /// its last checkpoint. The .deb's ctraudit-checkpoint.timer runs it
     /// every 5 minutes.
     Checkpoint,
+    /// Follow what audited containers do for the first time, live.
+    ///
+    /// One line per exec, file, endpoint or privileged event the kernel
+    /// records for the first time (repeats are not shown), of the
+    /// containers named (ids, unique prefixes or names), or of all. It
+    /// also appends each event to its container's events.jsonl.
+    Watch {
+        #[arg(value_name = "TARGET")]
+        targets: Vec<String>,
+        /// JSON lines, as events.jsonl keeps them
+        #[arg(long)]
+        json: bool,
+        /// Stop after N events
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+    },
     /// List the containers audited now, one line each.
     ///
     /// Read from the meta files under the run root and a live read of each
@@ -225,6 +241,17 @@ fn main() -> ExitCode {
                 }
             });
             done("checkpoint", result)
+        }
+        Cmd::Watch {
+            targets,
+            json,
+            count,
+        } => {
+            let result = load().and_then(|cfg| {
+                let mut out = std::io::stdout().lock();
+                ctraudit::report::watch::run(&cfg, &targets, json, count, &mut out)
+            });
+            done("watch", result)
         }
         Cmd::Ps { json } => {
             let result = load().and_then(|cfg| {

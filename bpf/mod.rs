@@ -101,6 +101,8 @@ unsafe impl Pod for types::ct_net_key {}
 unsafe impl Pod for types::ct_priv_key {}
 // SAFETY: as above.
 unsafe impl Pod for types::ct_event_val {}
+// SAFETY: as above.
+unsafe impl Pod for types::ct_stream_hdr {}
 
 /// Decodes one map record, checking its length first.
 pub fn from_bytes<T: Pod>(what: &'static str, bytes: &[u8]) -> Result<T> {
@@ -218,7 +220,7 @@ mod tests {
         ];
         assert_eq!(
             (ABI_VERSION, sizes),
-            (4, [16, 184, 784, 40, 264, 568, 140, 40, 192, 1440])
+            (5, [16, 192, 784, 40, 264, 568, 140, 40, 192, 1440])
         );
     }
 
@@ -229,7 +231,8 @@ mod tests {
         use std::mem::size_of;
         use types::*;
         assert_eq!(size_of::<ct_container>(), 4 * 4);
-        assert_eq!(size_of::<ct_stats>(), 20 * 8 + 4 * 4 + 8);
+        assert_eq!(size_of::<ct_stats>(), 20 * 8 + 4 * 4 + 8 + 8);
+        assert_eq!(size_of::<ct_stream_hdr>(), 4 * 4 + 8);
         assert_eq!(size_of::<ct_exec_key>(), 256 + 256 + 4 + 4 + 256 + 4 + 4);
         assert_eq!(size_of::<ct_exec_val>(), 3 * 8 + 4 * 4);
         assert_eq!(size_of::<ct_file_key>(), 256 + 4 + 4);

@@ -148,6 +148,7 @@ mod tests {
                 "slot_gen",
                 "cgroup_levels",
                 "slot_lost",
+                "stream",
                 "stats_of",
                 "syscalls_of",
                 "execs_of",

@@ -71,6 +71,26 @@ pub fn run(cfg: &Config) -> Result<Report> {
             }
         }
     }
+    // the stream's records, unless a watch reads them (and appends them)
+    if !found.is_empty() {
+        match super::stream::drain(cfg) {
+            Ok(Some((n, unknown))) => report.lines.push(format!(
+                "stream: {n} first-seen entries appended to events.jsonl{}",
+                if unknown > 0 {
+                    format!(" ({unknown} of containers no longer audited skipped)")
+                } else {
+                    String::new()
+                }
+            )),
+            Ok(None) => report
+                .lines
+                .push("stream: read by a running `ctraudit watch`".to_owned()),
+            Err(e) => {
+                report.lines.push(format!("error: stream: {e:#}"));
+                report.errors += 1;
+            }
+        }
+    }
     Ok(report)
 }
 

@@ -10,6 +10,7 @@
 //! running container prints the live summary ([`summary`]).
 
 pub mod checkpoint;
+pub mod stream;
 
 use crate::bpf;
 use crate::config::Config;

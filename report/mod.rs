@@ -14,6 +14,7 @@ pub mod ps;
 pub(crate) mod read;
 mod render;
 pub(crate) mod runs;
+pub mod watch;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

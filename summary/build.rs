@@ -622,6 +622,7 @@ fn loss(snap: &Snapshot) -> (Loss, u64) {
         enters_missed: st.enters_missed,
         program_misses: snap.program_misses,
         paths_cut: st.paths_cut,
+        stream_dropped: st.stream_dropped,
         newer: Default::default(),
     };
     (loss, counted)

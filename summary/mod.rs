@@ -398,6 +398,11 @@ pub struct Loss {
     /// Paths longer than ctraudit keeps whose file is not known otherwise.
     #[serde(default, deserialize_with = "count")]
     pub paths_cut: u64,
+    /// First-seen entries the stream (`ctraudit watch`, `events.jsonl`)
+    /// had no room for. They are in the sets all the same, so they do not
+    /// make the summary incomplete; only the stream misses them.
+    #[serde(default, deserialize_with = "count")]
+    pub stream_dropped: u64,
     /// Fields a newer ctraudit wrote that this one does not know: read
     /// back so that a counter it added still marks the audit incomplete.
     /// Never written by this version (always empty when built).

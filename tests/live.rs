@@ -198,7 +198,8 @@ fn live_gc_finalises_a_container_whose_registration_was_lost_from_its_checkpoint
     assert_eq!(
         out,
         format!(
-            "checkpoint {id}: 3 execs, 2 files, 0 endpoints, 0 privileged events at {}\n",
+            "checkpoint {id}: 3 execs, 2 files, 0 endpoints, 0 privileged events at {}\n\
+             stream: 5 first-seen entries appended to events.jsonl\n",
             cp["times"]["stopped"].as_str().unwrap()
         )
     );
@@ -379,4 +380,153 @@ fn live_a_new_container_of_the_id_first_finalises_the_checkpoint_of_the_lost_one
     assert_eq!(two["ctraudit"]["finalised_by"], "poststop");
     assert_eq!(executed(&two), [argv("/bin/echo", &["/bin/echo", "back"])]);
     assert!(!env.path("log").join(id).join("checkpoint.json").exists());
+}
+
+/// The stream's records of a container: (kind, path) of each event line.
+fn events_of(path: &std::path::Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            (
+                v["kind"].as_str().unwrap().to_owned(),
+                v["entry"]["path"].as_str().unwrap_or("-").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn sleeper_events() -> Vec<(String, String)> {
+    let mut want: Vec<(String, String)> = [
+        ("exec", "/bin/sh"),
+        ("exec", "/bin/cat"),
+        ("exec", "/bin/sleep"),
+        ("file", "/dev/null"),
+        ("file", "/etc/hostname"),
+    ]
+    .iter()
+    .map(|(k, p)| (k.to_string(), p.to_string()))
+    .collect();
+    want.sort();
+    want
+}
+
+/// Each entry new to a set is one record on the stream, once: watch shows
+/// exactly the container's entries, a checkpoint after it finds nothing
+/// more, and a second reader is refused.
+#[test]
+fn live_watch_shows_each_first_seen_entry_once_and_keeps_it_in_events_jsonl() {
+    let env = Env::new("");
+    let id = "live-watch";
+    env.sleeper(id, "/etc/hostname");
+    // a second container, whose records the filter leaves out
+    env.sleeper("live-other", "/etc/passwd");
+    let lines = ok_out(&env, &["watch", "--json", "--count", "5", id]);
+    let mut seen: Vec<(String, String)> = lines
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            assert_eq!(v["container"], id, "{l}");
+            (
+                v["kind"].as_str().unwrap().to_owned(),
+                v["entry"]["path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen, sleeper_events());
+    // what watch read is in events.jsonl, for both containers
+    let mut kept = events_of(&env.path("log").join(id).join("events.jsonl"));
+    kept.sort();
+    assert_eq!(kept, sleeper_events());
+    let other = events_of(&env.path("log").join("live-other").join("events.jsonl"));
+    assert!(
+        other.contains(&("file".to_owned(), "/etc/passwd".to_owned())),
+        "{other:?}"
+    );
+    // repeats write nothing: a checkpoint finds the stream empty
+    let out = ok_out(&env, &["checkpoint"]);
+    assert!(
+        out.ends_with("stream: 0 first-seen entries appended to events.jsonl\n"),
+        "{out}"
+    );
+    // one reader at a time
+    let mut first = std::process::Command::new(common::BIN);
+    first.args(["watch"]);
+    for kv in env.hook_env() {
+        let (k, v) = kv.split_once('=').unwrap();
+        first.env(k, v);
+    }
+    let mut first = first.stdout(std::process::Stdio::null()).spawn().unwrap();
+    let lock = env.path("run").join("stream.lock");
+    common::wait::wait_until(
+        "the first watch holds the stream",
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_millis(20),
+        || {
+            // flock(1) cannot take it while the watch holds it
+            !std::process::Command::new("flock")
+                .args(["-n", "-s"])
+                .arg(&lock)
+                .arg("true")
+                .status()
+                .unwrap()
+                .success()
+        },
+    );
+    let o = env.cli(&["watch", "--count", "1"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("another `ctraudit watch` (or checkpoint) is reading the stream"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = first.kill();
+    let _ = first.wait();
+    env.stop(id);
+    env.stop("live-other");
+    assert_eq!(env.summary(id)["loss"]["stream_dropped"], 0);
+}
+
+/// More new entries than the ring holds, with nobody reading: what did
+/// not fit is counted per container, and what is on the stream plus what
+/// was dropped is exactly the entries the sets hold.
+#[test]
+fn live_a_full_stream_counts_what_it_dropped_exactly() {
+    let env = Env::new("[limits]\nfiles = 16384\n");
+    let id = "live-flood";
+    let script =
+        "i=0; while [ $i -lt 16000 ]; do : > /tmp/f$i; i=$((i+1)); done; exec /bin/sleep 1000";
+    let b = common::Bundle::new(&env, id, &["/bin/sh", "-c", script]);
+    env.run_detached(&b.dir, id);
+    // 16000 audited creates take a while on a busy machine
+    let pid = env.init_pid(id);
+    common::wait::wait_until(
+        format_args!("{id}: its init never became sleep"),
+        std::time::Duration::from_secs(120),
+        std::time::Duration::from_millis(50),
+        || {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .unwrap_or_default()
+                .trim()
+                == "sleep"
+        },
+    );
+    let live = json_of(&env, &["report", "--json", id]);
+    let entries = common::typed(&live).files.len()
+        + common::typed(&live).processes.executed.len()
+        + common::typed(&live).network.len()
+        + common::typed(&live).privileged.len();
+    assert!(entries > 16000, "{entries}");
+    let dropped = live["loss"]["stream_dropped"].as_u64().unwrap();
+    assert!(
+        dropped > 0,
+        "a 4 MiB ring holds fewer than 16000 file records"
+    );
+    assert_eq!(live["loss"]["complete"], true, "the sets are whole");
+    ok_out(&env, &["checkpoint"]);
+    let streamed = events_of(&env.path("log").join(id).join("events.jsonl")).len();
+    assert_eq!(streamed as u64 + dropped, entries as u64);
+    env.stop(id);
 }

@@ -15,7 +15,7 @@
 /* A different number for tests of upgrades across ABI versions only
  * (build.rs passes CTRAUDIT_ABI through); releases bump the default. */
 #ifndef CT_ABI_OVERRIDE
-#define CT_ABI_OVERRIDE 4
+#define CT_ABI_OVERRIDE 5
 #endif
 
 /* Limits and versions, as an enum so they reach Rust through BTF. */
@@ -37,6 +37,27 @@ enum ct_const {
 	CT_MAX_CGROUP_DEPTH = 16,
 	/* size of the global tables unless config `max_containers` says */
 	CT_DEFAULT_MAX_CONTAINERS = 1024,
+	/* bytes of the ring buffer of first-seen entries (4 MiB) */
+	CT_STREAM_BYTES = 1 << 22,
+};
+
+/* Which set a stream record's key is of (upsert()'s `set`). */
+enum ct_stream_set {
+	CT_STREAM_EXECS = 0,
+	CT_STREAM_FILES = 1,
+	CT_STREAM_NET = 2,
+	CT_STREAM_PRIV = 3,
+};
+
+/* A record of the stream: an entry new to one of a container's sets, its
+ * key (`len` bytes, a ct_exec_key, ct_file_key, ct_net_key or
+ * ct_priv_key as `set` says) right after this header. */
+struct ct_stream_hdr {
+	__u32 slot;
+	__u32 gen; /* the slot's generation when it was written */
+	__u32 set;
+	__u32 len;
+	__u64 time_ns; /* CLOCK_BOOTTIME */
 };
 
 /* ct_task.pending: no syscall seen entering since the last exit. A sys_exit
@@ -186,6 +207,9 @@ struct ct_stats {
 	__s32 init_exit_code;
 	__u32 init_oom;
 	__u64 oom_kills; /* tasks of the container the OOM killer chose */
+	/* first-seen entries the stream had no room for (the ring buffer
+	 * full): in the sets all the same, missing from the stream only */
+	__u64 stream_dropped;
 };
 
 /* An exec, or a failed execve/execveat (err != 0): one set for both. */

@@ -30,6 +30,8 @@ const volatile struct {
 	enum ct_priv_special priv_special;
 	enum ct_net_flag net_flag;
 	enum ct_path_flag path_flag;
+	struct ct_stream_hdr stream_hdr;
+	enum ct_stream_set stream_set;
 } ct_abi_types;
 
 struct {
@@ -75,6 +77,13 @@ struct {
 
 /* Per CPU: the pt_regs address of the last task the syscall gate found
  * without BPF local storage on that CPU (0: none). See gate(). */
+/* The stream of first-seen entries (struct ct_stream_hdr records), read
+ * by `ctraudit watch` and `checkpoint` */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, CT_STREAM_BYTES);
+} stream SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

@@ -72,22 +72,52 @@ __noinline int unreadable(__u32 slot, long ret)
 	return 0;
 }
 
-/* Which overflow counter upsert() charges when a set is full. */
-enum { SET_EXECS, SET_FILES, SET_NET, SET_PRIV };
+/* Which overflow counter upsert() charges when a set is full, and the
+ * set a stream record names. */
+enum {
+	SET_EXECS = CT_STREAM_EXECS,
+	SET_FILES = CT_STREAM_FILES,
+	SET_NET = CT_STREAM_NET,
+	SET_PRIV = CT_STREAM_PRIV
+};
+
+/* An entry new to a set, on the stream: only the CPU whose insert made it
+ * writes it, so a repeat of a known entry costs nothing here. No room in
+ * the ring is counted, never silent. `size` is the key's, a constant. */
+static __always_inline void stream_new(__u32 slot, const void *key, __u32 size, int set)
+{
+	struct ct_stream_hdr *h = bpf_ringbuf_reserve(&stream, sizeof(*h) + size, 0);
+
+	if (!h) {
+		STAT_ADD(slot, stream_dropped);
+		return;
+	}
+	__u32 *gen = bpf_map_lookup_elem(&slot_gen, &slot);
+	h->slot = slot;
+	h->gen = gen ? *gen : 0;
+	h->set = set;
+	h->len = size;
+	h->time_ns = bpf_ktime_get_boot_ns();
+	if (bpf_probe_read_kernel(h + 1, size, key))
+		h->len = 0;
+	bpf_ringbuf_submit(h, 0);
+}
 
 /*
  * Find-or-create an aggregate entry and return it, or NULL with the loss
  * counted: as the set's overflow when it is full, as a map error when the
  * insert failed otherwise (the bucket lock could not be taken, say).
  */
-static __always_inline void *upsert(__u32 slot, void *map, const void *key,
-				    const void *init, int set)
+static __always_inline void *upsert_sized(__u32 slot, void *map, const void *key,
+					  __u32 key_size, const void *init, int set)
 {
 	void *v = bpf_map_lookup_elem(map, key);
 
 	if (v)
 		return v;
 	long err = bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	if (!err)
+		stream_new(slot, key, key_size, set);
 	if (!err || err == -EEXIST) /* ours, or another CPU's just now */
 		v = bpf_map_lookup_elem(map, key);
 	if (v)
@@ -107,6 +137,10 @@ static __always_inline void *upsert(__u32 slot, void *map, const void *key,
 		__sync_fetch_and_add(&st->priv_overflow, 1);
 	return NULL;
 }
+
+/* upsert_sized() of a key whose size its type says */
+#define upsert(slot, map, key, init, set)                                                \
+	upsert_sized(slot, map, key, sizeof(*(key)), init, set)
 
 static __always_inline void event_hit(struct ct_event_val *v, long ret, __u64 now,
 				      bool ok)

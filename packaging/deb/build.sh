@@ -28,7 +28,7 @@ install -m 0644 "$top/docs/summary.md" "$top/docs/seccomp.md" "$top/docs/design.
 install -D -m 0644 "$pkg/kubernetes/runtimeclass.yaml" "$doc/examples/runtimeclass.yaml"
 # every command's --help, from the binary itself
 for cmd in "" hook install "install docker" "install containerd" "install podman" uninstall \
-           "uninstall docker" "uninstall containerd" "uninstall podman" report ps checkpoint seccomp gc; do
+           "uninstall docker" "uninstall containerd" "uninstall podman" report ps watch checkpoint seccomp gc; do
     printf '=== ctraudit %s --help\n' "$cmd"
     # shellcheck disable=SC2086
     "$stage/usr/bin/ctraudit" $cmd --help

@@ -182,7 +182,8 @@ pub fn no_loss() -> Value {
         "events_without_maps": 0,
         "enters_missed": 0,
         "program_misses": 0,
-        "paths_cut": 0
+        "paths_cut": 0,
+        "stream_dropped": 0
     })
 }
 
