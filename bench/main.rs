@@ -7,7 +7,7 @@
 //!     cargo bench --bench overhead -- [--quick] [--only a,b] [--out FILE]
 //!
 //! Sections (for --only): start, hooks, syscalls, profile, throughput,
-//! scale, storms. It needs root, and the packages `make bench-setup`
+//! scale, storms, stream. It needs root, and the packages `make bench-setup`
 //! installs. Like the tests, it uses its own bpffs, /run and log roots and
 //! private daemons, and puts back what it changes (audit rules, tracefs,
 //! kernel.bpf_stats_enabled).
@@ -41,6 +41,7 @@ const SECTIONS: &[&str] = &[
     "throughput",
     "scale",
     "storms",
+    "stream",
 ];
 
 /// The CPU the measured loops and load generators run on; servers run on
@@ -1186,6 +1187,60 @@ fn section_scale(lab: &Lab, rep: &mut Report, o: &Opts) {
     rep.detail("Memory and scale", t);
 }
 
+// ---- 8. the stream ---------------------------------------------------------------
+
+/// From an entry new to a set (the kernel's time of it) to `ctraudit watch`
+/// printing it (read here, CLOCK_BOOTTIME), over distinct failed opens in
+/// an audited container, with the watch on the other CPU.
+fn section_stream(lab: &Lab, rep: &mut Report, o: &Opts) {
+    use std::io::BufRead;
+    let n = o.runs(500, 2000) as u64;
+    eprintln!("stream: {n} first-seen files, watch latency");
+    let keeper = lab.keeper(AUDITED);
+    let mut watch = Command::new("taskset");
+    watch.args(["-c", "0", BIN, "watch", "--json", &keeper]);
+    for kv in lab.env.hook_env() {
+        let (k, v) = kv.split_once('=').unwrap();
+        watch.env(k, v);
+    }
+    let mut child = watch
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("ctraudit watch");
+    let out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut lat = Vec::new();
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            let now = ctraudit::sys::clock::boot_ns();
+            let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            if v["kind"] == "file" {
+                let at = v["boot_ns"].as_u64().unwrap_or(now);
+                lat.push(now.saturating_sub(at) as f64 / 1e3);
+            }
+        }
+        lat
+    });
+    lab.ct_loop(&keeper, "open-distinct", n);
+    // the last ones reach the watch within its next poll
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = child.kill();
+    let _ = child.wait();
+    let lat = reader.join().unwrap_or_default();
+    lab.stop(&keeper);
+    lab.wait_unloaded();
+    rep.row(
+        "stream: new entry to `watch` printing it, p50 (µs)",
+        "-".into(),
+        f1(pct(&lat, 50.0)),
+        format!(
+            "p99 {} µs, {} of {n} events seen",
+            f1(pct(&lat, 99.0)),
+            lat.len()
+        ),
+    );
+}
+
 // ---- 7. storms -------------------------------------------------------------------
 
 fn section_storms(lab: &Lab, rep: &mut Report, o: &Opts) {
@@ -1505,6 +1560,7 @@ fn main() {
             "throughput" => section_throughput(&lab, &mut rep, &o),
             "scale" => section_scale(&lab, &mut rep, &o),
             "storms" => section_storms(&lab, &mut rep, &o),
+            "stream" => section_stream(&lab, &mut rep, &o),
             _ => unreachable!("checked in Opts::parse"),
         }
     }

@@ -43,6 +43,8 @@ pub const EVENTS: &str = "events.jsonl";
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub time: String,
+    /// The same time, CLOCK_BOOTTIME in ns, as the kernel took it.
+    pub boot_ns: u64,
     pub container: String,
     /// `exec`, `failed_exec`, `file`, `network`, `privileged`, `io_uring`
     pub kind: &'static str,
@@ -129,6 +131,7 @@ fn decode(cfg: &Config, a: &Audited, raw: &[u8]) -> Option<Event> {
     };
     Some(Event {
         time: clock::rfc3339_of_boot_ns(t),
+        boot_ns: t,
         container: a.id.as_str().to_owned(),
         kind,
         entry,
