@@ -4,24 +4,18 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{Bundle, Env};
 use serde_json::{json, Value};
 
 /// `paths.c`, built static into `<dir>/paths`.
 fn build(dir: &Path) -> PathBuf {
-    let src = dir.join("paths.c");
-    std::fs::write(&src, include_str!("common/paths.c")).unwrap();
-    let bin = dir.join("paths");
-    let out = Command::new("gcc")
-        .args(["-O2", "-static", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .output()
-        .expect("gcc is installed (.ci/setup)");
-    common::ok(&out);
-    bin
+    common::cc::static_program(
+        &dir.join("paths.c"),
+        include_str!("common/paths.c"),
+        &dir.join("paths"),
+        &[],
+    )
 }
 
 /// Runs `/work <mode>` (paths.c at /work) in a runc container, and its summary.

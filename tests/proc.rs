@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::work::no_loss;
 use common::{argv, executed, ok, Bundle, Env};
@@ -17,17 +16,12 @@ use serde_json::{json, Value};
 /// `proc.c`, built static into `<dir>/proc_t`.
 fn build(env: &Env) -> PathBuf {
     let dir = env.dir.path();
-    let src = dir.join("proc.c");
-    std::fs::write(&src, include_str!("common/proc.c")).unwrap();
-    let bin = dir.join("proc_t");
-    let out = Command::new("gcc")
-        .args(["-O2", "-static", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .output()
-        .expect("gcc is installed (.ci/setup)");
-    ok(&out);
-    bin
+    common::cc::static_program(
+        &dir.join("proc.c"),
+        include_str!("common/proc.c"),
+        &dir.join("proc_t"),
+        &[],
+    )
 }
 
 /// A bundle running `args` with proc_t at /proc_t.

@@ -5,6 +5,7 @@
 //! the test failed, so tests run side by side and leave the host as it was.
 #![allow(dead_code)]
 
+pub mod cc;
 pub mod containerd;
 pub mod docker;
 pub mod output;

@@ -9,17 +9,12 @@ use serde_json::{json, Value};
 
 /// `work.c`, built static into `<dir>/work`.
 pub fn build(dir: &Path) -> PathBuf {
-    let src = dir.join("work.c");
-    std::fs::write(&src, include_str!("work.c")).unwrap();
-    let bin = dir.join("work");
-    let out = Command::new("gcc")
-        .args(["-O2", "-static", "-pthread", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .output()
-        .expect("gcc is installed (.ci/setup)");
-    super::ok(&out);
-    bin
+    super::cc::static_program(
+        &dir.join("work.c"),
+        include_str!("work.c"),
+        &dir.join("work"),
+        &["-pthread"],
+    )
 }
 
 /// Parameters of `work plan`: each part runs in a process of its own, all
